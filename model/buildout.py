@@ -1,0 +1,47 @@
+"""Build-out: construction pipeline, operating capacity, retirements and the centre count."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def delivered_power(demand, operating_capacity, max_utilisation):
+    """Facility power delivered, W: demand capped by capacity times maximum utilisation."""
+    return np.minimum(demand, operating_capacity * max_utilisation)
+
+
+def demand_trend(demand, smoothed_demand, smoothing_time):
+    """Fractional growth rate of demand that developers perceive, 1/s (SD 'TREND')."""
+    return (demand - smoothed_demand) / (smoothed_demand * smoothing_time)
+
+
+def desired_capacity(demand, trend, construction_time, load_factor):
+    """Capacity developers want, W: demand expected when construction ends, at planning load."""
+    return demand * np.exp(trend * construction_time) / load_factor
+
+
+def capacity_retirements(operating_capacity, facility_lifetime):
+    """Capacity retired, W/s."""
+    return operating_capacity / facility_lifetime
+
+
+def construction_starts(desired, operating_capacity, pipeline, retirements, adjustment_time,
+                        interconnection_limit):
+    """Capacity started, W/s: replace retirements and close the gap, within the grid's limit."""
+    wanted = retirements + (desired - operating_capacity - pipeline) / adjustment_time
+    return np.minimum(np.maximum(wanted, 0.0 * wanted), interconnection_limit)
+
+
+def construction_completions(pipeline, construction_time):
+    """Capacity entering operation, W/s (a first-order construction delay)."""
+    return pipeline / construction_time
+
+
+def initial_pipeline(operating_capacity, historical_growth, facility_lifetime, construction_time):
+    """Capacity under construction on 1 January 2024, W: the pipeline that sustained growth."""
+    return construction_time * operating_capacity * (historical_growth + 1.0 / facility_lifetime)
+
+
+def centre_size(centre_size_2024, centre_size_growth, time):
+    """Average capacity of a data centre, W."""
+    return centre_size_2024 * np.exp(centre_size_growth * time)

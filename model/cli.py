@@ -1,0 +1,159 @@
+"""The ``projection`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from projection.outputs.files import OutputError, write_all
+from projection.outputs.netcdf import write_netcdf
+from projection.outputs.tables import write_csv, write_iamc
+from projection.outputs.terminal import comparison_table, headline_table, headline_years
+
+from . import __version__
+from .integrate import CalibrationError
+from .run import compare as compare_scenarios
+from .run import run_scenario
+from .scenario import (
+    ScenarioError,
+    load_scenario,
+    resolve_scenario_path,
+    shipped_scenarios,
+)
+
+app = typer.Typer(
+    name="projection",
+    help="Project the electricity, water and carbon footprint of AI in US data centres, "
+    "from the calibrated 2024 state to 2030 and beyond.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+USER_ERRORS = (ScenarioError, OutputError, CalibrationError)
+EXIT_BAD_INPUT = 2
+DEFAULT_RESULTS = Path("results")
+
+EndYear = Annotated[
+    int | None,
+    typer.Option("--end-year", help="Last year to project (overrides the scenario's end_year)."),
+]
+Substeps = Annotated[
+    int | None,
+    typer.Option("--substeps", help="Integration sub-steps per year (overrides the scenario)."),
+]
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _scenario_path(text: str) -> Path:
+    return resolve_scenario_path(text)
+
+
+def _write_results(ds, folder: Path) -> list[Path]:
+    return write_all(
+        folder,
+        {
+            "projection.nc": lambda p: write_netcdf(ds, p),
+            "projection.csv": lambda p: write_csv(ds, p),
+            "projection_iamc.csv": lambda p: write_iamc(ds, p),
+        },
+    )
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (.toml), or the name of a "
+                                             "shipped scenario such as 'baseline'.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the result "
+                      "files [default: results/<scenario name>/].")] = None,
+    end_year: EndYear = None,
+    substeps: Substeps = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table.")] = False,
+) -> None:
+    """Run one scenario: print the headline figures and write NetCDF, CSV and IAMC files."""
+    try:
+        loaded = load_scenario(_scenario_path(scenario), end_year=end_year,
+                               substeps_per_year=substeps)
+        ds = run_scenario(loaded)
+        folder = output if output is not None else DEFAULT_RESULTS / loaded.name
+        written = _write_results(ds, folder)
+    except USER_ERRORS as exc:
+        fail(str(exc))
+        return
+    if not quiet:
+        typer.echo(f"{loaded.title} ({loaded.name}), {loaded.path}")
+        typer.echo(headline_table(ds))
+        typer.echo("Energy, water and carbon are calendar-year totals; capacity and centres "
+                   "are counted on 1 January.")
+    typer.echo("Wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario files or names.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the combined "
+                      "result files [default: results/compare/].")] = None,
+    end_year: EndYear = None,
+    substeps: Substeps = None,
+    year: Annotated[list[int] | None, typer.Option("--year", help="Year(s) to tabulate "
+                    "[default: 2028 and the last year].")] = None,
+) -> None:
+    """Run several scenarios and print their headline figures side by side."""
+    try:
+        paths = [_scenario_path(s) for s in scenarios]
+        ds = compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps)
+        years = [int(y) for y in ds["year"].values]
+        wanted = year or [y for y in headline_years(years) if y >= 2028] or [years[-1]]
+        bad = [y for y in wanted if y not in years]
+        if bad:
+            fail(f"--year: {bad[0]} is outside the projected years {years[0]}-{years[-1]}")
+        written = _write_results(ds, output if output is not None else DEFAULT_RESULTS / "compare")
+    except USER_ERRORS as exc:
+        fail(str(exc))
+        return
+    for y in wanted:
+        typer.echo(comparison_table(ds, y))
+        typer.echo("")
+    typer.echo("Wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the shipped scenarios with their one-line descriptions."""
+    for path in shipped_scenarios():
+        try:
+            s = load_scenario(path)
+        except ScenarioError as exc:  # a shipped file should never fail; say so if it does
+            typer.echo(f"{path.stem:<20} (cannot be read: {exc})")
+            continue
+        first = s.description.split(". ")[0].rstrip(".") + "."
+        typer.echo(f"{path.stem:<20} {s.title}: {first}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"projection {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Project the electricity, water and carbon footprint of AI in US data centres."""
+
+
+def main() -> None:
+    app(prog_name="projection")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The coupled stock-and-flow system: initial state, calibration quantities and rates.
+
+``rates`` is the whole model in one pure function of (state, parameters, time). It runs on
+float arrays in SI base units inside the integrator, and on pint quantities in the test that
+proves the equations are dimensionally consistent.
+
+Shapes: every per-sample array has the sample axis first; workload arrays are
+(samples, workloads) and accelerator cohorts (samples, cohorts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from . import buildout, demand, hardware, impacts
+
+Array = Any  # numpy array, or pint quantity wrapping one
+
+STATE_UNITS: dict[str, str] = {
+    "requests": "request/s",
+    "request_share": "dimensionless",
+    "reasoning_tokens_multiplier": "dimensionless",
+    "accelerator_capacity": "W",
+    "accelerator_intensity_stock": "W",
+    "pue": "dimensionless",
+    "operating_capacity": "W",
+    "construction_pipeline": "W",
+    "smoothed_demand": "W",
+    "clean_power_share": "dimensionless",
+}
+"""State variables (stocks) and their SI units."""
+
+CALIBRATION_UNITS: dict[str, str] = {
+    "requests_2024": "request/s",
+    "serving_factor": "dimensionless",
+    "training_work_2024": "W",
+    "conventional_work_2024": "W",
+    "operating_capacity_2024": "W",
+    "centre_size_2024": "W",
+    "frontier_intensity_2024": "dimensionless",
+}
+"""Quantities derived when the 2024 state is calibrated, with their SI units."""
+
+FLOW_UNITS: dict[str, str] = {
+    "facility_energy_demand": "W",
+    "facility_energy": "W",
+    "unserved_energy": "W",
+    "it_energy": "W",
+    "ai_facility_energy": "W",
+    "ai_inference_energy": "W",
+    "ai_training_energy": "W",
+    "ai_it_energy": "W",
+    "conventional_facility_energy": "W",
+    "served_requests": "request/s",
+    "onsite_water": "m^3/s",
+    "indirect_water": "m^3/s",
+    "emissions": "kg/s",
+    "construction_starts": "W/s",
+    "construction_completions": "W/s",
+    "capacity_retirements": "W/s",
+    "us_electricity": "W",
+    "us_residential_electricity": "W",
+}
+"""Flows: rates that are integrated over each calendar year, with their SI units."""
+
+AUXILIARY_UNITS: dict[str, str] = {
+    "fleet_intensity": "dimensionless",
+    "frontier_intensity": "dimensionless",
+    "data_centres": "dimensionless",
+    "energy_per_request": "J",
+    "grid_intensity": "kg/J",
+    "unserved_fraction": "dimensionless",
+}
+"""Instantaneous values recorded at each year boundary, with their SI units."""
+
+
+def ai_work(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
+    """Inference and training work at 2024 fleet efficiency, W, and energy per request, J."""
+    request_energy = demand.request_it_energy(
+        p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"], p["pue_2024"],
+        state["reasoning_tokens_multiplier"],
+    )
+    inference = demand.inference_work(state["requests"], state["request_share"], request_energy)
+    training = hardware.training_work(p["training_work_2024"], p["training_compute_growth"], time)
+    return inference, training, request_energy
+
+
+def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
+    """Derivatives of every stock, the flows, and auxiliary values at ``time`` (s since 2024).
+
+    Returns three dicts: d(stock)/dt keyed like ``state``; flows keyed like ``FLOW_UNITS``;
+    auxiliaries keyed like ``AUXILIARY_UNITS``.
+    """
+    # --- hardware: the fleet's energy per unit of work --------------------------------------
+    capacity = state["accelerator_capacity"]
+    intensity_stock = state["accelerator_intensity_stock"]
+    fleet = hardware.fleet_intensity(capacity, intensity_stock)
+    frontier = hardware.frontier_intensity(
+        p["frontier_intensity_2024"], p["frontier_efficiency_gain"], time
+    )
+
+    # --- demand for IT work and energy ------------------------------------------------------
+    inference, training, request_energy = ai_work(state, p, time)
+    needed_work = inference + training
+    conventional_it = impacts.trend(
+        p["conventional_work_2024"],
+        p["conventional_demand_growth"] - p["conventional_efficiency_gain"],
+        time,
+    )
+    pue = state["pue"]
+    inference_demand = impacts.facility_power(inference * fleet, pue)
+    training_demand = impacts.facility_power(training * fleet, pue)
+    conventional_demand = impacts.facility_power(conventional_it, pue)
+    facility_demand = inference_demand + training_demand + conventional_demand
+
+    # --- build-out: what capacity can deliver -----------------------------------------------
+    operating = state["operating_capacity"]
+    pipeline = state["construction_pipeline"]
+    delivered = buildout.delivered_power(facility_demand, operating, p["max_utilisation"])
+    served = delivered / facility_demand
+    unserved_fraction = 1.0 - served
+    trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
+                                  p["demand_smoothing_time"])
+    desired = buildout.desired_capacity(facility_demand, trend, p["construction_time"],
+                                        p["load_factor_2024"])
+    retirements = buildout.capacity_retirements(operating, p["facility_lifetime"])
+    starts = buildout.construction_starts(desired, operating, pipeline, retirements,
+                                          p["start_adjustment_time"], p["interconnection_limit"])
+    completions = buildout.construction_completions(pipeline, p["construction_time"])
+
+    # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
+    ceiling = demand.saturation_requests(p["requests_2024"], p["saturation_multiple"], fleet,
+                                         p["rebound_elasticity"])
+    d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
+                                       unserved_fraction, p["unserved_demand_sensitivity"])
+    d_share = demand.first_order_adjustment(state["request_share"], p["request_share_target"],
+                                            p["mix_adjustment_time"][..., None])
+    d_tokens = demand.first_order_adjustment(state["reasoning_tokens_multiplier"],
+                                             p["reasoning_tokens_multiplier_target"],
+                                             p["mix_adjustment_time"])
+
+    # --- accelerator ageing chain --------------------------------------------------------------
+    outflow = hardware.ageing_outflow(capacity, p["accelerator_lifetime"])
+    intensity_outflow = hardware.ageing_outflow(intensity_stock, p["accelerator_lifetime"])
+    additions = hardware.accelerator_additions(needed_work, capacity.sum(axis=-1),
+                                               outflow[..., -1], p["procurement_time"])
+    d_capacity = hardware.ageing_chain(capacity, outflow, additions)
+    d_intensity = hardware.ageing_chain(intensity_stock, intensity_outflow, additions * frontier)
+
+    # --- facility, water, carbon -----------------------------------------------------------------
+    it_delivered = (inference * fleet + training * fleet + conventional_it) * served
+    onsite_wue = impacts.trend(p["onsite_wue_2024"], p["onsite_wue_change"], time)
+    power_water = impacts.trend(p["power_water_intensity_2024"],
+                                p["power_water_intensity_change"], time)
+    us_intensity = impacts.trend(p["us_grid_intensity_2024"], p["grid_intensity_change"], time)
+    grid_intensity = impacts.data_centre_grid_intensity(
+        us_intensity, p["us_grid_intensity_2024"], p["dc_grid_intensity_2024"],
+        state["clean_power_share"],
+    )
+    size = buildout.centre_size(p["centre_size_2024"], p["centre_size_growth"], time)
+
+    derivatives = {
+        "requests": d_requests,
+        "request_share": d_share,
+        "reasoning_tokens_multiplier": d_tokens,
+        "accelerator_capacity": d_capacity,
+        "accelerator_intensity_stock": d_intensity,
+        "pue": demand.first_order_adjustment(pue, p["pue_target"], p["pue_adjustment_time"]),
+        "operating_capacity": completions - retirements,
+        "construction_pipeline": starts - completions,
+        "smoothed_demand": demand.first_order_adjustment(
+            state["smoothed_demand"], facility_demand, p["demand_smoothing_time"]
+        ),
+        "clean_power_share": demand.first_order_adjustment(
+            state["clean_power_share"], p["clean_power_share_target"],
+            p["clean_power_adjustment_time"],
+        ),
+    }
+    ai_inference = inference_demand * served
+    ai_training = training_demand * served
+    flows = {
+        "facility_energy_demand": facility_demand,
+        "facility_energy": delivered,
+        "unserved_energy": facility_demand - delivered,
+        "it_energy": it_delivered,
+        "ai_facility_energy": ai_inference + ai_training,
+        "ai_inference_energy": ai_inference,
+        "ai_training_energy": ai_training,
+        "ai_it_energy": (inference + training) * fleet * served,
+        "conventional_facility_energy": conventional_demand * served,
+        "served_requests": state["requests"][..., None] * state["request_share"] * served[..., None],
+        "onsite_water": impacts.onsite_water(it_delivered, onsite_wue),
+        "indirect_water": impacts.indirect_water(delivered, power_water),
+        "emissions": impacts.emissions(delivered, grid_intensity),
+        "construction_starts": starts,
+        "construction_completions": completions,
+        "capacity_retirements": retirements,
+        "us_electricity": impacts.trend(p["us_electricity_2024"], p["us_electricity_growth"], time),
+        "us_residential_electricity": impacts.trend(
+            p["us_residential_electricity_2024"], p["residential_electricity_growth"], time
+        ),
+    }
+    auxiliaries = {
+        "fleet_intensity": fleet,
+        "frontier_intensity": frontier,
+        "data_centres": operating / size,
+        "energy_per_request": request_energy * (fleet * pue)[..., None],
+        "grid_intensity": grid_intensity,
+        "unserved_fraction": unserved_fraction,
+    }
+    return derivatives, flows, auxiliaries
+
+
+def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
+    """The state on 1 January 2024 from the parameters and the calibration quantities."""
+    zero_time = 0.0 * p["construction_time"]
+    share = p["request_share_2024"]
+    state = {
+        "requests": p["requests_2024"],
+        "request_share": share * 1.0,
+        "reasoning_tokens_multiplier": p["reasoning_tokens_multiplier_2024"] * 1.0,
+        "pue": p["pue_2024"] * 1.0,
+        "operating_capacity": p["operating_capacity_2024"],
+        "clean_power_share": 0.0 * p["clean_power_share_target"],
+    }
+    inference, training, _ = ai_work(state, p, zero_time)
+    capacity, intensity_stock, _ = hardware.initial_cohorts(
+        inference + training, p["accelerator_lifetime"], p["historical_growth"],
+        p["frontier_efficiency_gain"],
+    )
+    state["accelerator_capacity"] = capacity
+    state["accelerator_intensity_stock"] = intensity_stock
+    conventional = p["conventional_work_2024"]
+    demand_2024 = (inference + training + conventional) * p["pue_2024"]
+    state["smoothed_demand"] = demand_2024 / (1.0 + p["historical_growth"] * p["demand_smoothing_time"])
+    state["construction_pipeline"] = buildout.initial_pipeline(
+        p["operating_capacity_2024"], p["historical_growth"], p["facility_lifetime"],
+        p["construction_time"],
+    )
+    return state
+
+
+def first_calibration(p: Mapping[str, Array]) -> dict[str, Array]:
+    """Calibration quantities that make the 2024 rates equal the 2024 targets at 1 January.
+
+    The integrator then refines them so that the totals over calendar 2024 hit the targets.
+    """
+    ai_it = p["ai_energy_2024"] / p["pue_2024"]
+    conventional_it = (p["facility_energy_2024"] - p["ai_energy_2024"]) / p["pue_2024"]
+    requests = p["requests_per_day_2024"]
+    raw = demand.request_it_energy(
+        p["gpu_energy_per_request"], p["overhead_factor"], np.ones_like(p["overhead_factor"]),
+        p["pue_2024"], p["reasoning_tokens_multiplier_2024"],
+    )
+    raw_inference = demand.inference_work(requests, p["request_share_2024"], raw)
+    operating = p["facility_energy_2024"] / p["load_factor_2024"]
+    _, _, frontier_2024 = hardware.initial_cohorts(
+        ai_it, p["accelerator_lifetime"], p["historical_growth"], p["frontier_efficiency_gain"]
+    )
+    return {
+        "requests_2024": requests,
+        "serving_factor": (1.0 - p["training_share_2024"]) * ai_it / raw_inference,
+        "training_work_2024": p["training_share_2024"] * ai_it,
+        "conventional_work_2024": conventional_it,
+        "operating_capacity_2024": operating,
+        "centre_size_2024": operating / p["data_centres_2024"],
+        "frontier_intensity_2024": frontier_2024,
+    }

@@ -1,0 +1,41 @@
+"""Facility overhead, water, carbon and the context series for shares and equivalents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def trend(value_2024, yearly_change, time):
+    """A quantity that changes at a constant continuous rate from its 2024 value."""
+    return value_2024 * np.exp(yearly_change * time)
+
+
+def facility_power(it_power, pue):
+    """Facility power, W: IT power x PUE."""
+    return it_power * pue
+
+
+def onsite_water(it_power, onsite_wue):
+    """On-site water consumption, m3/s: site WUE x IT energy."""
+    return it_power * onsite_wue
+
+
+def indirect_water(facility_power, power_water_intensity):
+    """Water consumed generating the electricity, m3/s."""
+    return facility_power * power_water_intensity
+
+
+def data_centre_grid_intensity(us_grid_intensity, us_grid_intensity_2024, dc_grid_intensity_2024,
+                               clean_power_share):
+    """Carbon intensity of data-centre electricity, kg/J.
+
+    The US average keeps the data-centre premium of 2024 (dc / us intensity) and is cut by
+    the share of additional clean power contracted after 2024.
+    """
+    premium = dc_grid_intensity_2024 / us_grid_intensity_2024
+    return us_grid_intensity * premium * (1.0 - clean_power_share)
+
+
+def emissions(facility_power, grid_intensity):
+    """CO2e emissions, kg/s."""
+    return facility_power * grid_intensity

@@ -1,0 +1,385 @@
+"""Scenario files: TOML with a unit and a source on every value, checked when they load.
+
+A scenario may extend another (``extends = "baseline"``) and override only what differs.
+Every problem is reported as one :class:`ScenarioError` line that names the file, the key,
+the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .parameters import (
+    BY_KEY,
+    PARAMETERS,
+    SECTIONS,
+    SHARE_PARAMETERS,
+    WORKLOAD_PARAMETERS,
+    WORKLOADS,
+    Parameter,
+)
+from .units import SECONDS_PER_YEAR, UnitError, parse_quantity, to_base
+
+START_YEAR = 2024
+"""The calibration year: every run starts from the published 2024 state."""
+MAX_END_YEAR = 2100
+"""Beyond this the growth assumptions stop meaning anything; refuse rather than extrapolate."""
+DEFAULT_END_YEAR = 2030
+DEFAULT_SUBSTEPS = 4
+MAX_SUBSTEPS = 1000
+SHARE_TOLERANCE = 1e-6
+
+META_KEYS = ("name", "title", "description", "extends", "end_year", "substeps_per_year")
+ENTRY_KEYS = ("value", "source")
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; ``str()`` is the one-line message for the user."""
+
+    def __init__(self, path: Path | str, key: str, message: str) -> None:
+        self.path = str(path)
+        self.key = key
+        self.message = message
+        super().__init__(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One parameter value as the scenario gives it."""
+
+    text: str
+    source: str
+    file: str
+    base_value: float  # in SI base units, as given (a growth rate still compound here)
+
+
+@dataclass
+class Scenario:
+    path: Path
+    name: str
+    title: str
+    description: str
+    end_year: int
+    substeps_per_year: int
+    entries: dict[str, Entry]
+    files: list[Path]
+    sha256: str
+    extends: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def years(self) -> np.ndarray:
+        return np.arange(START_YEAR, self.end_year + 1)
+
+    def parameter_arrays(self) -> dict[str, np.ndarray]:
+        """Model inputs for a one-sample run: name -> array of shape (1,) or (1, workloads)."""
+        arrays: dict[str, np.ndarray] = {}
+        for p in PARAMETERS:
+            if p.per_workload:
+                values = [self.entries[workload_key(w, p.name)].base_value for w in WORKLOADS]
+                arrays[p.name] = model_value(p, np.array([values]))
+            else:
+                arrays[p.name] = model_value(p, np.array([self.entries[p.key].base_value]))
+        return arrays
+
+    def resolved(self) -> dict[str, dict[str, str]]:
+        """Every parameter as given, with its source and the file it came from."""
+        return {
+            key: {"value": e.text, "source": e.source, "file": e.file}
+            for key, e in sorted(self.entries.items())
+        }
+
+
+def workload_key(workload: str, name: str) -> str:
+    return f"workloads.{workload}.{name}"
+
+
+def all_keys() -> list[str]:
+    keys = [p.key for p in PARAMETERS if not p.per_workload]
+    keys += [workload_key(w, p.name) for w in WORKLOADS for p in WORKLOAD_PARAMETERS]
+    return keys
+
+
+def parameter_for_key(key: str) -> Parameter:
+    if key in BY_KEY:
+        return BY_KEY[key]
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "workloads" and parts[1] in WORKLOADS:
+        for p in WORKLOAD_PARAMETERS:
+            if p.name == parts[2]:
+                return p
+    raise KeyError(key)
+
+
+def model_value(p: Parameter, base_value: np.ndarray) -> np.ndarray:
+    """The value the equations use: compound yearly rates become continuous rates per second."""
+    if p.kind == "growth":
+        return np.log1p(base_value * SECONDS_PER_YEAR) / SECONDS_PER_YEAR
+    return base_value
+
+
+def check_bounds(p: Parameter, base_value: float) -> str | None:
+    """The reason ``base_value`` is out of bounds for ``p``, or None when it is fine."""
+    if not math.isfinite(base_value):
+        return "is not a finite number"
+    if p.kind == "positive" and not base_value > 0:
+        return "must be greater than zero"
+    if p.kind == "nonnegative" and base_value < 0:
+        return "must not be negative"
+    if p.kind == "fraction" and not 0 <= base_value <= 1:
+        return "must be between 0 and 1 (0 % to 100 %)"
+    if p.kind == "at_least_one" and base_value < 1:
+        return "must be at least 1"
+    if p.kind == "growth" and not base_value * SECONDS_PER_YEAR > -1:
+        return "must be above -100 %/yr"
+    return None
+
+
+def shipped_scenarios_dir() -> Path:
+    return Path(str(resources.files("projection.scenarios")))
+
+
+def shipped_scenarios() -> list[Path]:
+    return sorted(shipped_scenarios_dir().glob("*.toml"))
+
+
+def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
+    """A path as given; else, for a bare name, the file beside ``relative_to`` or a shipped one."""
+    path = Path(text)
+    if path.exists() or path.suffix == ".toml" or "/" in text:
+        if relative_to is not None and not path.is_absolute() and not path.exists():
+            return relative_to / path
+        return path
+    candidates = []
+    if relative_to is not None:
+        candidates.append(relative_to / f"{text}.toml")
+    candidates.append(shipped_scenarios_dir() / f"{text}.toml")
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    return path
+
+
+def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
+    if not path.exists():
+        raise ScenarioError(path, "", "no such file")
+    if path.is_dir():
+        raise ScenarioError(path, "", "is a folder, expected a scenario .toml file")
+    try:
+        raw = path.read_bytes()
+        return tomllib.loads(raw.decode("utf-8")), raw
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "", "is not UTF-8 text, expected a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "", f"is not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ScenarioError(path, "", f"cannot be read ({exc.strerror})") from None
+
+
+def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Section tables -> {"section.name": raw entry}; unknown sections and keys are errors."""
+    flat: dict[str, Any] = {}
+    for section, table in data.items():
+        if section == "scenario":
+            continue
+        if section not in SECTIONS:
+            raise ScenarioError(
+                path, section, f"unknown section{_suggest(section, ['scenario', *SECTIONS])}"
+            )
+        if not isinstance(table, dict):
+            raise ScenarioError(path, section, "expected a table of parameters")
+        if section == "workloads":
+            for workload, wtable in table.items():
+                if workload not in WORKLOADS:
+                    raise ScenarioError(
+                        path,
+                        f"workloads.{workload}",
+                        f"unknown workload{_suggest(workload, WORKLOADS)}; "
+                        f"expected one of {', '.join(WORKLOADS)}",
+                    )
+                if not isinstance(wtable, dict):
+                    raise ScenarioError(path, f"workloads.{workload}", "expected a table")
+                names = [p.name for p in WORKLOAD_PARAMETERS]
+                for name, raw in wtable.items():
+                    if name not in names:
+                        raise ScenarioError(
+                            path, workload_key(workload, name), f"unknown key{_suggest(name, names)}"
+                        )
+                    flat[workload_key(workload, name)] = raw
+            continue
+        names = [p.name for p in PARAMETERS if p.section == section and not p.per_workload]
+        for name, raw in table.items():
+            if name not in names:
+                everywhere = [k for k in BY_KEY]
+                hint = _suggest(name, names) or _suggest(f"{section}.{name}", everywhere)
+                raise ScenarioError(path, f"{section}.{name}", f"unknown key{hint}")
+            flat[f"{section}.{name}"] = raw
+    return flat
+
+
+def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
+    p = parameter_for_key(key)
+    if not isinstance(raw, dict):
+        raise ScenarioError(
+            path, key, f"got {raw!r}, expected {{ value = \"... {p.unit}\", source = \"...\" }}"
+        )
+    for k in raw:
+        if k not in ENTRY_KEYS:
+            raise ScenarioError(path, f"{key}.{k}", f"unknown key{_suggest(k, ENTRY_KEYS)}")
+    if "value" not in raw:
+        raise ScenarioError(path, key, "has no value")
+    source = raw.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ScenarioError(path, key, "has no source: every value needs source = \"...\"")
+    value = raw["value"]
+    try:
+        quantity = parse_quantity(value)
+        if p.unit != "dimensionless" and quantity.dimensionless and not isinstance(value, str):
+            raise UnitError(f"has no unit, expected a string such as \"{value} {p.unit}\"")
+        base = to_base(quantity, p.unit)
+    except UnitError as exc:
+        raise ScenarioError(path, key, f"value {value!r} {exc}") from None
+    problem = check_bounds(p, base)
+    if problem:
+        raise ScenarioError(path, key, f"value {value!r} {problem}")
+    return Entry(str(value), source.strip(), str(path), base)
+
+
+def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    meta = data.get("scenario")
+    if meta is None:
+        raise ScenarioError(path, "scenario", "missing [scenario] table with title and description")
+    if not isinstance(meta, dict):
+        raise ScenarioError(path, "scenario", "expected a table")
+    for k in meta:
+        if k not in META_KEYS:
+            raise ScenarioError(path, f"scenario.{k}", f"unknown key{_suggest(k, META_KEYS)}")
+    for k in ("title", "description"):
+        if not isinstance(meta.get(k), str) or not meta[k].strip():
+            raise ScenarioError(path, f"scenario.{k}", "missing; expected a non-empty string")
+    for k in ("name", "extends"):
+        if k in meta and not isinstance(meta[k], str):
+            raise ScenarioError(path, f"scenario.{k}", f"got {meta[k]!r}, expected a string")
+    return meta
+
+
+def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError(path, key, f"got {value!r}, expected a whole number")
+    if not low <= value <= high:
+        raise ScenarioError(path, key, f"got {value}, expected a value from {low} to {high}")
+    return value
+
+
+CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
+    ("baseline.ai_energy_2024", "baseline.facility_energy_2024",
+     "must be less than baseline.facility_energy_2024 (AI is a part of the total)"),
+    ("baseline.load_factor_2024", "buildout.max_utilisation",
+     "must be less than buildout.max_utilisation (2024 demand must fit in 2024 capacity)"),
+)
+"""Pairs (smaller, larger) that a usable scenario must respect."""
+
+
+def _check_consistency(path: Path, entries: dict[str, Entry]) -> None:
+    for smaller, larger, message in CONSISTENCY_RULES:
+        if not entries[smaller].base_value < entries[larger].base_value:
+            raise ScenarioError(
+                path, smaller,
+                f"value {entries[smaller].text!r} {message} ({entries[larger].text!r})",
+            )
+
+
+def load_scenario(
+    path: Path | str,
+    *,
+    end_year: int | None = None,
+    substeps_per_year: int | None = None,
+) -> Scenario:
+    """Read, merge (``extends``) and check a scenario file."""
+    path = Path(path)
+    chain: list[tuple[Path, dict[str, Any], bytes]] = []
+    seen: set[Path] = set()
+    current: Path | None = path
+    while current is not None:
+        resolved = current.resolve()
+        if resolved in seen:
+            raise ScenarioError(current, "scenario.extends", "extends itself in a loop")
+        seen.add(resolved)
+        data, raw = _read_toml(current)
+        meta = _meta(current, data)
+        chain.append((current, data, raw))
+        parent = meta.get("extends")
+        if parent is None:
+            current = None
+        else:
+            current = resolve_scenario_path(parent, relative_to=current.parent)
+            if not current.exists():
+                raise ScenarioError(
+                    chain[-1][0], "scenario.extends", f"{parent!r}: no such scenario file"
+                )
+
+    entries: dict[str, Entry] = {}
+    settings: dict[str, Any] = {}
+    for file, data, _ in reversed(chain):  # the root first, so children override
+        for key, raw in _flatten_entries(file, data).items():
+            entries[key] = _parse_entry(file, key, raw)
+        for k in ("end_year", "substeps_per_year"):
+            if k in data["scenario"]:
+                settings[k] = (file, data["scenario"][k])
+
+    missing = [k for k in all_keys() if k not in entries]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise ScenarioError(path, missing[0], f"missing (every parameter needs a value){more}")
+
+    for name in SHARE_PARAMETERS:
+        total = sum(entries[workload_key(w, name)].base_value for w in WORKLOADS)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ScenarioError(
+                path,
+                f"workloads.*.{name}",
+                f"shares sum to {total:.6g}, expected 1 (100 %)",
+            )
+
+    _check_consistency(path, entries)
+
+    file_end, value_end = settings.get("end_year", (path, DEFAULT_END_YEAR))
+    if end_year is not None:
+        file_end, value_end = Path("--end-year"), end_year
+    final_end = _int_setting(file_end, "end_year", value_end, START_YEAR + 1, MAX_END_YEAR)
+    file_sub, value_sub = settings.get("substeps_per_year", (path, DEFAULT_SUBSTEPS))
+    if substeps_per_year is not None:
+        file_sub, value_sub = Path("--substeps"), substeps_per_year
+    final_sub = _int_setting(file_sub, "substeps_per_year", value_sub, 1, MAX_SUBSTEPS)
+
+    digest = hashlib.sha256()
+    for _, _, raw in chain:
+        digest.update(raw)
+    meta = chain[0][1]["scenario"]
+    return Scenario(
+        path=path,
+        name=meta.get("name", path.stem),
+        title=meta["title"].strip(),
+        description=" ".join(meta["description"].split()),
+        end_year=final_end,
+        substeps_per_year=final_sub,
+        entries=entries,
+        files=[c[0] for c in chain],
+        sha256=digest.hexdigest(),
+        extends=meta.get("extends"),
+        meta=dict(meta),
+    )

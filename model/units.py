@@ -1,0 +1,77 @@
+"""One pint registry for the whole project, and parsing of unit strings at the boundary.
+
+Inside the time loop every quantity is a plain float in SI base units (seconds, joules,
+watts, kilograms, cubic metres); conversion happens only when a scenario is read and when
+results are labelled.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pint
+
+ureg = pint.UnitRegistry()
+# A request (one response, one image, one video) is a count: dimensionless.
+ureg.define("request = 1 = req")
+ureg.define("data_centre = 1")
+ureg.define("household = 1")
+Q_ = ureg.Quantity
+
+SECONDS_PER_YEAR = float(Q_(1.0, "year").to("second").magnitude)  # Julian year, 365.25 d
+
+
+class UnitError(ValueError):
+    """A value whose unit is missing, unparsable or of the wrong dimension."""
+
+
+def parse_quantity(text: object) -> pint.Quantity:
+    """Parse "200 TWh/yr" or "57 J" into a pint quantity; a bare number is dimensionless."""
+    if isinstance(text, bool):
+        raise UnitError(f"got {text!r}, expected a number with a unit")
+    if isinstance(text, int | float):
+        return Q_(float(text), ureg.dimensionless)
+    if not isinstance(text, str):
+        raise UnitError(f"got {text!r}, expected a string such as \"200 TWh/yr\"")
+    cleaned = text.strip().replace("%", " percent ")
+    try:
+        quantity = ureg.Quantity(cleaned)
+    except Exception as exc:  # pint raises several unrelated exception types
+        raise UnitError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
+    if not isinstance(quantity, pint.Quantity):
+        quantity = Q_(float(quantity), ureg.dimensionless)
+    return quantity
+
+
+def to_base(quantity: pint.Quantity, unit: str) -> float:
+    """Convert to SI base units after checking the dimension against ``unit``."""
+    expected = ureg.Quantity(1.0, unit)
+    if quantity.dimensionality != expected.dimensionality:
+        raise UnitError(
+            f"has dimension {describe_dimension(quantity)}, expected {describe_dimension(expected)}"
+            f" (for example {unit!r})"
+        )
+    value = float(quantity.to_base_units().magnitude)
+    if not math.isfinite(value):
+        raise UnitError("is not a finite number")
+    return value
+
+
+def base_unit(unit: str) -> pint.Unit:
+    """The SI base unit that values of ``unit`` are stored in inside the loop."""
+    return ureg.Quantity(1.0, unit).to_base_units().units
+
+
+def from_base(value: float, unit: str) -> float:
+    """Convert a float in SI base units to ``unit``."""
+    return float(ureg.Quantity(value, base_unit(unit)).to(unit).magnitude)
+
+
+def factor_from_base(unit: str) -> float:
+    """Multiply a float in SI base units by this to express it in ``unit``."""
+    return from_base(1.0, unit)
+
+
+def describe_dimension(quantity: pint.Quantity) -> str:
+    dim = str(quantity.dimensionality)
+    return "dimensionless" if dim == "dimensionless" else dim

@@ -1,0 +1,49 @@
+"""Write result files all at once or not at all, never leaving partial output."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+
+class OutputError(Exception):
+    """The output folder cannot be used; ``str()`` is the one-line message for the user."""
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def prepare_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: exists and is not a folder; expected a folder for results")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the results folder ({exc.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{folder}: the results folder is not writable")
+
+
+def write_all(folder: Path, writers: Mapping[str, Callable[[Path], None]]) -> list[Path]:
+    """Write every file to a temporary name first; move them into place only if all succeed."""
+    prepare_folder(folder)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, write in writers.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+            os.close(fd)
+            os.chmod(tmp, 0o666 & ~_umask())
+            staged.append((Path(tmp), folder / name))
+            write(Path(tmp))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, final in staged:
+        os.replace(tmp, final)
+    return [final for _, final in staged]
