@@ -38,10 +38,10 @@ def construction_completions(pipeline, construction_time):
 
 
 def initial_pipeline(operating_capacity, historical_growth, facility_lifetime, construction_time):
-    """Capacity under construction on 1 January 2024, W: the pipeline that sustained growth."""
+    """Capacity under construction on 1 January of the start year, W: the pipeline that sustained growth."""
     return construction_time * operating_capacity * (historical_growth + 1.0 / facility_lifetime)
 
 
-def centre_size(centre_size_2024, centre_size_growth, time):
+def centre_size(centre_size_start, centre_size_growth, time):
     """Average capacity of a data centre, W."""
-    return centre_size_2024 * np.exp(centre_size_growth * time)
+    return centre_size_start * np.exp(centre_size_growth * time)

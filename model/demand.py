@@ -17,14 +17,14 @@ def first_order_adjustment(current, target, time_constant):
     return (target - current) / time_constant
 
 
-def saturation_requests(requests_2024, saturation_multiple, fleet_intensity, rebound_elasticity):
+def saturation_requests(requests_start, saturation_multiple, fleet_intensity, rebound_elasticity):
     """Ceiling of AI requests, request/s.
 
     The ceiling rises as inference gets cheaper: cost per request follows the fleet's energy
-    per unit of work (``fleet_intensity``, 1 in 2024), raised to minus the rebound elasticity.
+    per unit of work (``fleet_intensity``, 1 in the start year), raised to minus the rebound elasticity.
     """
     rebound = np.exp(-rebound_elasticity * np.log(fleet_intensity))
-    return requests_2024 * saturation_multiple * rebound
+    return requests_start * saturation_multiple * rebound
 
 
 def request_growth(requests, adoption_growth, saturation, unserved_fraction, unserved_sensitivity):
@@ -33,20 +33,20 @@ def request_growth(requests, adoption_growth, saturation, unserved_fraction, uns
     return adoption_growth * requests * (1.0 - requests / saturation) * brake
 
 
-def request_it_energy(gpu_energy_per_request, overhead_factor, serving_factor, pue_2024,
+def request_it_energy(gpu_energy_per_request, overhead_factor, serving_factor, pue_start,
                       reasoning_tokens_multiplier):
-    """IT energy of one request on the 2024 fleet, J, shape (samples, workloads).
+    """IT energy of one request on the start-year fleet, J, shape (samples, workloads).
 
-    The published total (GPU energy x overhead factor) includes cooling at the 2024 PUE, so
+    The published total (GPU energy x overhead factor) includes cooling at the start-year PUE, so
     it is divided by that PUE to leave IT energy; ``serving_factor`` (calibrated) scales the
     benchmark measurement to the real fleet (idle capacity, batch sizes, larger models).
     A reasoning response costs a standard large-model response times its token multiplier.
     """
-    per_request = gpu_energy_per_request * (overhead_factor * serving_factor / pue_2024)[..., None]
+    per_request = gpu_energy_per_request * (overhead_factor * serving_factor / pue_start)[..., None]
     tokens = np.where(REASONING_MASK, reasoning_tokens_multiplier[..., None], 1.0)
     return per_request * tokens
 
 
 def inference_work(requests, request_share, request_energy):
-    """Inference work at 2024 fleet efficiency, W: requests x mix-weighted IT energy per request."""
+    """Inference work at start-year fleet efficiency, W: requests x mix-weighted IT energy per request."""
     return requests * (request_share * request_energy).sum(axis=-1)

@@ -34,15 +34,15 @@ STATE_UNITS: dict[str, str] = {
 """State variables (stocks) and their SI units."""
 
 CALIBRATION_UNITS: dict[str, str] = {
-    "requests_2024": "request/s",
+    "requests_start": "request/s",
     "serving_factor": "dimensionless",
-    "training_work_2024": "W",
-    "conventional_work_2024": "W",
-    "operating_capacity_2024": "W",
-    "centre_size_2024": "W",
-    "frontier_intensity_2024": "dimensionless",
+    "training_work_start": "W",
+    "conventional_work_start": "W",
+    "operating_capacity_start": "W",
+    "centre_size_start": "W",
+    "frontier_intensity_start": "dimensionless",
 }
-"""Quantities derived when the 2024 state is calibrated, with their SI units."""
+"""Quantities derived when the start state is calibrated, with their SI units."""
 
 FLOW_UNITS: dict[str, str] = {
     "facility_energy_demand": "W",
@@ -78,18 +78,18 @@ AUXILIARY_UNITS: dict[str, str] = {
 
 
 def ai_work(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
-    """Inference and training work at 2024 fleet efficiency, W, and energy per request, J."""
+    """Inference and training work at start-year fleet efficiency, W, and energy per request, J."""
     request_energy = demand.request_it_energy(
-        p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"], p["pue_2024"],
+        p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"], p["pue_start"],
         state["reasoning_tokens_multiplier"],
     )
     inference = demand.inference_work(state["requests"], state["request_share"], request_energy)
-    training = hardware.training_work(p["training_work_2024"], p["training_compute_growth"], time)
+    training = hardware.training_work(p["training_work_start"], p["training_compute_growth"], time)
     return inference, training, request_energy
 
 
 def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
-    """Derivatives of every stock, the flows, and auxiliary values at ``time`` (s since 2024).
+    """Derivatives of every stock, the flows, and auxiliary values at ``time`` (s since 1 January of the start year).
 
     Returns three dicts: d(stock)/dt keyed like ``state``; flows keyed like ``FLOW_UNITS``;
     auxiliaries keyed like ``AUXILIARY_UNITS``.
@@ -99,14 +99,14 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
     intensity_stock = state["accelerator_intensity_stock"]
     fleet = hardware.fleet_intensity(capacity, intensity_stock)
     frontier = hardware.frontier_intensity(
-        p["frontier_intensity_2024"], p["frontier_efficiency_gain"], time
+        p["frontier_intensity_start"], p["frontier_efficiency_gain"], time
     )
 
     # --- demand for IT work and energy ------------------------------------------------------
     inference, training, request_energy = ai_work(state, p, time)
     needed_work = inference + training
     conventional_it = impacts.trend(
-        p["conventional_work_2024"],
+        p["conventional_work_start"],
         p["conventional_demand_growth"] - p["conventional_efficiency_gain"],
         time,
     )
@@ -125,14 +125,14 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
     trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
                                   p["demand_smoothing_time"])
     desired = buildout.desired_capacity(facility_demand, trend, p["construction_time"],
-                                        p["load_factor_2024"])
+                                        p["load_factor_start"])
     retirements = buildout.capacity_retirements(operating, p["facility_lifetime"])
     starts = buildout.construction_starts(desired, operating, pipeline, retirements,
                                           p["start_adjustment_time"], p["interconnection_limit"])
     completions = buildout.construction_completions(pipeline, p["construction_time"])
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
-    ceiling = demand.saturation_requests(p["requests_2024"], p["saturation_multiple"], fleet,
+    ceiling = demand.saturation_requests(p["requests_start"], p["saturation_multiple"], fleet,
                                          p["rebound_elasticity"])
     d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
                                        unserved_fraction, p["unserved_demand_sensitivity"])
@@ -152,15 +152,15 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
 
     # --- facility, water, carbon -----------------------------------------------------------------
     it_delivered = (inference * fleet + training * fleet + conventional_it) * served
-    onsite_wue = impacts.trend(p["onsite_wue_2024"], p["onsite_wue_change"], time)
-    power_water = impacts.trend(p["power_water_intensity_2024"],
+    onsite_wue = impacts.trend(p["onsite_wue_start"], p["onsite_wue_change"], time)
+    power_water = impacts.trend(p["power_water_intensity_start"],
                                 p["power_water_intensity_change"], time)
-    us_intensity = impacts.trend(p["us_grid_intensity_2024"], p["grid_intensity_change"], time)
+    us_intensity = impacts.trend(p["us_grid_intensity_start"], p["grid_intensity_change"], time)
     grid_intensity = impacts.data_centre_grid_intensity(
-        us_intensity, p["us_grid_intensity_2024"], p["dc_grid_intensity_2024"],
+        us_intensity, p["us_grid_intensity_start"], p["dc_grid_intensity_start"],
         state["clean_power_share"],
     )
-    size = buildout.centre_size(p["centre_size_2024"], p["centre_size_growth"], time)
+    size = buildout.centre_size(p["centre_size_start"], p["centre_size_growth"], time)
 
     derivatives = {
         "requests": d_requests,
@@ -198,9 +198,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
-        "us_electricity": impacts.trend(p["us_electricity_2024"], p["us_electricity_growth"], time),
+        "us_electricity": impacts.trend(p["us_electricity_start"], p["us_electricity_growth"], time),
         "us_residential_electricity": impacts.trend(
-            p["us_residential_electricity_2024"], p["residential_electricity_growth"], time
+            p["us_residential_electricity_start"], p["residential_electricity_growth"], time
         ),
     }
     auxiliaries = {
@@ -215,15 +215,15 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
 
 
 def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
-    """The state on 1 January 2024 from the parameters and the calibration quantities."""
+    """The state on 1 January of the start year from the parameters and the calibration quantities."""
     zero_time = 0.0 * p["construction_time"]
-    share = p["request_share_2024"]
+    share = p["request_share_start"]
     state = {
-        "requests": p["requests_2024"],
+        "requests": p["requests_start"],
         "request_share": share * 1.0,
-        "reasoning_tokens_multiplier": p["reasoning_tokens_multiplier_2024"] * 1.0,
-        "pue": p["pue_2024"] * 1.0,
-        "operating_capacity": p["operating_capacity_2024"],
+        "reasoning_tokens_multiplier": p["reasoning_tokens_multiplier_start"] * 1.0,
+        "pue": p["pue_start"] * 1.0,
+        "operating_capacity": p["operating_capacity_start"],
         "clean_power_share": 0.0 * p["clean_power_share_target"],
     }
     inference, training, _ = ai_work(state, p, zero_time)
@@ -233,39 +233,39 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     )
     state["accelerator_capacity"] = capacity
     state["accelerator_intensity_stock"] = intensity_stock
-    conventional = p["conventional_work_2024"]
-    demand_2024 = (inference + training + conventional) * p["pue_2024"]
-    state["smoothed_demand"] = demand_2024 / (1.0 + p["historical_growth"] * p["demand_smoothing_time"])
+    conventional = p["conventional_work_start"]
+    demand_start = (inference + training + conventional) * p["pue_start"]
+    state["smoothed_demand"] = demand_start / (1.0 + p["historical_growth"] * p["demand_smoothing_time"])
     state["construction_pipeline"] = buildout.initial_pipeline(
-        p["operating_capacity_2024"], p["historical_growth"], p["facility_lifetime"],
+        p["operating_capacity_start"], p["historical_growth"], p["facility_lifetime"],
         p["construction_time"],
     )
     return state
 
 
 def first_calibration(p: Mapping[str, Array]) -> dict[str, Array]:
-    """Calibration quantities that make the 2024 rates equal the 2024 targets at 1 January.
+    """Calibration quantities that make the start-year rates equal the start-year targets at 1 January.
 
-    The integrator then refines them so that the totals over calendar 2024 hit the targets.
+    The integrator then refines them so that the totals over the start year hit the targets.
     """
-    ai_it = p["ai_energy_2024"] / p["pue_2024"]
-    conventional_it = (p["facility_energy_2024"] - p["ai_energy_2024"]) / p["pue_2024"]
-    requests = p["requests_per_day_2024"]
+    ai_it = p["ai_energy_start"] / p["pue_start"]
+    conventional_it = (p["facility_energy_start"] - p["ai_energy_start"]) / p["pue_start"]
+    requests = p["requests_per_day_start"]
     raw = demand.request_it_energy(
         p["gpu_energy_per_request"], p["overhead_factor"], np.ones_like(p["overhead_factor"]),
-        p["pue_2024"], p["reasoning_tokens_multiplier_2024"],
+        p["pue_start"], p["reasoning_tokens_multiplier_start"],
     )
-    raw_inference = demand.inference_work(requests, p["request_share_2024"], raw)
-    operating = p["facility_energy_2024"] / p["load_factor_2024"]
-    _, _, frontier_2024 = hardware.initial_cohorts(
+    raw_inference = demand.inference_work(requests, p["request_share_start"], raw)
+    operating = p["facility_energy_start"] / p["load_factor_start"]
+    _, _, frontier_start = hardware.initial_cohorts(
         ai_it, p["accelerator_lifetime"], p["historical_growth"], p["frontier_efficiency_gain"]
     )
     return {
-        "requests_2024": requests,
-        "serving_factor": (1.0 - p["training_share_2024"]) * ai_it / raw_inference,
-        "training_work_2024": p["training_share_2024"] * ai_it,
-        "conventional_work_2024": conventional_it,
-        "operating_capacity_2024": operating,
-        "centre_size_2024": operating / p["data_centres_2024"],
-        "frontier_intensity_2024": frontier_2024,
+        "requests_start": requests,
+        "serving_factor": (1.0 - p["training_share_start"]) * ai_it / raw_inference,
+        "training_work_start": p["training_share_start"] * ai_it,
+        "conventional_work_start": conventional_it,
+        "operating_capacity_start": operating,
+        "centre_size_start": operating / p["data_centres_start"],
+        "frontier_intensity_start": frontier_start,
     }

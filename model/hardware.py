@@ -1,8 +1,8 @@
 """Hardware efficiency: an ageing chain of accelerator vintages, and training compute.
 
 Accelerator capacity is counted in units of work: one unit serves the work that drew 1 W on
-the average 2024 fleet. Each cohort carries a co-flow, its capacity times its energy
-intensity (energy per unit of work relative to the 2024 fleet), so the fleet's intensity is
+the average start-year fleet. Each cohort carries a co-flow, its capacity times its energy
+intensity (energy per unit of work relative to the start-year fleet), so the fleet's intensity is
 a capacity-weighted average that lags the frontier.
 """
 
@@ -21,11 +21,11 @@ def cohort_ages(lifetime):
 
 
 def initial_cohorts(needed_work, lifetime, historical_growth, frontier_efficiency_gain):
-    """The 2024 fleet: capacity and intensity stock per cohort, and the 2024 frontier intensity.
+    """The start-year fleet: capacity and intensity stock per cohort, and the start-year frontier intensity.
 
     Older cohorts are smaller (the fleet grew at ``historical_growth``) and less efficient (each
     was bought at the frontier of its year); intensities are normalised so the fleet's average
-    is 1, which puts the 2024 frontier below 1.
+    is 1, which puts the start-year frontier below 1.
     """
     ages = cohort_ages(lifetime)
     weights = np.exp(-historical_growth[..., None] * ages)
@@ -34,17 +34,17 @@ def initial_cohorts(needed_work, lifetime, historical_growth, frontier_efficienc
     mean_intensity = (weights * relative_intensity).sum(axis=-1)
     capacity = needed_work[..., None] * weights
     intensity_stock = capacity * relative_intensity / mean_intensity[..., None]
-    frontier_2024 = 1.0 / mean_intensity
-    return capacity, intensity_stock, frontier_2024
+    frontier_start = 1.0 / mean_intensity
+    return capacity, intensity_stock, frontier_start
 
 
-def frontier_intensity(frontier_intensity_2024, frontier_efficiency_gain, time):
-    """Energy per unit of work of newly installed accelerators, relative to the 2024 fleet."""
-    return frontier_intensity_2024 * np.exp(-frontier_efficiency_gain * time)
+def frontier_intensity(frontier_intensity_start, frontier_efficiency_gain, time):
+    """Energy per unit of work of newly installed accelerators, relative to the start-year fleet."""
+    return frontier_intensity_start * np.exp(-frontier_efficiency_gain * time)
 
 
 def fleet_intensity(capacity, intensity_stock):
-    """Energy per unit of work of the installed fleet, relative to the 2024 fleet (1 in 2024)."""
+    """Energy per unit of work of the installed fleet, relative to the start-year fleet (1 in the start year)."""
     return intensity_stock.sum(axis=-1) / capacity.sum(axis=-1)
 
 
@@ -65,6 +65,6 @@ def ageing_chain(stock, outflow, inflow):
     return incoming - outflow
 
 
-def training_work(training_work_2024, training_compute_growth, time):
-    """Training work at 2024 fleet efficiency, W: grows with aggregate training compute."""
-    return training_work_2024 * np.exp(training_compute_growth * time)
+def training_work(training_work_start, training_compute_growth, time):
+    """Training work at start-year fleet efficiency, W: grows with aggregate training compute."""
+    return training_work_start * np.exp(training_compute_growth * time)

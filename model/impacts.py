@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def trend(value_2024, yearly_change, time):
-    """A quantity that changes at a constant continuous rate from its 2024 value."""
-    return value_2024 * np.exp(yearly_change * time)
+def trend(value_start, yearly_change, time):
+    """A quantity that changes at a constant continuous rate from its start-year value."""
+    return value_start * np.exp(yearly_change * time)
 
 
 def facility_power(it_power, pue):
@@ -25,14 +25,14 @@ def indirect_water(facility_power, power_water_intensity):
     return facility_power * power_water_intensity
 
 
-def data_centre_grid_intensity(us_grid_intensity, us_grid_intensity_2024, dc_grid_intensity_2024,
+def data_centre_grid_intensity(us_grid_intensity, us_grid_intensity_start, dc_grid_intensity_start,
                                clean_power_share):
     """Carbon intensity of data-centre electricity, kg/J.
 
-    The US average keeps the data-centre premium of 2024 (dc / us intensity) and is cut by
-    the share of additional clean power contracted after 2024.
+    The US average keeps the data-centre premium of the start year (dc / us intensity) and is cut by
+    the share of additional clean power contracted after the start year.
     """
-    premium = dc_grid_intensity_2024 / us_grid_intensity_2024
+    premium = dc_grid_intensity_start / us_grid_intensity_start
     return us_grid_intensity * premium * (1.0 - clean_power_share)
 
 

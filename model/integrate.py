@@ -1,4 +1,4 @@
-"""The vectorised integrator: calibrate the 2024 state, then advance every sample at once.
+"""The vectorised integrator: calibrate the start state, then advance every sample at once.
 
 Classical fourth-order Runge-Kutta with a fixed number of sub-steps per year. Stocks are
 recorded on 1 January of each year; flows are integrated over each calendar year.
@@ -12,17 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dynamics import first_calibration, initial_state, rates
-from .scenario import START_YEAR
 from .units import SECONDS_PER_YEAR
 
 CALIBRATION_PASSES = 4
-"""Passes over 2024 that refine the calibration; each divides the error by about 1,000."""
+"""Passes over the start year that refine the calibration; each divides the error by about 1,000."""
 CALIBRATION_TOLERANCE = 1e-6
-"""Largest relative miss of a 2024 target that a calibrated run accepts."""
+"""Largest relative miss of a start-year target that a calibrated run accepts."""
 
 
 class CalibrationError(ValueError):
-    """The parameters admit no 2024 state that meets the 2024 targets."""
+    """The parameters admit no start-year state that meets the start-year targets."""
 
 
 @dataclass
@@ -76,14 +75,14 @@ def _run(p, years: int, substeps: int, record: bool):
 
 
 def calibration_targets(p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """What calendar 2024 must total, in J (energy) and requests."""
+    """What the start year must total, in J (energy) and requests."""
     year = SECONDS_PER_YEAR
-    ai = p["ai_energy_2024"] * year
+    ai = p["ai_energy_start"] * year
     return {
-        "ai_inference_energy": (1.0 - p["training_share_2024"]) * ai,
-        "ai_training_energy": p["training_share_2024"] * ai,
-        "conventional_facility_energy": (p["facility_energy_2024"] - p["ai_energy_2024"]) * year,
-        "served_requests": p["requests_per_day_2024"] * year,
+        "ai_inference_energy": (1.0 - p["training_share_start"]) * ai,
+        "ai_training_energy": p["training_share_start"] * ai,
+        "conventional_facility_energy": (p["facility_energy_start"] - p["ai_energy_start"]) * year,
+        "served_requests": p["requests_per_day_start"] * year,
     }
 
 
@@ -94,32 +93,35 @@ def _misses(first_year: Mapping[str, np.ndarray], targets: Mapping[str, np.ndarr
 
 
 def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarray]:
-    """Parameters plus calibration quantities such that calendar 2024 meets its targets."""
+    """Parameters plus calibration quantities such that the start year meets its targets."""
     full = {**p, **first_calibration(p)}
     targets = calibration_targets(p)
     for _ in range(CALIBRATION_PASSES):
         first_year = _run(full, 1, substeps, record=False)[0][0]
         ratio = _misses(first_year, targets)
-        full["requests_2024"] = full["requests_2024"] * ratio["served_requests"]
+        full["requests_start"] = full["requests_start"] * ratio["served_requests"]
         full["serving_factor"] = (
             full["serving_factor"] * ratio["ai_inference_energy"] / ratio["served_requests"]
         )
-        full["training_work_2024"] = full["training_work_2024"] * ratio["ai_training_energy"]
-        full["conventional_work_2024"] = (
-            full["conventional_work_2024"] * ratio["conventional_facility_energy"]
+        full["training_work_start"] = full["training_work_start"] * ratio["ai_training_energy"]
+        full["conventional_work_start"] = (
+            full["conventional_work_start"] * ratio["conventional_facility_energy"]
         )
     return full
 
 
-def simulate(parameters: Mapping[str, np.ndarray], end_year: int, substeps: int) -> RawResult:
-    """Calibrate and integrate from 1 January 2024 to the end of ``end_year``, all samples at once."""
+def simulate(
+    parameters: Mapping[str, np.ndarray], start_year: int, end_year: int, substeps: int
+) -> RawResult:
+    """Calibrate and integrate from 1 January of ``start_year`` to the end of ``end_year``,
+    all samples at once."""
     p = calibrate(parameters, substeps)
-    n_years = end_year - START_YEAR + 1
+    n_years = end_year - start_year + 1
     flow_totals, stocks, auxiliaries = _run(p, n_years, substeps, record=True)
     misses = _misses(flow_totals[0], calibration_targets(p))
     error = np.max(np.abs(np.stack([m - 1.0 for m in misses.values()])), axis=0)
     return RawResult(
-        years=np.arange(START_YEAR, end_year + 1),
+        years=np.arange(start_year, end_year + 1),
         stocks={k: np.stack([s[k] for s in stocks]) for k in stocks[0]},
         auxiliaries={k: np.stack([a[k] for a in auxiliaries]) for k in auxiliaries[0]},
         flows={k: np.stack([f[k] for f in flow_totals]) for k in flow_totals[0]},

@@ -51,47 +51,47 @@ def _p(section: str, name: str, unit: str, kind: Kind, description: str) -> Para
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    # --- the calibrated 2024 state -------------------------------------------------------
-    _p("baseline", "facility_energy_2024", "TWh/yr", "positive",
-       "US data-centre electricity in calendar year 2024 (facility level, all loads)."),
-    _p("baseline", "ai_energy_2024", "TWh/yr", "positive",
-       "The part of 2024 data-centre electricity used by AI accelerator servers (facility level)."),
-    _p("baseline", "data_centres_2024", "data_centre", "positive",
-       "Number of US data centres operating on 1 January 2024."),
-    _p("baseline", "load_factor_2024", "dimensionless", "fraction",
-       "Average power drawn over 2024 divided by operating capacity; also the load factor "
+    # --- the calibrated state in the start year -------------------------------------------------------
+    _p("start", "facility_energy_start", "TWh/yr", "positive",
+       "US data-centre electricity in the start year (facility level, all loads)."),
+    _p("start", "ai_energy_start", "TWh/yr", "positive",
+       "The part of start-year data-centre electricity used by AI accelerator servers (facility level)."),
+    _p("start", "data_centres_start", "data_centre", "positive",
+       "Number of US data centres operating on 1 January of the start year."),
+    _p("start", "load_factor_start", "dimensionless", "fraction",
+       "Average power drawn over the start year divided by operating capacity; also the load factor "
        "that developers plan new capacity for."),
-    _p("baseline", "historical_growth", "1/yr", "growth",
-       "Growth of data-centre electricity in the years before 2024; sets the initial "
+    _p("start", "historical_growth", "1/yr", "growth",
+       "Growth of data-centre electricity in the years before the start year; sets the initial "
        "construction pipeline, the demand trend and the age profile of the accelerator fleet."),
-    _p("baseline", "training_share_2024", "dimensionless", "fraction",
-       "Share of 2024 AI electricity used for training (the rest is inference)."),
-    _p("baseline", "requests_per_day_2024", "request/day", "positive",
-       "Generative-AI requests served per day from US data centres, 2024 average."),
-    _p("baseline", "pue_2024", "dimensionless", "at_least_one",
-       "Power usage effectiveness in 2024: facility energy / IT energy."),
+    _p("start", "training_share_start", "dimensionless", "fraction",
+       "Share of start-year AI electricity used for training (the rest is inference)."),
+    _p("start", "requests_per_day_start", "request/day", "positive",
+       "Generative-AI requests served per day from US data centres, start-year average."),
+    _p("start", "pue_start", "dimensionless", "at_least_one",
+       "Power usage effectiveness in the start year: facility energy / IT energy."),
     # --- per-request energy and mix, one table per workload ------------------------------
     Parameter("gpu_energy_per_request", "workloads", "J", "positive",
-              "Measured accelerator (GPU) energy of one request on 2024 hardware.", True),
-    Parameter("request_share_2024", "workloads", "dimensionless", "fraction",
-              "Share of 2024 requests in this workload; shares sum to one.", True),
+              "Measured accelerator (GPU) energy of one request on start-year hardware.", True),
+    Parameter("request_share_start", "workloads", "dimensionless", "fraction",
+              "Share of start-year requests in this workload; shares sum to one.", True),
     Parameter("request_share_target", "workloads", "dimensionless", "fraction",
               "Share of requests this workload drifts toward; shares sum to one.", True),
     # --- demand ---------------------------------------------------------------------------
     _p("demand", "overhead_factor", "dimensionless", "at_least_one",
-       "Total energy of a request divided by its GPU energy at 2024 PUE (CPUs, memory, "
+       "Total energy of a request divided by its GPU energy at start-year PUE (CPUs, memory, "
        "cooling and other overhead)."),
     _p("demand", "adoption_growth", "1/yr", "growth",
        "Early, unsaturated growth rate of AI requests (logistic adoption)."),
     _p("demand", "saturation_multiple", "dimensionless", "at_least_one",
-       "Saturation level of AI requests as a multiple of 2024 requests, before rebound."),
+       "Saturation level of AI requests as a multiple of start-year requests, before rebound."),
     _p("demand", "rebound_elasticity", "dimensionless", "nonnegative",
        "Elasticity of the saturation level to the cost (energy) of a request: a fleet that "
        "uses half the energy per request raises the ceiling by 2^elasticity."),
     _p("demand", "mix_adjustment_time", "yr", "positive",
        "Time constant with which workload shares and reasoning length approach their targets."),
-    _p("demand", "reasoning_tokens_multiplier_2024", "dimensionless", "positive",
-       "Tokens of a reasoning response relative to a standard large-model response, 2024."),
+    _p("demand", "reasoning_tokens_multiplier_start", "dimensionless", "positive",
+       "Tokens of a reasoning response relative to a standard large-model response, start year."),
     _p("demand", "reasoning_tokens_multiplier_target", "dimensionless", "positive",
        "Reasoning response length relative to a standard response that the mix drifts toward."),
     _p("demand", "unserved_demand_sensitivity", "dimensionless", "nonnegative",
@@ -132,19 +132,19 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("buildout", "centre_size_growth", "1/yr", "growth",
        "Yearly growth of the average capacity of a data centre."),
     # --- water ----------------------------------------------------------------------------
-    _p("water", "onsite_wue_2024", "L/kWh", "nonnegative",
-       "On-site water consumption per unit of IT energy (site WUE), 2024."),
+    _p("water", "onsite_wue_start", "L/kWh", "nonnegative",
+       "On-site water consumption per unit of IT energy (site WUE), start year."),
     _p("water", "onsite_wue_change", "1/yr", "growth",
        "Yearly change of site WUE."),
-    _p("water", "power_water_intensity_2024", "L/kWh", "nonnegative",
+    _p("water", "power_water_intensity_start", "L/kWh", "nonnegative",
        "Water consumed by power generation per unit of electricity supplied to data centres."),
     _p("water", "power_water_intensity_change", "1/yr", "growth",
        "Yearly change of the power sector's water intensity."),
     # --- carbon ---------------------------------------------------------------------------
-    _p("carbon", "us_grid_intensity_2024", "g/kWh", "positive",
-       "Average carbon intensity of US electricity (CO2e), 2024."),
-    _p("carbon", "dc_grid_intensity_2024", "g/kWh", "nonnegative",
-       "Carbon intensity of the electricity US data centres use (CO2e), 2024."),
+    _p("carbon", "us_grid_intensity_start", "g/kWh", "positive",
+       "Average carbon intensity of US electricity (CO2e), start year."),
+    _p("carbon", "dc_grid_intensity_start", "g/kWh", "nonnegative",
+       "Carbon intensity of the electricity US data centres use (CO2e), start year."),
     _p("carbon", "grid_intensity_change", "1/yr", "growth",
        "Yearly change of grid carbon intensity (negative: decarbonisation)."),
     _p("carbon", "clean_power_share_target", "dimensionless", "fraction",
@@ -152,12 +152,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("carbon", "clean_power_adjustment_time", "yr", "positive",
        "Time constant of the build-up of additional clean-power contracts."),
     # --- context for shares and equivalents -----------------------------------------------
-    _p("context", "us_electricity_2024", "TWh/yr", "positive",
-       "Total US electricity consumption, 2024."),
+    _p("context", "us_electricity_start", "TWh/yr", "positive",
+       "Total US electricity consumption, start year."),
     _p("context", "us_electricity_growth", "1/yr", "growth",
        "Yearly growth of total US electricity consumption."),
-    _p("context", "us_residential_electricity_2024", "TWh/yr", "positive",
-       "US residential (household) electricity sales, 2024."),
+    _p("context", "us_residential_electricity_start", "TWh/yr", "positive",
+       "US residential (household) electricity sales, start year."),
     _p("context", "residential_electricity_growth", "1/yr", "growth",
        "Yearly growth of US residential electricity sales."),
     _p("context", "household_electricity", "kWh/yr", "positive",
@@ -168,4 +168,4 @@ BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS if not p.per_workload}
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(p.section for p in PARAMETERS))
 WORKLOAD_PARAMETERS: tuple[Parameter, ...] = tuple(p for p in PARAMETERS if p.per_workload)
-SHARE_PARAMETERS: tuple[str, ...] = ("request_share_2024", "request_share_target")
+SHARE_PARAMETERS: tuple[str, ...] = ("request_share_start", "request_share_target")

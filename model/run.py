@@ -22,7 +22,7 @@ def provenance(scenario: Scenario) -> dict[str, str | int]:
         "scenario_files": json.dumps([str(f) for f in scenario.files]),
         "scenario_sha256": scenario.sha256,
         "resolved_parameters": json.dumps(scenario.resolved()),
-        "start_year": int(scenario.years[0]),
+        "start_year": scenario.start_year,
         "end_year": scenario.end_year,
         "substeps_per_year": scenario.substeps_per_year,
     }
@@ -30,12 +30,15 @@ def provenance(scenario: Scenario) -> dict[str, str | int]:
 
 def run_scenario(scenario: Scenario) -> xr.Dataset:
     """Integrate one scenario; the result has dims (year[, workload]), the sample axis dropped."""
-    raw = simulate(scenario.parameter_arrays(), scenario.end_year, scenario.substeps_per_year)
+    raw = simulate(
+        scenario.parameter_arrays(), scenario.start_year, scenario.end_year,
+        scenario.substeps_per_year,
+    )
     if float(raw.calibration_error.max()) > CALIBRATION_TOLERANCE:
         raise CalibrationError(
-            f"{scenario.path}: the 2024 state cannot be calibrated to its targets "
-            f"(missed by {float(raw.calibration_error.max()):.2%}); check that 2024 demand "
-            "fits in 2024 capacity"
+            f"{scenario.path}: the start state cannot be calibrated to its targets "
+            f"(missed by {float(raw.calibration_error.max()):.2%}); check that start-year demand "
+            "fits in start-year capacity"
         )
     return to_dataset(raw, provenance(scenario)).isel(sample=0, drop=True)
 

@@ -29,8 +29,10 @@ from .parameters import (
 )
 from .units import SECONDS_PER_YEAR, UnitError, parse_quantity, to_base
 
-START_YEAR = 2024
-"""The calibration year: every run starts from the published 2024 state."""
+DEFAULT_START_YEAR = 2024
+"""The calibration year of the shipped scenarios: they start from the published 2024 state."""
+MIN_START_YEAR = 2000
+"""Earliest start year: the published US data-centre series begin in the 2000s."""
 MAX_END_YEAR = 2100
 """Beyond this the growth assumptions stop meaning anything; refuse rather than extrapolate."""
 DEFAULT_END_YEAR = 2030
@@ -38,7 +40,9 @@ DEFAULT_SUBSTEPS = 4
 MAX_SUBSTEPS = 1000
 SHARE_TOLERANCE = 1e-6
 
-META_KEYS = ("name", "title", "description", "extends", "end_year", "substeps_per_year")
+META_KEYS = (
+    "name", "title", "description", "extends", "start_year", "end_year", "substeps_per_year"
+)
 ENTRY_KEYS = ("value", "source")
 
 
@@ -68,6 +72,7 @@ class Scenario:
     name: str
     title: str
     description: str
+    start_year: int
     end_year: int
     substeps_per_year: int
     entries: dict[str, Entry]
@@ -78,7 +83,7 @@ class Scenario:
 
     @property
     def years(self) -> np.ndarray:
-        return np.arange(START_YEAR, self.end_year + 1)
+        return np.arange(self.start_year, self.end_year + 1)
 
     def parameter_arrays(self) -> dict[str, np.ndarray]:
         """Model inputs for a one-sample run: name -> array of shape (1,) or (1, workloads)."""
@@ -286,10 +291,10 @@ def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
 
 
 CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
-    ("baseline.ai_energy_2024", "baseline.facility_energy_2024",
-     "must be less than baseline.facility_energy_2024 (AI is a part of the total)"),
-    ("baseline.load_factor_2024", "buildout.max_utilisation",
-     "must be less than buildout.max_utilisation (2024 demand must fit in 2024 capacity)"),
+    ("start.ai_energy_start", "start.facility_energy_start",
+     "must be less than start.facility_energy_start (AI is a part of the total)"),
+    ("start.load_factor_start", "buildout.max_utilisation",
+     "must be less than buildout.max_utilisation (start-year demand must fit in start-year capacity)"),
 )
 """Pairs (smaller, larger) that a usable scenario must respect."""
 
@@ -337,7 +342,7 @@ def load_scenario(
     for file, data, _ in reversed(chain):  # the root first, so children override
         for key, raw in _flatten_entries(file, data).items():
             entries[key] = _parse_entry(file, key, raw)
-        for k in ("end_year", "substeps_per_year"):
+        for k in ("start_year", "end_year", "substeps_per_year"):
             if k in data["scenario"]:
                 settings[k] = (file, data["scenario"][k])
 
@@ -357,14 +362,17 @@ def load_scenario(
 
     _check_consistency(path, entries)
 
+    file_start, value_start = settings.get("start_year", (path, DEFAULT_START_YEAR))
+    start = _int_setting(file_start, "scenario.start_year", value_start, MIN_START_YEAR,
+                         MAX_END_YEAR - 1)
     file_end, value_end = settings.get("end_year", (path, DEFAULT_END_YEAR))
     if end_year is not None:
         file_end, value_end = Path("--end-year"), end_year
-    final_end = _int_setting(file_end, "end_year", value_end, START_YEAR + 1, MAX_END_YEAR)
+    final_end = _int_setting(file_end, "scenario.end_year", value_end, start + 1, MAX_END_YEAR)
     file_sub, value_sub = settings.get("substeps_per_year", (path, DEFAULT_SUBSTEPS))
     if substeps_per_year is not None:
         file_sub, value_sub = Path("--substeps"), substeps_per_year
-    final_sub = _int_setting(file_sub, "substeps_per_year", value_sub, 1, MAX_SUBSTEPS)
+    final_sub = _int_setting(file_sub, "scenario.substeps_per_year", value_sub, 1, MAX_SUBSTEPS)
 
     digest = hashlib.sha256()
     for _, _, raw in chain:
@@ -375,6 +383,7 @@ def load_scenario(
         name=meta.get("name", path.stem),
         title=meta["title"].strip(),
         description=" ".join(meta["description"].split()),
+        start_year=start,
         end_year=final_end,
         substeps_per_year=final_sub,
         entries=entries,
