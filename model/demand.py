@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .parameters import WORKLOADS
+from .parameters import REASONING, WORKLOADS
 
 REASONING_MASK = np.array([w == "reasoning" for w in WORKLOADS])
 
@@ -35,18 +35,31 @@ def request_growth(requests, adoption_growth, saturation, unserved_fraction, uns
 
 def request_it_energy(gpu_energy_per_request, overhead_factor, serving_factor, pue_start,
                       reasoning_tokens_multiplier):
-    """IT energy of one request on the start-year fleet, J, shape (samples, workloads).
+    """IT energy of one request on the start-year fleet, J, shape (workloads, samples).
 
     The published total (GPU energy x overhead factor) includes cooling at the start-year PUE, so
     it is divided by that PUE to leave IT energy; ``serving_factor`` (calibrated) scales the
     benchmark measurement to the real fleet (idle capacity, batch sizes, larger models).
     A reasoning response costs a standard large-model response times its token multiplier.
     """
-    per_request = gpu_energy_per_request * (overhead_factor * serving_factor / pue_start)[..., None]
-    tokens = np.where(REASONING_MASK, reasoning_tokens_multiplier[..., None], 1.0)
+    per_request = standard_request_energy(gpu_energy_per_request, overhead_factor,
+                                          serving_factor, pue_start)
+    tokens = np.where(REASONING_MASK[:, None], reasoning_tokens_multiplier, 1.0)
     return per_request * tokens
 
 
-def inference_work(requests, request_share, request_energy):
-    """Inference work at start-year fleet efficiency, W: requests x mix-weighted IT energy per request."""
-    return requests * (request_share * request_energy).sum(axis=-1)
+def standard_request_energy(gpu_energy_per_request, overhead_factor, serving_factor, pue_start):
+    """IT energy of one standard-length request on the start-year fleet, J, (workloads, samples)."""
+    return gpu_energy_per_request * (overhead_factor * serving_factor / pue_start)
+
+
+def inference_work(requests, request_share, standard_energy, reasoning_tokens_multiplier):
+    """Inference work at start-year fleet efficiency, W.
+
+    Requests times the mix-weighted IT energy per request, where a reasoning request costs
+    a standard one times the token multiplier.
+    """
+    mix_energy = (request_share * standard_energy).sum(axis=0)
+    longer_reasoning = (request_share[REASONING] * standard_energy[REASONING]
+                        * (reasoning_tokens_multiplier - 1.0))
+    return requests * (mix_energy + longer_reasoning)

@@ -4,8 +4,9 @@
 float arrays in SI base units inside the integrator, and on pint quantities in the test that
 proves the equations are dimensionally consistent.
 
-Shapes: every per-sample array has the sample axis first; workload arrays are
-(samples, workloads) and accelerator cohorts (samples, cohorts).
+Shapes: the sample axis is always last, so per-sample arrays are (samples,), workload
+arrays (workloads, samples) and accelerator cohorts (cohorts, samples); sums over
+workloads or cohorts run over contiguous rows.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ CALIBRATION_UNITS: dict[str, str] = {
     "operating_capacity_start": "W",
     "centre_size_start": "W",
     "frontier_intensity_start": "dimensionless",
+    "standard_request_energy": "J",
 }
 """Quantities derived when the start state is calibrated, with their SI units."""
 
@@ -78,21 +80,31 @@ AUXILIARY_UNITS: dict[str, str] = {
 
 
 def ai_work(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
-    """Inference and training work at start-year fleet efficiency, W, and energy per request, J."""
-    request_energy = demand.request_it_energy(
-        p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"], p["pue_start"],
-        state["reasoning_tokens_multiplier"],
-    )
-    inference = demand.inference_work(state["requests"], state["request_share"], request_energy)
+    """Inference and training work at start-year fleet efficiency, W."""
+    inference = demand.inference_work(state["requests"], state["request_share"],
+                                      p["standard_request_energy"],
+                                      state["reasoning_tokens_multiplier"])
     training = hardware.training_work(p["training_work_start"], p["training_compute_growth"], time)
-    return inference, training, request_energy
+    return inference, training
 
 
-def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
-    """Derivatives of every stock, the flows, and auxiliary values at ``time`` (s since 1 January of the start year).
+def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
+    """Parameters plus the quantities derived from them that do not change over time."""
+    return {
+        **p,
+        "standard_request_energy": demand.standard_request_energy(
+            p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"], p["pue_start"]
+        ),
+    }
 
-    Returns three dicts: d(stock)/dt keyed like ``state``; flows keyed like ``FLOW_UNITS``;
-    auxiliaries keyed like ``AUXILIARY_UNITS``.
+
+def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
+          with_auxiliaries: bool = False):
+    """Derivatives of every stock, the flows, and auxiliary values at ``time``.
+
+    ``time`` is in seconds since 1 January of the start year. Returns three dicts: d(stock)/dt
+    keyed like ``state``; flows keyed like ``FLOW_UNITS``; auxiliaries keyed like
+    ``AUXILIARY_UNITS`` (empty unless ``with_auxiliaries``).
     """
     # --- hardware: the fleet's energy per unit of work --------------------------------------
     capacity = state["accelerator_capacity"]
@@ -103,7 +115,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
     )
 
     # --- demand for IT work and energy ------------------------------------------------------
-    inference, training, request_energy = ai_work(state, p, time)
+    inference, training = ai_work(state, p, time)
     needed_work = inference + training
     conventional_it = impacts.trend(
         p["conventional_work_start"],
@@ -137,7 +149,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
     d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
                                        unserved_fraction, p["unserved_demand_sensitivity"])
     d_share = demand.first_order_adjustment(state["request_share"], p["request_share_target"],
-                                            p["mix_adjustment_time"][..., None])
+                                            p["mix_adjustment_time"])
     d_tokens = demand.first_order_adjustment(state["reasoning_tokens_multiplier"],
                                              p["reasoning_tokens_multiplier_target"],
                                              p["mix_adjustment_time"])
@@ -145,8 +157,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
     # --- accelerator ageing chain --------------------------------------------------------------
     outflow = hardware.ageing_outflow(capacity, p["accelerator_lifetime"])
     intensity_outflow = hardware.ageing_outflow(intensity_stock, p["accelerator_lifetime"])
-    additions = hardware.accelerator_additions(needed_work, capacity.sum(axis=-1),
-                                               outflow[..., -1], p["procurement_time"])
+    additions = hardware.accelerator_additions(needed_work, capacity.sum(axis=0),
+                                               outflow[-1], p["procurement_time"])
     d_capacity = hardware.ageing_chain(capacity, outflow, additions)
     d_intensity = hardware.ageing_chain(intensity_stock, intensity_outflow, additions * frontier)
 
@@ -191,7 +203,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
         "ai_training_energy": ai_training,
         "ai_it_energy": (inference + training) * fleet * served,
         "conventional_facility_energy": conventional_demand * served,
-        "served_requests": state["requests"][..., None] * state["request_share"] * served[..., None],
+        "served_requests": state["requests"] * state["request_share"] * served,
         "onsite_water": impacts.onsite_water(it_delivered, onsite_wue),
         "indirect_water": impacts.indirect_water(delivered, power_water),
         "emissions": impacts.emissions(delivered, grid_intensity),
@@ -203,11 +215,16 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
             p["us_residential_electricity_start"], p["residential_electricity_growth"], time
         ),
     }
+    if not with_auxiliaries:
+        return derivatives, flows, {}
     auxiliaries = {
         "fleet_intensity": fleet,
         "frontier_intensity": frontier,
         "data_centres": operating / size,
-        "energy_per_request": request_energy * (fleet * pue)[..., None],
+        "energy_per_request": demand.request_it_energy(
+            p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"],
+            p["pue_start"], state["reasoning_tokens_multiplier"],
+        ) * (fleet * pue),
         "grid_intensity": grid_intensity,
         "unserved_fraction": unserved_fraction,
     }
@@ -226,7 +243,7 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
         "operating_capacity": p["operating_capacity_start"],
         "clean_power_share": 0.0 * p["clean_power_share_target"],
     }
-    inference, training, _ = ai_work(state, p, zero_time)
+    inference, training = ai_work(state, p, zero_time)
     capacity, intensity_stock, _ = hardware.initial_cohorts(
         inference + training, p["accelerator_lifetime"], p["historical_growth"],
         p["frontier_efficiency_gain"],
@@ -255,7 +272,7 @@ def first_calibration(p: Mapping[str, Array]) -> dict[str, Array]:
         p["gpu_energy_per_request"], p["overhead_factor"], np.ones_like(p["overhead_factor"]),
         p["pue_start"], p["reasoning_tokens_multiplier_start"],
     )
-    raw_inference = demand.inference_work(requests, p["request_share_start"], raw)
+    raw_inference = requests * (p["request_share_start"] * raw).sum(axis=0)
     operating = p["facility_energy_start"] / p["load_factor_start"]
     _, _, frontier_start = hardware.initial_cohorts(
         ai_it, p["accelerator_lifetime"], p["historical_growth"], p["frontier_efficiency_gain"]

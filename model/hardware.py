@@ -15,9 +15,9 @@ ACCELERATOR_COHORTS = 6
 
 
 def cohort_ages(lifetime):
-    """Mean age of each cohort, s, shape (samples, cohorts)."""
+    """Mean age of each cohort, s, shape (cohorts, samples)."""
     position = (np.arange(ACCELERATOR_COHORTS) + 0.5) / ACCELERATOR_COHORTS
-    return lifetime[..., None] * position
+    return position[:, None] * lifetime
 
 
 def initial_cohorts(needed_work, lifetime, historical_growth, frontier_efficiency_gain):
@@ -28,12 +28,12 @@ def initial_cohorts(needed_work, lifetime, historical_growth, frontier_efficienc
     is 1, which puts the start-year frontier below 1.
     """
     ages = cohort_ages(lifetime)
-    weights = np.exp(-historical_growth[..., None] * ages)
-    relative_intensity = np.exp(frontier_efficiency_gain[..., None] * ages)
-    weights = weights / weights.sum(axis=-1, keepdims=True)
-    mean_intensity = (weights * relative_intensity).sum(axis=-1)
-    capacity = needed_work[..., None] * weights
-    intensity_stock = capacity * relative_intensity / mean_intensity[..., None]
+    weights = np.exp(-historical_growth * ages)
+    relative_intensity = np.exp(frontier_efficiency_gain * ages)
+    weights = weights / weights.sum(axis=0)
+    mean_intensity = (weights * relative_intensity).sum(axis=0)
+    capacity = needed_work * weights
+    intensity_stock = capacity * relative_intensity / mean_intensity
     frontier_start = 1.0 / mean_intensity
     return capacity, intensity_stock, frontier_start
 
@@ -45,12 +45,12 @@ def frontier_intensity(frontier_intensity_start, frontier_efficiency_gain, time)
 
 def fleet_intensity(capacity, intensity_stock):
     """Energy per unit of work of the installed fleet, relative to the start-year fleet (1 in the start year)."""
-    return intensity_stock.sum(axis=-1) / capacity.sum(axis=-1)
+    return intensity_stock.sum(axis=0) / capacity.sum(axis=0)
 
 
 def ageing_outflow(stock, lifetime):
     """Flow out of each cohort into the next (the last one retires), unit/s."""
-    return stock * (ACCELERATOR_COHORTS / lifetime)[..., None]
+    return stock * (ACCELERATOR_COHORTS / lifetime)
 
 
 def accelerator_additions(needed_work, installed_work, retirements, procurement_time):
@@ -61,7 +61,7 @@ def accelerator_additions(needed_work, installed_work, retirements, procurement_
 
 def ageing_chain(stock, outflow, inflow):
     """Rate of change of every cohort: inflow to the first, each cohort ages into the next."""
-    incoming = np.concatenate([inflow[..., None], outflow[..., :-1]], axis=-1)
+    incoming = np.concatenate([inflow[None, ...], outflow[:-1]], axis=0)
     return incoming - outflow
 
 

@@ -40,7 +40,9 @@ class Output:
     iamc_unit: str | None = None
 
     def values(self, raw: RawResult) -> np.ndarray:
-        return self.compute(raw) * factor_from_base_for(self.base_unit, self.unit)
+        """Values in ``unit``, laid out (year, sample[, workload])."""
+        values = self.compute(raw) * factor_from_base_for(self.base_unit, self.unit)
+        return np.moveaxis(values, 1, -1) if values.ndim == 3 else values
 
 
 def factor_from_base_for(base_unit: str, unit: str) -> float:
@@ -123,7 +125,7 @@ OUTPUTS: tuple[Output, ...] = (
            lambda raw: raw.flows["served_requests"] / SECONDS_PER_YEAR, "request/s"),
     Output("ai_requests_per_day_total", FLOW, "request/day",
            "AI requests served per day (yearly average)",
-           lambda raw: raw.flows["served_requests"].sum(axis=-1) / SECONDS_PER_YEAR,
+           lambda raw: raw.flows["served_requests"].sum(axis=1) / SECONDS_PER_YEAR,
            "request/s"),
     Output("request_share", STOCK, "percent", "Share of AI requests by workload",
            _stock("request_share"), "dimensionless"),

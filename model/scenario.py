@@ -43,7 +43,7 @@ SHARE_TOLERANCE = 1e-6
 META_KEYS = (
     "name", "title", "description", "extends", "start_year", "end_year", "substeps_per_year"
 )
-ENTRY_KEYS = ("value", "source")
+ENTRY_KEYS = ("value", "source", "low", "high")
 
 
 class ScenarioError(Exception):
@@ -64,6 +64,10 @@ class Entry:
     source: str
     file: str
     base_value: float  # in SI base units, as given (a growth rate still compound here)
+    low: float | None = None  # optional uncertainty range, SI base units, as given
+    high: float | None = None
+    low_text: str | None = None
+    high_text: str | None = None
 
 
 @dataclass
@@ -86,21 +90,32 @@ class Scenario:
         return np.arange(self.start_year, self.end_year + 1)
 
     def parameter_arrays(self) -> dict[str, np.ndarray]:
-        """Model inputs for a one-sample run: name -> array of shape (1,) or (1, workloads)."""
+        """Model inputs for a one-sample run: name -> array of shape (1,) or (workloads, 1)."""
         arrays: dict[str, np.ndarray] = {}
         for p in PARAMETERS:
             if p.per_workload:
                 values = [self.entries[workload_key(w, p.name)].base_value for w in WORKLOADS]
-                arrays[p.name] = model_value(p, np.array([values]))
+                arrays[p.name] = model_value(p, np.array(values)[:, None])
             else:
                 arrays[p.name] = model_value(p, np.array([self.entries[p.key].base_value]))
         return arrays
 
     def resolved(self) -> dict[str, dict[str, str]]:
-        """Every parameter as given, with its source and the file it came from."""
+        """Every parameter as given, with its source, range and the file it came from."""
+        resolved = {}
+        for key, e in sorted(self.entries.items()):
+            item = {"value": e.text, "source": e.source, "file": e.file}
+            if e.low_text is not None and e.high_text is not None:
+                item.update(low=e.low_text, high=e.high_text)
+            resolved[key] = item
+        return resolved
+
+    def uncertain(self) -> dict[str, tuple[float, float]]:
+        """Keys with a declared uncertainty range -> (low, high), SI base units as given."""
         return {
-            key: {"value": e.text, "source": e.source, "file": e.file}
-            for key, e in sorted(self.entries.items())
+            key: (e.low, e.high)
+            for key, e in self.entries.items()
+            if e.low is not None and e.high is not None
         }
 
 
@@ -261,7 +276,27 @@ def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
     problem = check_bounds(p, base)
     if problem:
         raise ScenarioError(path, key, f"value {value!r} {problem}")
-    return Entry(str(value), source.strip(), str(path), base)
+    bounds: dict[str, float] = {}
+    for side in ("low", "high"):
+        if side in raw:
+            try:
+                bounds[side] = to_base(parse_quantity(raw[side]), p.unit)
+            except UnitError as exc:
+                raise ScenarioError(path, f"{key}.{side}", f"value {raw[side]!r} {exc}") from None
+            problem = check_bounds(p, bounds[side])
+            if problem:
+                raise ScenarioError(path, f"{key}.{side}", f"value {raw[side]!r} {problem}")
+    if ("low" in bounds) != ("high" in bounds):
+        raise ScenarioError(path, key, "give both low and high for an uncertainty range, or neither")
+    if bounds and not bounds["low"] <= base <= bounds["high"]:
+        raise ScenarioError(
+            path, key, f"expected low <= value <= high, got {raw['low']!r}, {value!r}, {raw['high']!r}"
+        )
+    return Entry(
+        str(value), source.strip(), str(path), base,
+        bounds.get("low"), bounds.get("high"),
+        str(raw["low"]) if bounds else None, str(raw["high"]) if bounds else None,
+    )
 
 
 def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""Speed of the model: one scenario, and one pass over a large parameter ensemble.
+
+Prints figures; it asserts nothing. Run:  python benchmarks/bench_model.py [--samples N]
+
+Member-years per second counts one sample advanced one simulated calendar year; the
+calibration of the start year (a few extra passes over the first year) is included in the
+time but not in the count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from projection.model.integrate import simulate
+from projection.model.parameters import PARAMETERS
+from projection.model.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 20241220
+SPREAD = 0.2
+"""Each sample scales the rate and time parameters by a factor drawn from 1 +/- SPREAD."""
+PERTURBED_KINDS = ("growth",)
+PERTURBED_UNITS = ("yr",)
+
+
+def ensemble(base: dict[str, np.ndarray], samples: int, seed: int) -> dict[str, np.ndarray]:
+    """Broadcast a one-sample parameter set to ``samples`` members, perturbing rates and times."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in PARAMETERS:
+        value = np.repeat(base[p.name], samples, axis=-1)
+        if p.kind in PERTURBED_KINDS or p.unit in PERTURBED_UNITS:
+            factor = rng.uniform(1 - SPREAD, 1 + SPREAD, size=samples)
+            value = value * factor
+        out[p.name] = value
+    return out
+
+
+def time_call(fn, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "high_growth.toml"))
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    scenario = load_scenario(args.scenario)
+    base = scenario.parameter_arrays()
+    years = scenario.end_year - scenario.start_year + 1
+    run = lambda p: simulate(p, scenario.start_year, scenario.end_year,  # noqa: E731
+                             scenario.substeps_per_year)
+
+    run(base)  # warm up
+    single = time_call(lambda: run(base), 20)
+    print(f"scenario {scenario.name}: {scenario.start_year}-{scenario.end_year}, "
+          f"{scenario.substeps_per_year} sub-steps a year")
+    print(f"one scenario run: median {statistics.median(single) * 1e3:.1f} ms, "
+          f"best {min(single) * 1e3:.1f} ms of model time (target: under 20 ms)")
+
+    params = ensemble(base, args.samples, SEED)
+    tracemalloc.start()
+    result = run(params)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del result
+    many = time_call(lambda: run(params), args.repeat)
+    best = min(many)
+    member_years = args.samples * years
+    print(f"{args.samples:,} samples x {years} years, every yearly output kept: "
+          f"best {best:.2f} s, median {statistics.median(many):.2f} s")
+    print(f"  {member_years / best:,.0f} member-years per second (target: 1,000,000 or more)")
+    print(f"  peak traced memory {peak / 2**20:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
