@@ -17,14 +17,16 @@ def first_order_adjustment(current, target, time_constant):
     return (target - current) / time_constant
 
 
-def saturation_requests(requests_start, saturation_multiple, fleet_intensity, rebound_elasticity):
-    """Ceiling of AI requests, request/s.
+def saturation_requests(requests_per_day_start, saturation_multiple, fleet_intensity,
+                        rebound_elasticity):
+    """Ceiling of AI requests, request/s: a multiple of the start year's average requests.
 
     The ceiling rises as inference gets cheaper: cost per request follows the fleet's energy
-    per unit of work (``fleet_intensity``, 1 in the start year), raised to minus the rebound elasticity.
+    per unit of work (``fleet_intensity``, 1 in the start year), raised to minus the rebound
+    elasticity.
     """
     rebound = np.exp(-rebound_elasticity * np.log(fleet_intensity))
-    return requests_start * saturation_multiple * rebound
+    return requests_per_day_start * saturation_multiple * rebound
 
 
 def request_growth(requests, adoption_growth, saturation, unserved_fraction, unserved_sensitivity):

@@ -144,7 +144,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     completions = buildout.construction_completions(pipeline, p["construction_time"])
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
-    ceiling = demand.saturation_requests(p["requests_start"], p["saturation_multiple"], fleet,
+    ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"], fleet,
                                          p["rebound_elasticity"])
     d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
                                        unserved_fraction, p["unserved_demand_sensitivity"])

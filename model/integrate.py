@@ -26,6 +26,9 @@ CALIBRATION_STOP = 1e-5
 update after it leaves a miss far below ``CALIBRATION_TOLERANCE``."""
 CALIBRATION_TOLERANCE = 1e-6
 """Largest relative miss of a start-year target that a calibrated run accepts."""
+SECANT_SLOPE_MIN, SECANT_SLOPE_MAX = 0.02, 2.0
+"""Bounds on the estimated response of the year's requests to requests on 1 January, which
+keep a secant step from running away when the estimate is noisy."""
 BLOCK_SAMPLES = 25_000
 """Samples per block: small enough for the working arrays to stay in cache, large enough
 that numpy's per-call overhead is negligible."""
@@ -116,16 +119,29 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
     """Parameters plus calibration quantities such that the start year meets its targets.
 
     The first guess matches the targets' rates on 1 January; each pass integrates the start
-    year and rescales requests, the serving factor, training and conventional work by the
-    ratio of target to result.
+    year and rescales the serving factor, training and conventional work by the ratio of
+    target to result (the results are proportional to them). Requests on 1 January take a
+    secant step in logarithms instead: near the saturation ceiling the year's average barely
+    responds to them.
     """
     full = with_derived({**p, **first_calibration(p)})
     targets = calibration_targets(p)
+    previous: tuple[np.ndarray, np.ndarray] | None = None
     for _ in range(MAX_CALIBRATION_PASSES):
         first_year = _run(full, 1, substeps, record=False, flow_keys=CALIBRATION_FLOWS)[0]
         ratio = _ratios({k: v[0] for k, v in first_year.items()}, targets)
         miss = max(float(np.max(np.abs(r - 1.0))) for r in ratio.values())
-        full["requests_start"] = full["requests_start"] * ratio["served_requests"]
+        log_requests = np.log(full["requests_start"])
+        log_ratio = np.log(ratio["served_requests"])
+        slope = np.ones_like(log_ratio)
+        if previous is not None:
+            moved = log_requests - previous[0]
+            responded = previous[1] - log_ratio
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slope = np.where(np.abs(moved) > 1e-12, responded / moved, 1.0)
+            slope = np.clip(np.nan_to_num(slope, nan=1.0), SECANT_SLOPE_MIN, SECANT_SLOPE_MAX)
+        previous = (log_requests, log_ratio)
+        full["requests_start"] = np.exp(log_requests + log_ratio / slope)
         full["serving_factor"] = (
             full["serving_factor"] * ratio["ai_inference_energy"] / ratio["served_requests"]
         )

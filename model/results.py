@@ -190,8 +190,8 @@ def to_dataset(raw: RawResult, provenance: Mapping[str, str] | None = None) -> x
         )
     ds = xr.Dataset(data_vars, coords=coords)
     ds["workload"].attrs["labels"] = json.dumps(WORKLOAD_LABELS)
-    calibration = {
-        k: [float(v) for v in np.atleast_1d(raw.parameters[k])[:5]] for k in CALIBRATION_UNITS
+    calibration = {  # SI base units; one sample's values (the run's, for a scenario run)
+        k: np.asarray(raw.parameters[k])[..., 0].tolist() for k in CALIBRATION_UNITS
     }
     ds.attrs.update(
         {

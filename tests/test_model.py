@@ -1,0 +1,321 @@
+"""The model: calibration, dimensional consistency, convergence, invariants, scenario ordering."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from projection.model import dynamics
+from projection.model.dynamics import (
+    AUXILIARY_UNITS,
+    CALIBRATION_UNITS,
+    FLOW_UNITS,
+    STATE_UNITS,
+    initial_state,
+    rates,
+)
+from projection.model.integrate import calibrate, simulate
+from projection.model.parameters import BY_NAME, PARAMETERS
+from projection.model.scenario import load_scenario, model_value
+from projection.model.units import SECONDS_PER_YEAR, base_unit, parse_quantity, to_base, ureg
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+REFERENCE = ROOT / "validation" / "data" / "reference_figures.csv"
+TWH = 3.6e15  # J
+
+
+def reference(row_id: str) -> dict[str, str]:
+    with open(REFERENCE, encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["id"] == row_id:
+                return row
+    raise KeyError(row_id)
+
+
+def baseline_parameters() -> dict[str, np.ndarray]:
+    return load_scenario(SCENARIOS / "baseline.toml").parameter_arrays()
+
+
+def with_values(p: dict[str, np.ndarray], **values: str) -> dict[str, np.ndarray]:
+    out = dict(p)
+    for name, text in values.items():
+        par = BY_NAME[name]
+        out[name] = model_value(par, np.array([to_base(parse_quantity(text), par.unit)]))
+    return out
+
+
+# --- the calibrated start ------------------------------------------------------------------
+
+
+def test_start_year_reproduces_the_mission_baseline(shipped_results):
+    ai_range = reference("lbnl_ai_servers_2024_range")
+    for name, ds in shipped_results.items():
+        first = ds.sel(year=2024)
+        assert float(first.facility_energy) == pytest.approx(200.0, rel=1e-6), name
+        assert float(first.data_centres) == pytest.approx(3000.0, rel=1e-9), name
+        ai = float(first.ai_facility_energy)
+        assert float(ai_range["low"]) <= ai <= float(ai_range["high"]), name
+        assert float(first.ai_requests_per_day_total) == pytest.approx(2e9, rel=1e-6), name
+
+
+def test_start_year_exact_for_every_sample_of_an_ensemble():
+    p = baseline_parameters()
+    rng = np.random.default_rng(1)
+    n = 64
+    ens = {k: np.repeat(v, n, axis=-1) for k, v in p.items()}
+    for name in ("adoption_growth", "frontier_efficiency_gain", "training_compute_growth",
+                 "conventional_demand_growth"):
+        ens[name] = ens[name] * rng.uniform(0.5, 1.5, n)
+    raw = simulate(ens, 2024, 2026, 4)
+    assert raw.calibration_error.max() < 1e-6
+    total = raw.flows["facility_energy"][0] / TWH
+    np.testing.assert_allclose(total, 200.0, rtol=1e-6)
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+def _with_units(values: dict[str, np.ndarray], units: dict[str, str]) -> dict:
+    return {k: ureg.Quantity(values[k], base_unit(u)) for k, u in units.items() if k in values}
+
+
+def test_equations_are_dimensionally_consistent():
+    """Run the whole right-hand side once on pint quantities: every derivative, flow and
+    auxiliary comes out in the dimension declared for it, with the same numbers."""
+    p = calibrate(baseline_parameters(), 4)
+    state = initial_state(p)
+    time = 0.37 * SECONDS_PER_YEAR
+    d_float, f_float, a_float = rates(state, p, time, with_auxiliaries=True)
+
+    parameter_units = {par.name: par.unit for par in PARAMETERS}
+    parameter_units = {k: ("1/yr" if BY_NAME[k].kind == "growth" else u)
+                       for k, u in parameter_units.items()}
+    p_q = _with_units(p, {**parameter_units, **CALIBRATION_UNITS})
+    assert set(p_q) == set(p), "every parameter and calibration quantity has a unit"
+    state_q = _with_units(state, STATE_UNITS)
+    d_q, f_q, a_q = rates(state_q, p_q, ureg.Quantity(time, "s"), with_auxiliaries=True)
+
+    for name, unit in STATE_UNITS.items():
+        expected = ureg.Quantity(1.0, unit) / ureg.second
+        assert d_q[name].dimensionality == expected.dimensionality, name
+        np.testing.assert_allclose(d_q[name].to_base_units().magnitude, d_float[name], rtol=1e-12)
+    for name, unit in FLOW_UNITS.items():
+        assert f_q[name].dimensionality == ureg.Quantity(1.0, unit).dimensionality, name
+        np.testing.assert_allclose(f_q[name].to_base_units().magnitude, f_float[name], rtol=1e-12)
+    for name, unit in AUXILIARY_UNITS.items():
+        assert a_q[name].dimensionality == ureg.Quantity(1.0, unit).dimensionality, name
+
+
+def test_a_unit_error_in_an_equation_would_be_caught():
+    """The check above has teeth: adding power to energy fails under pint."""
+    p = calibrate(baseline_parameters(), 4)
+    p_bad = dict(p)
+    units = {par.name: par.unit for par in PARAMETERS}
+    units = {k: ("1/yr" if BY_NAME[k].kind == "growth" else u) for k, u in units.items()}
+    units["pue_target"] = "J"  # a PUE with a unit: (target - pue) no longer adds up
+    p_q = _with_units(p_bad, {**units, **CALIBRATION_UNITS})
+    state_q = _with_units(initial_state(p), STATE_UNITS)
+    with pytest.raises(Exception, match="(?i)dimension|cannot convert"):
+        rates(state_q, p_q, ureg.Quantity(0.0, "s"))
+
+
+# --- numerics ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["baseline", "high_growth", "constrained_grid", "efficiency_push"])
+def test_2028_converges_as_substeps_double(name):
+    s = load_scenario(SCENARIOS / f"{name}.toml")
+    p = s.parameter_arrays()
+    base = simulate(p, 2024, 2028, s.substeps_per_year).flows["facility_energy"][-1, 0]
+    double = simulate(p, 2024, 2028, 2 * s.substeps_per_year).flows["facility_energy"][-1, 0]
+    assert abs(double / base - 1.0) < 1e-3
+
+
+def test_agrees_with_scipy_solve_ivp_on_a_smooth_case():
+    """No constraint binds: capacity ample, starts never capped. Compare with an adaptive
+    high-accuracy solver integrating the same right-hand side and the flows."""
+    p = with_values(baseline_parameters(), interconnection_limit="1000 GW/yr")
+    p = calibrate(p, 4)
+    state = initial_state(p)
+    keys = list(state)
+    shapes = {k: np.shape(state[k]) for k in keys}
+    sizes = {k: int(np.prod(shapes[k])) for k in keys}
+
+    def flatten(d):
+        return np.concatenate([np.ravel(d[k]) for k in keys])
+
+    def unflatten(y):
+        out, i = {}, 0
+        for k in keys:
+            out[k] = y[i:i + sizes[k]].reshape(shapes[k])
+            i += sizes[k]
+        return out
+
+    n_state = sum(sizes.values())
+
+    def rhs(t, y):
+        d, f, _ = rates(unflatten(y[:n_state]), p, t)
+        return np.concatenate([flatten(d), [f["facility_energy"][0]]])
+
+    years = 4
+    y0 = np.concatenate([flatten(state), [0.0]])
+    t_eval = np.arange(years + 1) * SECONDS_PER_YEAR
+    sol = solve_ivp(rhs, (0.0, t_eval[-1]), y0, t_eval=t_eval, method="DOP853",
+                    rtol=1e-10, atol=1e-12 * np.abs(y0).max())
+    assert sol.success
+    reference_flow = np.diff(sol.y[-1])  # energy in each calendar year, J
+    ours = simulate(p, 2024, 2024 + years - 1, 4)
+    np.testing.assert_allclose(ours.flows["facility_energy"][:, 0], reference_flow, rtol=1e-4)
+    capacity = unflatten(sol.y[:n_state, -1])["operating_capacity"]
+    ours_long = simulate(p, 2024, 2024 + years, 4)
+    np.testing.assert_allclose(ours_long.stocks["operating_capacity"][-1, 0], capacity[0],
+                               rtol=1e-4)
+
+
+# --- invariants over the parameter space ---------------------------------------------------------
+
+PERTURBED = ("adoption_growth", "saturation_multiple", "rebound_elasticity",
+             "frontier_efficiency_gain", "training_compute_growth", "conventional_demand_growth",
+             "conventional_efficiency_gain", "interconnection_limit", "construction_time",
+             "accelerator_lifetime", "pue_target", "grid_intensity_change",
+             "clean_power_share_target", "mix_adjustment_time")
+
+
+def perturbed_ensemble(factors: list[list[float]]) -> dict[str, np.ndarray]:
+    p = baseline_parameters()
+    n = len(factors)
+    ens = {k: np.repeat(v, n, axis=-1) for k, v in p.items()}
+    f = np.array(factors)  # (samples, parameters)
+    for j, name in enumerate(PERTURBED):
+        ens[name] = ens[name] * f[:, j]
+    ens["pue_target"] = np.maximum(ens["pue_target"], 1.0)
+    ens["clean_power_share_target"] = np.minimum(ens["clean_power_share_target"], 1.0)
+    return ens
+
+
+factor_rows = st.lists(
+    st.lists(st.floats(0.25, 3.0), min_size=len(PERTURBED), max_size=len(PERTURBED)),
+    min_size=1, max_size=16,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(factor_rows)
+def test_invariants_hold_across_parameter_space(factors):
+    p = perturbed_ensemble(factors)
+    raw = simulate(p, 2024, 2030, 4)
+    assert raw.calibration_error.max() < 1e-6
+    for group in (raw.flows, raw.stocks):
+        for name, values in group.items():
+            assert np.all(np.isfinite(values)), name
+            assert np.all(values >= -1e-9 * np.abs(values).max()), f"{name} went negative"
+    f = raw.flows
+    rel = dict(rtol=1e-9, atol=0)
+    np.testing.assert_allclose(f["ai_inference_energy"] + f["ai_training_energy"],
+                               f["ai_facility_energy"], **rel)
+    np.testing.assert_allclose(f["ai_facility_energy"] + f["conventional_facility_energy"],
+                               f["facility_energy"], **rel)
+    np.testing.assert_allclose(f["facility_energy"] + f["unserved_energy"],
+                               f["facility_energy_demand"], **rel)
+    assert np.all(f["it_energy"] <= f["facility_energy"] * (1 + 1e-12))
+
+    # delivered power never exceeds capacity x maximum utilisation, at every recorded state
+    full = calibrate(p, 4)
+    for i in range(len(raw.years)):
+        state = {k: v[i] for k, v in raw.stocks.items()}
+        _, flows, _ = rates(state, full, i * SECONDS_PER_YEAR)
+        limit = state["operating_capacity"] * full["max_utilisation"]
+        assert np.all(flows["facility_energy"] <= limit * (1 + 1e-12))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(0.05, 1.5), st.floats(0.01, 1.0))
+def test_faster_demand_growth_never_gives_less_electricity(rate, extra):
+    p = baseline_parameters()
+    ens = {k: np.repeat(v, 2, axis=-1) for k, v in p.items()}
+    ens["adoption_growth"] = np.log1p(np.array([rate, rate + extra])) / SECONDS_PER_YEAR
+    f = simulate(ens, 2024, 2030, 4).flows
+    slow, fast = f["facility_energy"][:, 0], f["facility_energy"][:, 1]
+    assert np.all(fast >= slow * (1 - 1e-6))  # equal in the calibrated start year
+    assert np.all(f["ai_facility_energy"][:, 1] >= f["ai_facility_energy"][:, 0] * (1 - 1e-6))
+
+
+def test_binding_grid_leaves_demand_unserved_and_slows_adoption():
+    p = baseline_parameters()
+    tight = with_values(p, interconnection_limit="1 GW/yr")
+    free = simulate(p, 2024, 2030, 4)
+    capped = simulate(tight, 2024, 2030, 4)
+    assert capped.flows["unserved_energy"][-1, 0] > 0.05 * capped.flows["facility_energy"][-1, 0]
+    assert capped.flows["facility_energy"][-1, 0] < free.flows["facility_energy"][-1, 0]
+    # unserved demand feeds back: fewer requests are even asked for
+    assert capped.stocks["requests"][-1, 0] < free.stocks["requests"][-1, 0]
+
+
+def test_cheaper_inference_raises_use_through_rebound():
+    p = baseline_parameters()
+    ens = {k: np.repeat(v, 2, axis=-1) for k, v in p.items()}
+    ens["rebound_elasticity"] = np.array([0.0, 1.0])
+    raw = simulate(ens, 2024, 2030, 4)
+    requests = raw.flows["served_requests"].sum(axis=1)[-1]
+    assert requests[1] > requests[0]
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+
+def test_every_shipped_scenario_runs_with_sane_outputs(shipped_results):
+    for name, ds in shipped_results.items():
+        for var in ds.data_vars:
+            values = ds[var].values
+            assert np.all(np.isfinite(values)), (name, var)
+            assert np.all(values >= 0), (name, var)
+            assert "units" in ds[var].attrs and "long_name" in ds[var].attrs, var
+
+
+def test_2028_ordering_and_bracketing_of_published_range(shipped_results):
+    def y2028(name, var="facility_energy"):
+        return float(shipped_results[name][var].sel(year=2028))
+
+    assert y2028("low_growth") < y2028("baseline") < y2028("high_growth")
+    total = reference("lbnl_total_2028_range")
+    ai = reference("lbnl_ai_servers_2028_range")
+    totals = [y2028(n) for n in shipped_results]
+    ais = [y2028(n, "ai_facility_energy") for n in shipped_results]
+    assert min(totals) <= float(total["low"]) and max(totals) >= float(total["high"])
+    assert min(ais) <= float(ai["low"]) and max(ais) >= float(ai["high"])
+    # high_growth sits near the top of the range
+    assert y2028("high_growth") == pytest.approx(float(total["high"]), rel=0.05)
+    households = reference("mittr_22pct_households")
+    share = y2028("high_growth", "ai_share_of_household_electricity")
+    assert share == pytest.approx(float(households["value"]), abs=1.5)
+
+
+def test_policy_levers_do_what_they_say(shipped_results):
+    base = shipped_results["baseline"].sel(year=2030)
+    eff = shipped_results["efficiency_push"].sel(year=2030)
+    grid = shipped_results["constrained_grid"].sel(year=2030)
+    assert float(eff.facility_energy) < float(base.facility_energy)
+    assert float(eff.onsite_water) < float(base.onsite_water)
+    assert float(grid.unserved_energy) > 0
+    assert float(grid.operating_capacity) < float(base.operating_capacity)
+
+
+def test_pue_trend_and_facility_identity(shipped_results):
+    ds = shipped_results["baseline"]
+    assert float(ds.pue.sel(year=2024)) == pytest.approx(1.4)
+    pue = ds.pue.values
+    assert np.all(np.diff(pue) < 0) and pue[-1] > 1.3  # falls toward the 1.3 target
+
+
+def test_dynamics_module_names_every_state_variable():
+    p = calibrate(baseline_parameters(), 4)
+    assert set(initial_state(p)) == set(STATE_UNITS)
+    d, f, a = dynamics.rates(initial_state(p), p, 0.0, with_auxiliaries=True)
+    assert set(d) == set(STATE_UNITS) and set(f) == set(FLOW_UNITS) and set(a) == set(AUXILIARY_UNITS)

@@ -1,0 +1,217 @@
+"""Scenario files: units checked by pint, sources required, every class of bad input refused."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from projection.model.parameters import PARAMETERS, WORKLOADS
+from projection.model.scenario import (
+    ScenarioError,
+    all_keys,
+    load_scenario,
+    shipped_scenarios,
+)
+from projection.model.units import SECONDS_PER_YEAR
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def child(tmp_path: Path, body: str, name: str = "child.toml", header: str | None = None) -> Path:
+    """A scenario that extends the shipped baseline with ``body`` appended."""
+    header = header if header is not None else (
+        f'[scenario]\ntitle = "Test"\ndescription = "A test scenario."\n'
+        f'extends = "{BASELINE.as_posix()}"\n'
+    )
+    path = tmp_path / name
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def test_every_shipped_scenario_loads_with_a_source_for_every_value():
+    paths = shipped_scenarios()
+    names = {p.stem for p in paths}
+    assert {"baseline", "high_growth", "low_growth", "efficiency_push", "constrained_grid"} <= names
+    for path in paths:
+        s = load_scenario(path)
+        assert s.title and len(s.description) > 80, f"{path.name} needs a story"
+        assert set(s.entries) == set(all_keys())
+        for key, entry in s.entries.items():
+            assert len(entry.source) > 10, f"{path.name}: {key} has no real source"
+
+
+def test_units_are_converted_to_si_and_rates_to_continuous():
+    s = load_scenario(BASELINE)
+    p = s.parameter_arrays()
+    twh_per_year = 1e12 * 3600 / SECONDS_PER_YEAR  # W
+    assert p["facility_energy_start"][0] == pytest.approx(200 * twh_per_year)
+    assert p["gpu_energy_per_request"][WORKLOADS.index("small_text"), 0] == 57.0
+    # "18 %/yr" compound is ln(1.18) per year, continuous
+    assert p["historical_growth"][0] * SECONDS_PER_YEAR == pytest.approx(math.log(1.18))
+    assert p["onsite_wue_start"][0] == pytest.approx(0.36e-3 / 3.6e6)  # m3 per J
+    assert p["request_share_start"].shape == (len(WORKLOADS), 1)
+    assert np.isclose(p["request_share_start"].sum(), 1.0)
+
+
+def test_extends_overrides_only_what_differs(tmp_path):
+    path = child(tmp_path, '[demand]\nadoption_growth = { value = "10 %/yr", source = "test" }\n')
+    s = load_scenario(path)
+    base = load_scenario(BASELINE)
+    assert s.entries["demand.adoption_growth"].text == "10 %/yr"
+    assert s.entries["demand.adoption_growth"].file == str(path)
+    assert s.entries["start.facility_energy_start"] == base.entries["start.facility_energy_start"]
+    assert s.files == [path, BASELINE]
+    assert s.sha256 != base.sha256
+
+
+def test_shipped_scenario_name_resolves_for_extends(tmp_path):
+    header = '[scenario]\ntitle = "T"\ndescription = "D."\nextends = "high_growth"\n'
+    s = load_scenario(child(tmp_path, "", header=header))
+    high = load_scenario(ROOT / "scenarios" / "high_growth.toml")
+    assert s.entries["demand.adoption_growth"].text == high.entries["demand.adoption_growth"].text
+    assert s.files[1].name == "high_growth.toml" and s.files[2].name == "baseline.toml"
+
+
+def test_uncertainty_range_is_read(tmp_path):
+    body = ('[demand]\nadoption_growth = { value = "80 %/yr", low = "50 %/yr", high = "1.1 /yr",'
+            ' source = "test" }\n')
+    s = load_scenario(child(tmp_path, body))
+    low, high = s.uncertain()["demand.adoption_growth"]
+    assert low * SECONDS_PER_YEAR == pytest.approx(0.5)
+    assert high * SECONDS_PER_YEAR == pytest.approx(1.1)
+
+
+BAD_INPUTS = [
+    # (body appended to a child of baseline, key named in the message, words expected)
+    ('[start]\nfacility_energy_start = { value = "200 TWh", source = "x" }\n',
+     "start.facility_energy_start", "dimension"),
+    ('[start]\nfacility_energy_start = { value = "200", source = "x" }\n',
+     "start.facility_energy_start", "dimension"),
+    ('[start]\nfacility_energy_start = { value = 200, source = "x" }\n',
+     "start.facility_energy_start", "no unit"),
+    ('[start]\nfacility_energy_start = { value = "two hundred TWh/yr", source = "x" }\n',
+     "start.facility_energy_start", "cannot read"),
+    ('[start]\nfacility_energy_start = { value = "-5 TWh/yr", source = "x" }\n',
+     "start.facility_energy_start", "greater than zero"),
+    ('[start]\nfacility_energy_start = { value = "nan TWh/yr", source = "x" }\n',
+     "start.facility_energy_start", "finite"),
+    ('[start]\nfacility_energy_start = { value = "inf TWh/yr", source = "x" }\n',
+     "start.facility_energy_start", "finite"),
+    ('[start]\nfacility_energy_start = { value = "200 TWh/yr" }\n',
+     "start.facility_energy_start", "no source"),
+    ('[start]\nfacility_energy_start = "200 TWh/yr"\n',
+     "start.facility_energy_start", "expected {"),
+    ('[start]\nfacility_energy = { value = "200 TWh/yr", source = "x" }\n',
+     "start.facility_energy", "did you mean 'facility_energy_start'"),
+    ('[demand]\nadoption_grwth = { value = "80 %/yr", source = "x" }\n',
+     "demand.adoption_grwth", "did you mean 'adoption_growth'"),
+    ('[demnd]\nadoption_growth = { value = "80 %/yr", source = "x" }\n',
+     "demnd", "did you mean 'demand'"),
+    ('[workloads.vidoe]\ngpu_energy_per_request = { value = "1 J", source = "x" }\n',
+     "workloads.vidoe", "did you mean 'video'"),
+    ('[workloads.video]\nrequest_share_start = { value = "5 %", source = "x" }\n',
+     "workloads.*.request_share_start", "sum to"),
+    ('[buildout]\nmax_utilisation = { value = "120 %", source = "x" }\n',
+     "buildout.max_utilisation", "between 0 and 1"),
+    ('[facility]\npue_target = { value = "0.9", source = "x" }\n',
+     "facility.pue_target", "at least 1"),
+    ('[demand]\nadoption_growth = { value = "-150 %/yr", source = "x" }\n',
+     "demand.adoption_growth", "-100 %/yr"),
+    ('[buildout]\nmax_utilisation = { value = "50 %", source = "x" }\n',
+     "start.load_factor_start", "max_utilisation"),
+    ('[start]\nai_energy_start = { value = "250 TWh/yr", source = "x" }\n',
+     "start.ai_energy_start", "less than"),
+    ('[demand]\nadoption_growth = { value = "80 %/yr", low = "90 %/yr", high = "1 /yr",'
+     ' source = "x" }\n', "demand.adoption_growth", "low <= value <= high"),
+    ('[demand]\nadoption_growth = { value = "80 %/yr", low = "50 %/yr", source = "x" }\n',
+     "demand.adoption_growth", "both low and high"),
+    ('[demand]\nadoption_growth = { value = "80 %/yr", sorce = "x" }\n',
+     "demand.adoption_growth.sorce", "did you mean 'source'"),
+]
+
+
+@pytest.mark.parametrize(("body", "key", "words"), BAD_INPUTS)
+def test_bad_value_gives_one_line_naming_file_and_key(tmp_path, body, key, words):
+    path = child(tmp_path, body)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(str(path)) or message.startswith(str(BASELINE))
+    assert key in message
+    assert words in message
+
+
+BAD_SETTINGS = [
+    ("end_year = 2020\n", "end_year", "2025"),
+    ("end_year = 2200\n", "end_year", "2100"),
+    ('end_year = "2030"\n', "end_year", "whole number"),
+    ("start_year = 1990\n", "start_year", "2000"),
+    ("substeps_per_year = 0\n", "substeps_per_year", "from 1"),
+    ("colour = 1\n", "scenario.colour", "unknown key"),
+]
+
+
+@pytest.mark.parametrize(("line", "key", "words"), BAD_SETTINGS)
+def test_bad_setting_is_refused(tmp_path, line, key, words):
+    header = (f'[scenario]\ntitle = "T"\ndescription = "D."\n'
+              f'extends = "{BASELINE.as_posix()}"\n{line}')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child(tmp_path, "", header=header))
+    assert key in str(info.value) and words in str(info.value)
+
+
+def test_missing_parameter_is_named(tmp_path):
+    text = BASELINE.read_text(encoding="utf-8")
+    text = re.sub(r"^pue_target = .*$", "", text, flags=re.M)
+    path = tmp_path / "nopue.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"facility\.pue_target: missing"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (None, "no such file"),
+        ("[scenario\ntitle=", "not valid TOML"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        ('[start]\nfacility_energy_start = { value = "200 TWh/yr", source = "x" }\n',
+         "missing [scenario]"),
+        ('[scenario]\ntitle = "T"\n', "scenario.description"),
+        ('[scenario]\ntitle = "T"\ndescription = "D"\nextends = "no_such_scenario"\n',
+         "no such scenario"),
+    ],
+)
+def test_unreadable_files_are_refused(tmp_path, content, words):
+    path = tmp_path / "bad.toml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=re.escape(words)):
+        load_scenario(path)
+
+
+def test_extends_loop_is_refused(tmp_path):
+    a = tmp_path / "a.toml"
+    b = tmp_path / "b.toml"
+    a.write_text('[scenario]\ntitle = "A"\ndescription = "A."\nextends = "b.toml"\n')
+    b.write_text('[scenario]\ntitle = "B"\ndescription = "B."\nextends = "a.toml"\n')
+    with pytest.raises(ScenarioError, match="loop"):
+        load_scenario(a)
+
+
+def test_parameter_table_has_no_duplicates_and_known_units():
+    keys = [p.key for p in PARAMETERS]
+    assert len(keys) == len(set(keys))
+    from projection.model.units import ureg
+
+    for p in PARAMETERS:
+        ureg.Quantity(1.0, p.unit)  # every declared unit parses
+        assert p.description.endswith("."), p.name
