@@ -1,0 +1,216 @@
+"""The command line end to end, as a user runs it: outputs, provenance, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+HIGH = SCENARIOS / "high_growth.toml"
+
+
+def projection(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "projection.model.cli", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=120,
+    )
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
+
+
+@pytest.fixture(scope="module")
+def high_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("run") / "high"
+    return projection("run", str(HIGH), "-o", str(out)), out
+
+
+def test_run_prints_headline_table_and_writes_three_files(high_run):
+    result, out = high_run
+    assert result.returncode == 0, result.stderr
+    for label in ("US data-centre electricity", "of which AI", "Share of US electricity",
+                  "AI vs US household electricity", "Operating capacity", "Data centres",
+                  "AI requests per day", "billion L", "billion gal", "Mt CO2e"):
+        assert label in result.stdout
+    header = next(line for line in result.stdout.splitlines() if "unit" in line)
+    assert header.split()[-4:] == ["2024", "2026", "2028", "2030"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "projection.csv", "projection.nc", "projection_iamc.csv"]
+
+
+def test_netcdf_is_labelled_and_carries_provenance(high_run):
+    _, out = high_run
+    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+        assert list(ds["year"].values) == list(range(2024, 2031))
+        for name, var in ds.data_vars.items():
+            assert var.attrs.get("units"), name
+            assert var.attrs.get("long_name"), name
+            assert var.attrs.get("quantity_type", "").split(":")[0] in {"flow", "stock", "flow ratio"}
+        assert ds.attrs["model"] == "projection" and ds.attrs["model_version"]
+        assert len(ds.attrs["scenario_sha256"]) == 64
+        assert "run" in ds.attrs["command"] and "high_growth.toml" in ds.attrs["command"]
+        resolved = json.loads(ds.attrs["resolved_parameters"])
+        assert resolved["demand.adoption_growth"]["source"]
+        assert ds["facility_energy"].attrs["units"] == "TWh"
+        assert float(ds["facility_energy"].sel(year=2024)) == pytest.approx(200.0, rel=1e-6)
+        assert ds["energy_per_request"].dims == ("year", "workload")
+
+
+def test_csv_files_carry_provenance_and_the_same_numbers(high_run):
+    _, out = high_run
+    for name in ("projection.csv", "projection_iamc.csv"):
+        head = (out / name).read_text(encoding="utf-8").splitlines()[:8]
+        assert any(line.startswith("# scenario_sha256: ") for line in head), name
+        assert any(line.startswith("# model_version: ") for line in head), name
+    rows = read_rows(out / "projection.csv")
+    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+        row = next(r for r in rows if r["variable"] == "ai_facility_energy")
+        assert float(row["2028"]) == pytest.approx(float(ds.ai_facility_energy.sel(year=2028)),
+                                                   rel=1e-5)
+
+
+def test_iamc_table_parents_equal_the_sum_of_children(high_run):
+    _, out = high_run
+    rows = read_rows(out / "projection_iamc.csv")
+    assert list(rows[0])[:5] == ["model", "scenario", "region", "variable", "unit"]
+    table = {r["variable"]: np.array([float(r[str(y)]) for y in range(2024, 2031)]) for r in rows}
+    dc = "Final Energy|Electricity|Data Centers"
+    families = {
+        dc: [f"{dc}|AI", f"{dc}|Conventional"],
+        f"{dc}|AI": [f"{dc}|AI|Inference", f"{dc}|AI|Training"],
+        "Water Consumption|Data Centers": ["Water Consumption|Data Centers|Direct",
+                                           "Water Consumption|Data Centers|Indirect"],
+    }
+    for parent, children in families.items():
+        np.testing.assert_allclose(sum(table[c] for c in children), table[parent], rtol=1e-5)
+    assert {r["region"] for r in rows} == {"United States"}
+    assert rows[0]["model"].startswith("projection ")
+    assert "Capacity|Data Centers" in table and "Emissions|CO2|Data Centers" in table
+
+
+def test_same_inputs_same_outputs(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert projection("run", str(HIGH), "-o", str(a), "-q").returncode == 0
+    assert projection("run", str(HIGH), "-o", str(b), "-q").returncode == 0
+    lines_a = (a / "projection.csv").read_text().splitlines()
+    lines_b = (b / "projection.csv").read_text().splitlines()
+    strip = [line for line in lines_a if not line.startswith("# command")]
+    assert strip == [line for line in lines_b if not line.startswith("# command")]
+    with xr.open_dataset(a / "projection.nc", engine="h5netcdf") as da, \
+            xr.open_dataset(b / "projection.nc", engine="h5netcdf") as db:
+        xr.testing.assert_identical(da.drop_attrs(deep=False), db.drop_attrs(deep=False))
+
+
+def test_default_output_folder_and_shipped_name(tmp_path):
+    result = projection("run", "low_growth", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "results" / "low_growth" / "projection.nc").exists()
+
+
+def test_end_year_option_extends_the_projection(tmp_path):
+    result = projection("run", str(HIGH), "--end-year", "2035", "-o", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    assert "2035" in result.stdout.splitlines()[1]
+
+
+def test_compare_prints_scenarios_side_by_side_and_writes_one_dataset(tmp_path):
+    out = tmp_path / "cmp"
+    result = projection("compare", str(SCENARIOS / "low_growth.toml"), str(SCENARIOS / "baseline.toml"),
+                        str(HIGH), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0].split()
+    assert header[0] == "2028" and header[-3:] == ["low_growth", "baseline", "high_growth"]
+    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+        assert list(ds["scenario"].values) == ["low_growth", "baseline", "high_growth"]
+        totals = ds.facility_energy.sel(year=2028).values
+        assert totals[0] < totals[1] < totals[2]
+    iamc = read_rows(out / "projection_iamc.csv")
+    assert {r["scenario"] for r in iamc} == {"low_growth", "baseline", "high_growth"}
+
+
+def test_scenarios_lists_every_shipped_file():
+    result = projection("scenarios")
+    assert result.returncode == 0
+    for name in ("baseline", "high_growth", "low_growth", "efficiency_push", "constrained_grid"):
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["compare"], ["scenarios"]])
+def test_help_explains_every_option(command):
+    result = projection(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+    if command == ["run"]:
+        for option in ("--output", "--end-year", "--substeps", "--quiet"):
+            assert option in result.stdout
+
+
+BASE_LINK = f'extends = "{(SCENARIOS / "baseline.toml").as_posix()}"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (None, "no such file"),
+        ("[scenario\n", "not valid TOML"),
+        ('[scenario]\ntitle="T"\ndescription="D"\n' + BASE_LINK
+         + '[demand]\nadoption_grwth = { value = "1 %/yr", source = "x" }\n', "did you mean"),
+        ('[scenario]\ntitle="T"\ndescription="D"\n' + BASE_LINK
+         + '[start]\nfacility_energy_start = { value = "200 kg", source = "x" }\n', "dimension"),
+        ('[scenario]\ntitle="T"\ndescription="D"\n' + BASE_LINK
+         + '[start]\ndata_centres_start = { value = "-3 data_centre", source = "x" }\n',
+         "greater than zero"),
+        ('[scenario]\ntitle="T"\ndescription="D"\n' + BASE_LINK
+         + '[workloads.video]\nrequest_share_target = { value = "50 %", source = "x" }\n',
+         "sum to"),
+        ('[scenario]\ntitle="T"\ndescription="D"\nend_year = 2010\n' + BASE_LINK, "end_year"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_leaves_existing_results_alone(tmp_path, text, words):
+    scenario = tmp_path / "bad.toml"
+    if text is not None:
+        scenario.write_text(text, encoding="utf-8")
+    out = tmp_path / "results"
+    out.mkdir()
+    keep = out / "projection.csv"
+    keep.write_text("a user's earlier results\n")
+    result = projection("run", str(scenario), "-o", str(out))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert str(scenario) in lines[0] and words in lines[0]
+    assert "Traceback" not in result.stderr
+    assert keep.read_text() == "a user's earlier results\n"
+    assert sorted(p.name for p in out.iterdir()) == ["projection.csv"]
+
+
+def test_bad_input_creates_no_output_folder(tmp_path):
+    result = projection("run", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "new"))
+    assert result.returncode == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_output_path_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    result = projection("run", str(HIGH), "-o", str(target))
+    assert result.returncode == 2
+    assert "not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert target.read_text() == "x"
+
+
+def test_compare_refuses_an_unknown_year(tmp_path):
+    result = projection("compare", str(HIGH), str(SCENARIOS / "baseline.toml"), "--year", "2050",
+                        "-o", str(tmp_path / "c"))
+    assert result.returncode == 2 and "--year" in result.stderr
+    assert not (tmp_path / "c").exists()
