@@ -151,6 +151,14 @@ def _main(
     """Project the electricity, water and carbon footprint of AI in US data centres."""
 
 
+# Validation and calibration (validation/cli.py) register here; imported late so that the
+# validation package can import the model without a cycle.
+from projection.validation.cli import calibrate_command, validate_command  # noqa: E402
+
+app.command("validate")(validate_command)
+app.command("calibrate")(calibrate_command)
+
+
 def main() -> None:
     app(prog_name="projection")
 

@@ -47,11 +47,8 @@ CALIBRATION_UNITS: dict[str, str] = {
 """Quantities derived when the start state is calibrated, with their SI units."""
 
 FLOW_UNITS: dict[str, str] = {
-    "facility_energy_demand": "W",
-    "facility_energy": "W",
     "unserved_energy": "W",
     "it_energy": "W",
-    "ai_facility_energy": "W",
     "ai_inference_energy": "W",
     "ai_training_energy": "W",
     "ai_it_energy": "W",
@@ -63,10 +60,37 @@ FLOW_UNITS: dict[str, str] = {
     "construction_starts": "W/s",
     "construction_completions": "W/s",
     "capacity_retirements": "W/s",
-    "us_electricity": "W",
-    "us_residential_electricity": "W",
 }
-"""Flows: rates that are integrated over each calendar year, with their SI units."""
+"""Flows that the integrator accumulates over each calendar year, with their SI units."""
+
+SUM_FLOWS: dict[str, tuple[str, ...]] = {
+    "ai_facility_energy": ("ai_inference_energy", "ai_training_energy"),
+    "facility_energy": ("ai_inference_energy", "ai_training_energy",
+                        "conventional_facility_energy"),
+    "facility_energy_demand": ("ai_inference_energy", "ai_training_energy",
+                               "conventional_facility_energy", "unserved_energy"),
+}
+"""Flows that are sums of integrated flows (delivered energy = its parts), so a total always
+equals its parts."""
+
+CONTEXT_FLOWS: dict[str, tuple[str, str]] = {
+    "us_electricity": ("us_electricity_start", "us_electricity_growth"),
+    "us_residential_electricity": ("us_residential_electricity_start",
+                                   "residential_electricity_growth"),
+}
+"""Exogenous flows (value in the start year, continuous growth rate), integrated exactly."""
+
+
+def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int,
+                  year_length: float) -> dict[str, Array]:
+    """Totals of integrated flows, and the exact yearly integrals of the context series,
+    shaped (year, sample) like the integrated flows."""
+    out = {name: sum(flows[part] for part in parts) for name, parts in SUM_FLOWS.items()}
+    starts = np.arange(years)[:, None] * year_length
+    for name, (value_start, growth) in CONTEXT_FLOWS.items():
+        out[name] = impacts.trend_integral(p[value_start], p[growth], starts,
+                                           starts + year_length)
+    return out
 
 AUXILIARY_UNITS: dict[str, str] = {
     "fleet_intensity": "dimensionless",
@@ -132,6 +156,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     operating = state["operating_capacity"]
     pipeline = state["construction_pipeline"]
     delivered = buildout.delivered_power(facility_demand, operating, p["max_utilisation"])
+    # delivered power is shared in proportion to demand: every load is served the same share
     served = delivered / facility_demand
     unserved_fraction = 1.0 - served
     trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
@@ -172,7 +197,6 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         us_intensity, p["us_grid_intensity_start"], p["dc_grid_intensity_start"],
         state["clean_power_share"],
     )
-    size = buildout.centre_size(p["centre_size_start"], p["centre_size_growth"], time)
 
     derivatives = {
         "requests": d_requests,
@@ -194,11 +218,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     ai_inference = inference_demand * served
     ai_training = training_demand * served
     flows = {
-        "facility_energy_demand": facility_demand,
-        "facility_energy": delivered,
         "unserved_energy": facility_demand - delivered,
         "it_energy": it_delivered,
-        "ai_facility_energy": ai_inference + ai_training,
         "ai_inference_energy": ai_inference,
         "ai_training_energy": ai_training,
         "ai_it_energy": (inference + training) * fleet * served,
@@ -210,13 +231,10 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
-        "us_electricity": impacts.trend(p["us_electricity_start"], p["us_electricity_growth"], time),
-        "us_residential_electricity": impacts.trend(
-            p["us_residential_electricity_start"], p["residential_electricity_growth"], time
-        ),
     }
     if not with_auxiliaries:
         return derivatives, flows, {}
+    size = buildout.centre_size(p["centre_size_start"], p["centre_size_growth"], time)
     auxiliaries = {
         "fleet_intensity": fleet,
         "frontier_intensity": frontier,
@@ -260,10 +278,20 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     return state
 
 
-def first_calibration(p: Mapping[str, Array]) -> dict[str, Array]:
-    """Calibration quantities that make the start-year rates equal the start-year targets at 1 January.
+def year_start_fraction(growth_rate, year_length):
+    """Value on 1 January as a fraction of the year's average, for steady exponential growth."""
+    exponent = growth_rate * year_length
+    small = np.abs(exponent) < 1e-9
+    safe = np.where(small, 1.0, exponent)
+    return np.where(small, 1.0 - exponent / 2.0, safe / np.expm1(safe))
 
-    The integrator then refines them so that the totals over the start year hit the targets.
+
+def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
+    """First guess of the calibration quantities, from the start-year targets.
+
+    Requests, training and conventional work on 1 January are the year's targets discounted
+    for their growth within the year; the integrator then refines them so that the totals
+    over the start year hit the targets exactly.
     """
     ai_it = p["ai_energy_start"] / p["pue_start"]
     conventional_it = (p["facility_energy_start"] - p["ai_energy_start"]) / p["pue_start"]
@@ -277,11 +305,15 @@ def first_calibration(p: Mapping[str, Array]) -> dict[str, Array]:
     _, _, frontier_start = hardware.initial_cohorts(
         ai_it, p["accelerator_lifetime"], p["historical_growth"], p["frontier_efficiency_gain"]
     )
+    request_growth = p["adoption_growth"] * (1.0 - 1.0 / p["saturation_multiple"])
+    conventional_growth = p["conventional_demand_growth"] - p["conventional_efficiency_gain"]
     return {
-        "requests_start": requests,
+        "requests_start": requests * year_start_fraction(request_growth, year_length),
         "serving_factor": (1.0 - p["training_share_start"]) * ai_it / raw_inference,
-        "training_work_start": p["training_share_start"] * ai_it,
-        "conventional_work_start": conventional_it,
+        "training_work_start": p["training_share_start"] * ai_it
+        * year_start_fraction(p["training_compute_growth"], year_length),
+        "conventional_work_start": conventional_it
+        * year_start_fraction(conventional_growth, year_length),
         "operating_capacity_start": operating,
         "centre_size_start": operating / p["data_centres_start"],
         "frontier_intensity_start": frontier_start,

@@ -10,6 +10,16 @@ def trend(value_start, yearly_change, time):
     return value_start * np.exp(yearly_change * time)
 
 
+def trend_integral(value_start, yearly_change, time_from, time_to):
+    """Exact integral of ``trend`` from ``time_from`` to ``time_to`` (value x s)."""
+    rate = yearly_change
+    span = time_to - time_from
+    exponent = rate * span
+    small = np.abs(exponent) < 1e-12
+    growth = np.where(small, span, np.expm1(exponent) / np.where(small, 1.0, rate))
+    return value_start * np.exp(rate * time_from) * growth
+
+
 def facility_power(it_power, pue):
     """Facility power, W: IT power x PUE."""
     return it_power * pue

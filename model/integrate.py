@@ -8,14 +8,16 @@ Large ensembles are split into blocks along the sample axis and run on a few thr
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .dynamics import first_calibration, initial_state, rates, with_derived
+from .dynamics import derived_flows, first_calibration, initial_state, rates, with_derived
 from .units import SECONDS_PER_YEAR
 
 MAX_CALIBRATION_PASSES = 8
@@ -124,7 +126,7 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
     secant step in logarithms instead: near the saturation ceiling the year's average barely
     responds to them.
     """
-    full = with_derived({**p, **first_calibration(p)})
+    full = with_derived({**p, **first_calibration(p, SECONDS_PER_YEAR)})
     targets = calibration_targets(p)
     previous: tuple[np.ndarray, np.ndarray] | None = None
     for _ in range(MAX_CALIBRATION_PASSES):
@@ -159,6 +161,7 @@ def _simulate_block(parameters, start_year: int, end_year: int, substeps: int) -
     p = calibrate(parameters, substeps)
     n_years = end_year - start_year + 1
     flows, stocks, auxiliaries = _run(p, n_years, substeps, record=True)
+    flows.update(derived_flows(flows, p, n_years, SECONDS_PER_YEAR))
     ratios = _ratios({k: v[0] for k, v in flows.items()}, calibration_targets(p))
     error = np.max(np.abs(np.stack([r - 1.0 for r in ratios.values()])), axis=0)
     return RawResult(
@@ -185,6 +188,33 @@ def _join(blocks: list[RawResult]) -> RawResult:
     )
 
 
+_ALLOCATOR_TUNED = False
+GLIBC_M_TRIM_THRESHOLD, GLIBC_M_MMAP_THRESHOLD = -1, -3
+"""mallopt parameter numbers from glibc's malloc.h."""
+HEAP_THRESHOLD_BYTES = 32 * 2**20
+"""Arrays below this size are served from (and returned to) the heap rather than fresh
+mmap'd pages; glibc's ceiling for the mmap threshold on 64-bit systems."""
+
+
+def tune_allocator() -> None:
+    """Keep freed large arrays in the process heap (glibc only; elsewhere nothing happens).
+
+    An ensemble step allocates and frees the same few-megabyte temporaries thousands of times;
+    by default glibc returns each to the system and faults in new zeroed pages for the next,
+    which costs more than the arithmetic. This changes a process-wide malloc setting once.
+    """
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED or not sys.platform.startswith("linux"):
+        return
+    _ALLOCATOR_TUNED = True
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(GLIBC_M_MMAP_THRESHOLD, HEAP_THRESHOLD_BYTES)
+        libc.mallopt(GLIBC_M_TRIM_THRESHOLD, 8 * HEAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):
+        pass
+
+
 def sample_count(parameters: Mapping[str, np.ndarray]) -> int:
     return max(np.shape(v)[-1] for v in parameters.values())
 
@@ -206,6 +236,7 @@ def simulate(
     full = {k: np.broadcast_to(v, (*np.shape(v)[:-1], n)) for k, v in parameters.items()}
     if n <= BLOCK_SAMPLES:
         return _simulate_block(full, start_year, end_year, substeps)
+    tune_allocator()
     edges = list(range(0, n, BLOCK_SAMPLES)) + [n]
     blocks = [{k: v[..., a:b] for k, v in full.items()} for a, b in zip(edges, edges[1:])]
     threads = workers or os.cpu_count() or 1

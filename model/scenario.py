@@ -36,7 +36,7 @@ MIN_START_YEAR = 2000
 MAX_END_YEAR = 2100
 """Beyond this the growth assumptions stop meaning anything; refuse rather than extrapolate."""
 DEFAULT_END_YEAR = 2030
-DEFAULT_SUBSTEPS = 4
+DEFAULT_SUBSTEPS = 3
 MAX_SUBSTEPS = 1000
 SHARE_TOLERANCE = 1e-6
 
