@@ -38,7 +38,10 @@ def construction_completions(pipeline, construction_time):
 
 
 def initial_pipeline(operating_capacity, historical_growth, facility_lifetime, construction_time):
-    """Capacity under construction on 1 January of the start year, W: the pipeline that sustained growth."""
+    """Capacity under construction on 1 January of the start year, W.
+
+    The pipeline that sustained the historical growth and replaced retirements.
+    """
     return construction_time * operating_capacity * (historical_growth + 1.0 / facility_lifetime)
 
 

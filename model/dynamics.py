@@ -97,6 +97,7 @@ AUXILIARY_UNITS: dict[str, str] = {
     "frontier_intensity": "dimensionless",
     "data_centres": "dimensionless",
     "energy_per_request": "J",
+    "measured_energy_per_request": "J",
     "grid_intensity": "kg/J",
     "unserved_fraction": "dimensionless",
 }
@@ -169,8 +170,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     completions = buildout.construction_completions(pipeline, p["construction_time"])
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
-    ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"], fleet,
-                                         p["rebound_elasticity"])
+    ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
+                                         fleet, p["rebound_elasticity"])
     d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
                                        unserved_fraction, p["unserved_demand_sensitivity"])
     d_share = demand.first_order_adjustment(state["request_share"], p["request_share_target"],
@@ -235,14 +236,16 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     if not with_auxiliaries:
         return derivatives, flows, {}
     size = buildout.centre_size(p["centre_size_start"], p["centre_size_growth"], time)
+    measured = demand.request_it_energy(
+        p["gpu_energy_per_request"], p["overhead_factor"], 1.0, p["pue_start"],
+        state["reasoning_tokens_multiplier"],
+    ) * (fleet * pue)
     auxiliaries = {
         "fleet_intensity": fleet,
         "frontier_intensity": frontier,
         "data_centres": operating / size,
-        "energy_per_request": demand.request_it_energy(
-            p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"],
-            p["pue_start"], state["reasoning_tokens_multiplier"],
-        ) * (fleet * pue),
+        "energy_per_request": measured * p["serving_factor"],
+        "measured_energy_per_request": measured,
         "grid_intensity": grid_intensity,
         "unserved_fraction": unserved_fraction,
     }
@@ -250,7 +253,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
 
 
 def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
-    """The state on 1 January of the start year from the parameters and the calibration quantities."""
+    """The state on 1 January of the start year, from parameters and calibration quantities."""
     zero_time = 0.0 * p["construction_time"]
     share = p["request_share_start"]
     state = {
@@ -270,7 +273,9 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     state["accelerator_intensity_stock"] = intensity_stock
     conventional = p["conventional_work_start"]
     demand_start = (inference + training + conventional) * p["pue_start"]
-    state["smoothed_demand"] = demand_start / (1.0 + p["historical_growth"] * p["demand_smoothing_time"])
+    state["smoothed_demand"] = demand_start / (
+        1.0 + p["historical_growth"] * p["demand_smoothing_time"]
+    )
     state["construction_pipeline"] = buildout.initial_pipeline(
         p["operating_capacity_start"], p["historical_growth"], p["facility_lifetime"],
         p["construction_time"],

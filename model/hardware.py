@@ -21,7 +21,7 @@ def cohort_ages(lifetime):
 
 
 def initial_cohorts(needed_work, lifetime, historical_growth, frontier_efficiency_gain):
-    """The start-year fleet: capacity and intensity stock per cohort, and the start-year frontier intensity.
+    """The start-year fleet: capacity and intensity stock per cohort, and the frontier intensity.
 
     Older cohorts are smaller (the fleet grew at ``historical_growth``) and less efficient (each
     was bought at the frontier of its year); intensities are normalised so the fleet's average
@@ -44,7 +44,7 @@ def frontier_intensity(frontier_intensity_start, frontier_efficiency_gain, time)
 
 
 def fleet_intensity(capacity, intensity_stock):
-    """Energy per unit of work of the installed fleet, relative to the start-year fleet (1 in the start year)."""
+    """Energy per unit of work of the installed fleet, relative to the start-year fleet."""
     return intensity_stock.sum(axis=0) / capacity.sum(axis=0)
 
 

@@ -238,7 +238,8 @@ def simulate(
         return _simulate_block(full, start_year, end_year, substeps)
     tune_allocator()
     edges = list(range(0, n, BLOCK_SAMPLES)) + [n]
-    blocks = [{k: v[..., a:b] for k, v in full.items()} for a, b in zip(edges, edges[1:])]
+    spans = zip(edges[:-1], edges[1:], strict=True)
+    blocks = [{k: v[..., a:b] for k, v in full.items()} for a, b in spans]
     threads = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = list(pool.map(lambda b: _simulate_block(b, start_year, end_year, substeps),

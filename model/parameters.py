@@ -51,16 +51,17 @@ def _p(section: str, name: str, unit: str, kind: Kind, description: str) -> Para
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    # --- the calibrated state in the start year -------------------------------------------------------
+    # --- the calibrated state in the start year ------------------------------------------
     _p("start", "facility_energy_start", "TWh/yr", "positive",
        "US data-centre electricity in the start year (facility level, all loads)."),
     _p("start", "ai_energy_start", "TWh/yr", "positive",
-       "The part of start-year data-centre electricity used by AI accelerator servers (facility level)."),
+       "The part of start-year data-centre electricity used by AI accelerator servers "
+       "(facility level)."),
     _p("start", "data_centres_start", "data_centre", "positive",
        "Number of US data centres operating on 1 January of the start year."),
     _p("start", "load_factor_start", "dimensionless", "fraction",
-       "Average power drawn over the start year divided by operating capacity; also the load factor "
-       "that developers plan new capacity for."),
+       "Average power drawn over the start year divided by operating capacity; also the load "
+       "factor that developers plan new capacity for."),
     _p("start", "historical_growth", "1/yr", "growth",
        "Growth of data-centre electricity in the years before the start year; sets the initial "
        "construction pipeline, the demand trend and the age profile of the accelerator fleet."),

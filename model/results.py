@@ -133,8 +133,13 @@ OUTPUTS: tuple[Output, ...] = (
            "Length of a reasoning response relative to a standard response",
            _stock("reasoning_tokens_multiplier"), "dimensionless"),
     Output("energy_per_request", STOCK, "J",
-           "Facility energy of one request on the installed fleet",
+           "Facility energy attributed to one request on the installed fleet: the measured "
+           "energy times the calibrated serving factor (idle capacity, batch sizes, larger "
+           "models and AI work not counted as requests)",
            _aux("energy_per_request"), "J"),
+    Output("measured_energy_per_request", STOCK, "J",
+           "Facility energy of one request at the measured (benchmark) efficiency, improved "
+           "with the fleet and PUE", _aux("measured_energy_per_request"), "J"),
     Output("fleet_efficiency_index", STOCK, "dimensionless",
            "Work per joule of the installed accelerator fleet (start-year fleet = 1)",
            lambda raw: 1.0 / raw.auxiliaries["fleet_intensity"], "dimensionless"),

@@ -173,15 +173,19 @@ def shipped_scenarios() -> list[Path]:
 
 
 def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
-    """A path as given; else, for a bare name, the file beside ``relative_to`` or a shipped one."""
+    """Where a scenario named on the command line or in ``extends`` lives.
+
+    A path (it ends in .toml or has a folder in it) is taken as given, relative to the folder
+    of the extending file when there is one (``relative_to``). A bare name is the file of that
+    name beside the extending file, else the shipped scenario of that name.
+    """
     path = Path(text)
-    if path.exists() or path.suffix == ".toml" or "/" in text:
-        if relative_to is not None and not path.is_absolute() and not path.exists():
+    looks_like_path = path.suffix == ".toml" or "/" in text or "\\" in text
+    if looks_like_path or (relative_to is None and path.exists()):
+        if relative_to is not None and not path.is_absolute():
             return relative_to / path
         return path
-    candidates = []
-    if relative_to is not None:
-        candidates.append(relative_to / f"{text}.toml")
+    candidates = [] if relative_to is None else [relative_to / f"{text}.toml"]
     candidates.append(shipped_scenarios_dir() / f"{text}.toml")
     for candidate in candidates:
         if candidate.exists():
@@ -236,9 +240,8 @@ def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
                 names = [p.name for p in WORKLOAD_PARAMETERS]
                 for name, raw in wtable.items():
                     if name not in names:
-                        raise ScenarioError(
-                            path, workload_key(workload, name), f"unknown key{_suggest(name, names)}"
-                        )
+                        raise ScenarioError(path, workload_key(workload, name),
+                                            f"unknown key{_suggest(name, names)}")
                     flat[workload_key(workload, name)] = raw
             continue
         names = [p.name for p in PARAMETERS if p.section == section and not p.per_workload]
@@ -287,10 +290,12 @@ def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
             if problem:
                 raise ScenarioError(path, f"{key}.{side}", f"value {raw[side]!r} {problem}")
     if ("low" in bounds) != ("high" in bounds):
-        raise ScenarioError(path, key, "give both low and high for an uncertainty range, or neither")
+        raise ScenarioError(path, key,
+                            "give both low and high for an uncertainty range, or neither")
     if bounds and not bounds["low"] <= base <= bounds["high"]:
         raise ScenarioError(
-            path, key, f"expected low <= value <= high, got {raw['low']!r}, {value!r}, {raw['high']!r}"
+            path, key,
+            f"expected low <= value <= high, got {raw['low']!r}, {value!r}, {raw['high']!r}",
         )
     return Entry(
         str(value), source.strip(), str(path), base,
@@ -329,7 +334,8 @@ CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
     ("start.ai_energy_start", "start.facility_energy_start",
      "must be less than start.facility_energy_start (AI is a part of the total)"),
     ("start.load_factor_start", "buildout.max_utilisation",
-     "must be less than buildout.max_utilisation (start-year demand must fit in start-year capacity)"),
+     "must be less than buildout.max_utilisation "
+     "(start-year demand must fit in start-year capacity)"),
 )
 """Pairs (smaller, larger) that a usable scenario must respect."""
 

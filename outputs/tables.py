@@ -68,7 +68,8 @@ def write_csv(ds: xr.Dataset, path: Path) -> None:
                 var = sub[out.name]
                 if "sample" in var.dims:
                     var = var.isel(sample=0) if var.sizes["sample"] == 1 else var.median("sample")
-                workloads = [str(w) for w in var["workload"].values] if "workload" in var.dims else [""]
+                has_workload = "workload" in var.dims
+                workloads = [str(w) for w in var["workload"].values] if has_workload else [""]
                 for workload in workloads:
                     series = var.sel(workload=workload) if workload else var
                     writer.writerow(

@@ -55,7 +55,8 @@ def test_netcdf_is_labelled_and_carries_provenance(high_run):
         for name, var in ds.data_vars.items():
             assert var.attrs.get("units"), name
             assert var.attrs.get("long_name"), name
-            assert var.attrs.get("quantity_type", "").split(":")[0] in {"flow", "stock", "flow ratio"}
+            kind = var.attrs.get("quantity_type", "").split(":")[0]
+            assert kind in {"flow", "stock", "flow ratio"}
         assert ds.attrs["model"] == "projection" and ds.attrs["model_version"]
         assert len(ds.attrs["scenario_sha256"]) == 64
         assert "run" in ds.attrs["command"] and "high_growth.toml" in ds.attrs["command"]
@@ -125,8 +126,8 @@ def test_end_year_option_extends_the_projection(tmp_path):
 
 def test_compare_prints_scenarios_side_by_side_and_writes_one_dataset(tmp_path):
     out = tmp_path / "cmp"
-    result = projection("compare", str(SCENARIOS / "low_growth.toml"), str(SCENARIOS / "baseline.toml"),
-                        str(HIGH), "-o", str(out))
+    result = projection("compare", str(SCENARIOS / "low_growth.toml"),
+                        str(SCENARIOS / "baseline.toml"), str(HIGH), "-o", str(out))
     assert result.returncode == 0, result.stderr
     header = result.stdout.splitlines()[0].split()
     assert header[0] == "2028" and header[-3:] == ["low_growth", "baseline", "high_growth"]

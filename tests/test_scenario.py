@@ -53,7 +53,7 @@ def test_units_are_converted_to_si_and_rates_to_continuous():
     assert p["gpu_energy_per_request"][WORKLOADS.index("small_text"), 0] == 57.0
     # "18 %/yr" compound is ln(1.18) per year, continuous
     assert p["historical_growth"][0] * SECONDS_PER_YEAR == pytest.approx(math.log(1.18))
-    assert p["onsite_wue_start"][0] == pytest.approx(0.36e-3 / 3.6e6)  # m3 per J
+    assert p["onsite_wue_start"][0] == pytest.approx(0.52e-3 / 3.6e6)  # 0.52 L/kWh in m3 per J
     assert p["request_share_start"].shape == (len(WORKLOADS), 1)
     assert np.isclose(p["request_share_start"].sum(), 1.0)
 
@@ -215,3 +215,17 @@ def test_parameter_table_has_no_duplicates_and_known_units():
     for p in PARAMETERS:
         ureg.Quantity(1.0, p.unit)  # every declared unit parses
         assert p.description.endswith("."), p.name
+
+
+def test_extends_path_is_relative_to_the_extending_file_not_the_working_directory(
+        tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    decoy = tmp_path / "parent.toml"  # in the working directory: must not be used
+    decoy.write_text("this is not TOML [")
+    real = tmp_path / "sub" / "parent.toml"
+    real.write_text(BASELINE.read_text(encoding="utf-8"), encoding="utf-8")
+    kid = tmp_path / "sub" / "kid.toml"
+    kid.write_text('[scenario]\ntitle = "K"\ndescription = "K."\nextends = "parent.toml"\n')
+    monkeypatch.chdir(tmp_path)
+    s = load_scenario(kid)
+    assert s.files == [kid, real]

@@ -1,0 +1,204 @@
+"""`projection validate`: every published figure is reproduced within its stated tolerance.
+
+Each check of validation/data/checks.toml (and each figure of the historical series that the
+backcast covers) runs as its own test. The numbers come from the data files, never from here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from projection.model.scenario import load_scenario
+from projection.validation.checks import (
+    compare,
+    default_checks_path,
+    load_checks,
+    run_checks,
+)
+from projection.validation.references import (
+    Reference,
+    ReferenceError,
+    load_references,
+    load_series,
+)
+
+DATA = default_checks_path().parent
+CHECKS, SETTINGS = load_checks()
+REFERENCES = load_references()
+SERIES = load_series(DATA / SETTINGS["backcast"]["series"], REFERENCES)
+BACKCAST = load_scenario(DATA / SETTINGS["backcast"]["scenario"])
+
+
+def _expected_ids() -> list[str]:
+    ids = []
+    for check in CHECKS:
+        if check["kind"] == "backcast_series":
+            ids += [f"{check['id']}.{p.reference.id}" for p in SERIES
+                    if p.role in ("fit", "holdout")
+                    and BACKCAST.start_year <= p.year <= BACKCAST.end_year]
+        else:
+            ids.append(check["id"])
+    return ids
+
+
+CHECK_IDS = _expected_ids()
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run_checks()
+
+
+@pytest.fixture(scope="module")
+def results(report):
+    return {r.id: r for r in report.results}
+
+
+def projection(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "projection.model.cli", *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_reference_check_passes(results, check_id):
+    r = results[check_id]
+    assert r.passed, (f"{check_id}: model {r.model_text} against {r.reference} "
+                      f"({r.tolerance}; {r.reason}; {r.citation})")
+
+
+def test_every_check_runs_once_and_names_its_source(report):
+    assert [r.id for r in report.results] == CHECK_IDS
+    for r in report.results:
+        assert r.reason, r.id
+        assert r.source, r.id
+        if r.reference_id:
+            assert r.reference_id in REFERENCES
+            assert r.confidence in ("primary", "quoted", "secondary", "derived")
+
+
+def test_the_issue_checks_are_all_in_the_registry():
+    """The figures the issue names: each is compared with the model, not typed into a test."""
+    references_used = {c.get("reference") for c in CHECKS} | {p.reference.id for p in SERIES}
+    for rid in ("mittr_llama8b_gpu", "mittr_llama8b_total", "mittr_llama405b_gpu",
+                "mittr_llama405b_total", "mittr_sd3_gpu", "mittr_sd3_total",
+                "mittr_cogvideox_total", "mittr_llama405b_microwave", "mittr_llama405b_ebike",
+                "derived_1bn_queries_annual_energy", "derived_1bn_queries_homes",
+                "mittr_us_dc_2024", "mittr_us_dc_count_2024", "iea_us_2024",
+                "lbnl_total_2018", "lbnl_total_2023", "lbnl_total_2028_range",
+                "lbnl_ai_servers_2028_range", "mittr_22pct_households",
+                "lbnl_water_direct_2023", "lbnl_water_indirect_2023",
+                "guidi_dc_carbon_intensity", "guidi_carbon_intensity_excess"):
+        assert rid in references_used, rid
+
+
+def test_backcast_reproduces_2018_and_2023_within_5_percent_and_a_held_out_year(report):
+    fit = report.fit
+    assert fit is not None and fit.ok, fit.problems if fit else "no fit"
+    fitted = {p.reference.id: m for p, m in zip(fit.points, fit.model, strict=True)}
+    for rid in ("lbnl_total_2018", "lbnl_total_2023"):
+        assert fitted[rid] == pytest.approx(REFERENCES[rid].value, rel=0.05)
+    fitted_years = {p.year for p in fit.points if p.output == "facility_energy"}
+    held = [(p, m) for p, m in zip(fit.holdouts, fit.holdout_model, strict=True)
+            if p.output == "facility_energy" and p.year not in fitted_years]
+    assert held, "the backcast needs a total it was not fitted to"
+    for point, model in held:
+        assert model == pytest.approx(point.reference.value, rel=point.uncertainty)
+    assert BACKCAST.start_year in (2014, 2018)
+
+
+def test_backcast_reports_fitted_values_with_uncertainty(report):
+    fit = report.fit
+    assert fit.sigma is not None and (fit.sigma > 0).all()
+    assert fit.correlation.diagonal() == pytest.approx(1.0)
+    assert fit.dof >= 1
+    for fp, value in zip(fit.parameters, fit.values, strict=True):
+        assert fp.lower < value < fp.upper, fp.key
+
+
+def test_compare_value_range_and_bound():
+    def ref(value=None, low=None, high=None):
+        return Reference("x", "q", 2024, value, low, high, "TWh/yr", "", "s", "", "primary", "")
+
+    assert compare(104.9, ref(100), 0.05)[0] and not compare(105.1, ref(100), 0.05)[0]
+    assert compare(95.1, ref(100), 0.05)[1] == "-4.9 %"
+    assert compare(400, ref(low=325, high=580), None) == (True, "in range", "in range")
+    assert not compare(600, ref(low=325, high=580), None)[0]
+    assert compare(590, ref(low=325, high=580), 0.05, "high")[0]
+    assert not compare(300, ref(low=325, high=580), 0.05, "low")[0]
+    assert compare(41, ref(low=40), None)[0] and not compare(39, ref(low=40), None)[0]
+    assert not compare(float("nan"), ref(100), 0.05)[0]
+
+
+def test_a_failing_check_fails_validate(tmp_path, results):
+    text = default_checks_path().read_text(encoding="utf-8")
+    checks = tmp_path / "checks.toml"
+    checks.write_text(text.replace('reference = "mittr_llama8b_gpu"',
+                                   'reference = "mittr_llama405b_gpu"', 1), encoding="utf-8")
+    for name in (SETTINGS["backcast"]["scenario"], SETTINGS["backcast"]["series"]):
+        (tmp_path / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
+    report = run_checks(checks)
+    newly_failed = {r.id for r in report.results if not r.passed and results[r.id].passed}
+    assert newly_failed == {"gpu_small_text"}
+    assert not report.passed
+
+
+def test_cli_validate_table_and_json():
+    table = projection("validate")
+    assert table.returncode == 0, table.stdout + table.stderr
+    assert f"{len(CHECK_IDS)} of {len(CHECK_IDS)} checks pass" in table.stdout
+    for column in ("check", "reference", "model", "difference", "result", "source"):
+        assert column in table.stdout.splitlines()[0]
+    as_json = projection("validate", "--json")
+    assert as_json.returncode == 0
+    data = json.loads(as_json.stdout)
+    assert data["passed"] is True
+    assert data["counts"] == {"pass": len(CHECK_IDS), "fail": 0, "total": len(CHECK_IDS)}
+    row = next(c for c in data["checks"] if c["id"] == "baseline_2024_total")
+    assert row["reference_id"] == "mittr_us_dc_2024" and row["result"] == "pass"
+    assert {"model", "difference", "tolerance", "reason", "citation"} <= set(row)
+    assert data["backcast_fit"]["ok"] is True
+
+
+def test_cli_validate_exit_codes_for_failures_and_bad_input(tmp_path):
+    broken = tmp_path / "checks.toml"
+    broken.write_text('[[check]]\nid = "x"\nkind = "nonsense"\n', encoding="utf-8")
+    result = projection("validate", "--checks", str(broken))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {broken}: x.kind:")
+    assert "Traceback" not in result.stderr
+
+    bad_csv = tmp_path / "refs.csv"
+    bad_csv.write_text((DATA / "reference_figures.csv").read_text(encoding="utf-8")
+                       .replace(",TWh/yr,", ",blorps/yr,", 1), encoding="utf-8")
+    result = projection("validate", "--references", str(bad_csv))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {bad_csv}: ") and ".unit: " in result.stderr
+
+    failing = tmp_path / "failing.toml"
+    failing.write_text((DATA / "checks.toml").read_text(encoding="utf-8").replace(
+        'reference = "mittr_llama8b_gpu"', 'reference = "mittr_sd3_gpu"', 1), encoding="utf-8")
+    for name in (SETTINGS["backcast"]["scenario"], SETTINGS["backcast"]["series"]):
+        (tmp_path / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
+    result = projection("validate", "--checks", str(failing))
+    assert result.returncode == 1
+    assert "FAIL gpu_small_text" in result.stdout
+
+
+def test_reference_data_rejects_bad_rows(tmp_path):
+    good = (DATA / "reference_figures.csv").read_text(encoding="utf-8")
+    cases = {
+        "unknown confidence": good.replace(",primary,", ",hearsay,", 1),
+        "no value": good.replace(",2014,58,,,TWh/yr,", ",2014,,,,TWh/yr,", 1),
+        "duplicate id": good + good.splitlines()[1] + "\n",
+    }
+    for name, text in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.csv"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ReferenceError):
+            load_references(path)

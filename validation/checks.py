@@ -1,0 +1,508 @@
+"""The check registry: every published figure the model is held to, and ``validate``'s table.
+
+The checks are data (``validation/data/checks.toml``): each names a reference figure, what the
+model computes to compare with it and a tolerance with its reason. One small function per
+kind computes the model's value; :func:`compare` decides pass or fail the same way for all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from projection.model.demand import standard_request_energy
+from projection.model.parameters import WORKLOADS
+from projection.model.run import run_scenario
+from projection.model.scenario import (
+    Scenario,
+    load_scenario,
+    parameter_for_key,
+    resolve_scenario_path,
+)
+from projection.model.units import parse_quantity, ureg
+
+from .calibration import FitResult, calibrate_scenario, display_unit, fitted_scenario, to_display
+from .references import (
+    Reference,
+    ReferenceError,
+    SeriesPoint,
+    convert,
+    data_dir,
+    fmt,
+    load_references,
+    load_series,
+)
+
+KINDS = (
+    "parameter", "request_total", "equivalent", "query_energy", "query_homes", "output", "excess",
+    "backcast_fit", "backcast_series", "backcast_output", "backcast_ratio",
+)
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "parameter": ("scenario", "key", "reference"),
+    "request_total": ("scenario", "workload", "reference"),
+    "equivalent": ("constant", "reference"),
+    "query_energy": ("energy", "reference"),
+    "query_homes": ("scenario", "energy", "reference"),
+    "output": ("scenario", "output", "year", "reference"),
+    "excess": ("scenario", "output", "year", "key", "reference"),
+    "backcast_fit": (),
+    "backcast_series": (),
+    "backcast_output": ("output", "year", "reference"),
+    "backcast_ratio": ("output", "year", "base_year", "reference"),
+}
+"""Fields each kind needs besides id, group, kind and reason."""
+
+
+def default_checks_path() -> Path:
+    return data_dir() / "checks.toml"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One row of the table: the figure, the model's value, the difference and the verdict."""
+
+    id: str
+    group: str
+    title: str
+    reference_id: str
+    reference: str  # the figure as a person reads it
+    model: float
+    unit: str
+    difference: str
+    tolerance: str
+    passed: bool
+    reason: str
+    source: str  # short citation
+    citation: str  # full citation
+    confidence: str
+
+    @property
+    def model_text(self) -> str:
+        unit = "" if self.unit == "dimensionless" else f" {self.unit}"
+        return f"{fmt(self.model)}{unit}"
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model"] = self.model if math.isfinite(self.model) else None
+        d["model_text"] = self.model_text
+        d["result"] = "pass" if self.passed else "fail"
+        return d
+
+
+@dataclass
+class Report:
+    """Everything ``validate`` shows."""
+
+    results: list[CheckResult]
+    notes: list[str] = field(default_factory=list)
+    fit: FitResult | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        good = sum(r.passed for r in self.results)
+        return good, len(self.results) - good
+
+
+# --- comparison -----------------------------------------------------------------------------------
+
+def percent(x: float) -> str:
+    return f"{x * 100:+.1f} %"
+
+
+def compare(model: float, ref: Reference, tolerance: float | None,
+            target: str | None = None) -> tuple[bool, str, str]:
+    """(passed, difference, tolerance text) of a model value against a figure.
+
+    With a tolerance, the model is compared with the figure's value (or one end of its range,
+    ``target`` "low" or "high"): relative difference within the tolerance. Without one, a range
+    must contain the model and a bound must not be crossed.
+    """
+    if not math.isfinite(model):
+        return False, "no value", "-"
+    if tolerance is not None:
+        goal = {"low": ref.low, "high": ref.high}.get(target or "", ref.value)
+        if goal is None:
+            goal = ref.central
+        difference = model / goal - 1.0
+        where = f" of the {target} end" if target in ("low", "high") else ""
+        return abs(difference) <= tolerance + 1e-12, percent(difference), \
+            f"within {tolerance * 100:g} %{where}"
+    if ref.is_range:
+        if model < ref.low:  # type: ignore[operator]
+            return False, f"{percent(model / ref.low - 1)} below", "in range"  # type: ignore[operator]
+        if model > ref.high:  # type: ignore[operator]
+            return False, f"{percent(model / ref.high - 1)} above", "in range"  # type: ignore[operator]
+        return True, "in range", "in range"
+    if ref.low is not None:
+        return model >= ref.low, percent(model / ref.low - 1), "above the bound"
+    if ref.high is not None:
+        return model <= ref.high, percent(model / ref.high - 1), "below the bound"
+    raise ReferenceError("reference_figures.csv", ref.id,
+                         "a value needs a tolerance in checks.toml")
+
+
+# --- loading the registry -----------------------------------------------------------------------
+
+def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(parse_quantity(text).to("dimensionless").magnitude)
+    except Exception:  # pint raises several unrelated types
+        raise ReferenceError(path, f"{check_id}.tolerance",
+                             f"got {text!r}, expected a percentage such as \"5 %\"") from None
+    if not 0 <= value < 10:
+        raise ReferenceError(path, f"{check_id}.tolerance", f"got {text!r}, expected 0-1000 %")
+    return value
+
+
+def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The checks in order and the file's other tables ([backcast], [constants]), checked."""
+    path = Path(path) if path is not None else default_checks_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReferenceError(path, "", "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ReferenceError(path, "", f"is not valid TOML ({exc})") from None
+    checks = data.get("check", [])
+    seen: set[str] = set()
+    for check in checks:
+        cid = check.get("id")
+        if not isinstance(cid, str) or not cid:
+            raise ReferenceError(path, "check", "a check has no id")
+        if cid in seen:
+            raise ReferenceError(path, cid, "appears twice")
+        seen.add(cid)
+        kind = check.get("kind")
+        if kind not in KINDS:
+            raise ReferenceError(path, f"{cid}.kind",
+                                 f"got {kind!r}, expected one of {', '.join(KINDS)}")
+        for name in ("group", "reason", *REQUIRED[kind]):
+            if name not in check:
+                raise ReferenceError(path, cid, f"missing {name!r}")
+        if kind == "equivalent" and ("energy" in check) == ("workload" in check):
+            raise ReferenceError(path, cid, "give either energy (a reference) or workload")
+        check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
+    for name in ("scenario", "series"):
+        if name not in data.get("backcast", {}):
+            raise ReferenceError(path, "backcast", f"missing {name!r}")
+    return checks, data
+
+
+# --- the model's side ---------------------------------------------------------------------------
+
+class Context:
+    """Reference figures, scenarios and runs shared by the checks (each scenario runs once)."""
+
+    def __init__(self, references: dict[str, Reference], settings: dict[str, Any],
+                 checks_path: Path) -> None:
+        self.references = references
+        self.settings = settings
+        self.checks_path = checks_path
+        self._scenarios: dict[str, Scenario] = {}
+        self._runs: dict[str, xr.Dataset] = {}
+
+    def reference(self, check: dict[str, Any], name: str = "reference") -> Reference:
+        rid = check[name]
+        if rid not in self.references:
+            raise ReferenceError(self.checks_path, f"{check['id']}.{name}",
+                                 f"{rid!r} is not an id in reference_figures.csv")
+        return self.references[rid]
+
+    def scenario(self, name: str) -> Scenario:
+        if name not in self._scenarios:
+            self._scenarios[name] = load_scenario(resolve_scenario_path(name))
+        return self._scenarios[name]
+
+    def run(self, name: str) -> xr.Dataset:
+        if name not in self._runs:
+            self._runs[name] = run_scenario(self.scenario(name))
+        return self._runs[name]
+
+    def constant(self, name: str):
+        entry = self.settings.get("constants", {}).get(name)
+        if not isinstance(entry, dict) or "value" not in entry or "source" not in entry:
+            raise ReferenceError(self.checks_path, f"constants.{name}",
+                                 "missing; expected { value = \"...\", source = \"...\" }")
+        return parse_quantity(entry["value"])
+
+    @cached_property
+    def backcast_path(self) -> Path:
+        return self.checks_path.parent / self.settings["backcast"]["scenario"]
+
+    @cached_property
+    def series(self) -> list[SeriesPoint]:
+        return load_series(self.checks_path.parent / self.settings["backcast"]["series"],
+                           self.references)
+
+    @cached_property
+    def backcast(self) -> tuple[FitResult, xr.Dataset]:
+        """The backcast fitted to the historical series, and its run at the fitted values."""
+        scenario = load_scenario(self.backcast_path)
+        fit = calibrate_scenario(scenario, self.series)
+        return fit, run_scenario(fitted_scenario(fit))
+
+
+def _quantity(ref: Reference):
+    return ureg.Quantity(ref.central, ref.unit.replace("%", "percent"))
+
+
+def _in_unit(quantity, unit: str) -> float:
+    return float(quantity.to(unit.replace("%", "percent")).magnitude)
+
+
+def _output_value(ds: xr.Dataset, output: str, year: int,
+                  workload: str | None = None) -> tuple[float, str]:
+    da = ds[output].sel(year=year)
+    if workload is not None:
+        da = da.sel(workload=workload)
+    return float(da), ds[output].attrs["units"]
+
+
+def request_total(scenario: Scenario, workload: str) -> float:
+    """Energy of one request as measured (GPU x overhead), J: the model's standard request energy
+    at a serving factor of one, times the start-year PUE it removes."""
+    p = scenario.parameter_arrays()
+    overhead, pue = p["overhead_factor"], p["pue_start"]
+    it = standard_request_energy(p["gpu_energy_per_request"], overhead, np.ones_like(overhead), pue)
+    return float((it * pue)[WORKLOADS.index(workload), 0])
+
+
+def _parameter(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    scenario = ctx.scenario(check["scenario"])
+    p = parameter_for_key(check["key"])
+    value = to_display(p, scenario.entries[check["key"]].base_value)
+    return convert(value, display_unit(p), ref.unit)
+
+
+def _request_total(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    return convert(request_total(ctx.scenario(check["scenario"]), check["workload"]), "J", ref.unit)
+
+
+def _equivalent(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    if "workload" in check:
+        joules = request_total(ctx.scenario(check["scenario"]), check["workload"])
+        energy = ureg.Quantity(joules, "J")
+    else:
+        energy = _quantity(ctx.reference(check, "energy"))
+    return _in_unit(energy / _quantity(ctx.reference(check, "constant")), ref.unit)
+
+
+def _yearly_query_energy(ctx: Context, check: dict[str, Any]):
+    return _quantity(ctx.reference(check, "energy")) * ctx.constant("queries_per_day")
+
+
+def _query_energy(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    return _in_unit(_yearly_query_energy(ctx, check) * ctx.constant("days_per_year"), ref.unit)
+
+
+def _query_homes(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    scenario = ctx.scenario(check["scenario"])
+    p = parameter_for_key("context.household_electricity")
+    household = ureg.Quantity(to_display(p, scenario.entries[p.key].base_value), p.unit)
+    return _in_unit(_yearly_query_energy(ctx, check) / household, ref.unit)
+
+
+def _output(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    value, unit = _output_value(ctx.run(check["scenario"]), check["output"], check["year"],
+                                check.get("workload"))
+    return convert(value, unit, ref.unit)
+
+
+def _excess(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    value, unit = _output_value(ctx.run(check["scenario"]), check["output"], check["year"])
+    p = parameter_for_key(check["key"])
+    base = ureg.Quantity(to_display(p, ctx.scenario(check["scenario"]).entries[p.key].base_value),
+                         display_unit(p))
+    return _in_unit(ureg.Quantity(value, unit) / base - 1.0, ref.unit)
+
+
+def _backcast_output(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    value, unit = _output_value(ctx.backcast[1], check["output"], check["year"])
+    return convert(value, unit, ref.unit)
+
+
+def _backcast_ratio(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    ds = ctx.backcast[1]
+    now, _ = _output_value(ds, check["output"], check["year"])
+    then, _ = _output_value(ds, check["output"], check["base_year"])
+    return convert(now / then, "dimensionless", ref.unit)
+
+
+MODEL_VALUE: dict[str, Callable[[Context, dict[str, Any], Reference], float]] = {
+    "parameter": _parameter,
+    "request_total": _request_total,
+    "equivalent": _equivalent,
+    "query_energy": _query_energy,
+    "query_homes": _query_homes,
+    "output": _output,
+    "excess": _excess,
+    "backcast_output": _backcast_output,
+    "backcast_ratio": _backcast_ratio,
+}
+
+
+# --- running the checks ---------------------------------------------------------------------
+
+def _result(check: dict[str, Any], ref: Reference, model: float, title: str | None = None,
+            tolerance: float | None = None, reason: str | None = None) -> CheckResult:
+    tol = check.get("tolerance_value") if tolerance is None else tolerance
+    passed, difference, tol_text = compare(model, ref, tol, check.get("target"))
+    return CheckResult(
+        id=check["id"], group=check["group"], title=title or check["title"],
+        reference_id=ref.id, reference=ref.describe(), model=model, unit=ref.unit,
+        difference=difference, tolerance=tol_text, passed=bool(passed),
+        reason=reason or check["reason"], source=ref.citation(), citation=ref.source,
+        confidence=ref.confidence,
+    )
+
+
+def _fit_result(check: dict[str, Any], fit: FitResult) -> CheckResult:
+    verdict = "converged" if fit.ok else "; ".join(fit.problems)
+    return CheckResult(
+        id=check["id"], group=check["group"], title=check["title"],
+        reference_id="", reference="converged, well posed", model=fit.chi2, unit="chi-square",
+        difference=f"{len(fit.points)} figures, {len(fit.parameters)} parameters",
+        tolerance=verdict, passed=fit.ok, reason=check["reason"],
+        source="historical_series.csv", citation="validation/data/historical_series.csv",
+        confidence="",
+    )
+
+
+def _series_results(ctx: Context, check: dict[str, Any]) -> list[CheckResult]:
+    fit, ds = ctx.backcast
+    results = []
+    for point in [*fit.points, *fit.holdouts]:
+        value, unit = _output_value(ds, point.output, point.year)
+        role = "fitted" if point.role == "fit" else "held out"
+        sub = {**check, "id": f"{check['id']}.{point.reference.id}"}
+        results.append(_result(
+            sub, point.reference, convert(value, unit, point.reference.unit),
+            title=f"{point.reference.quantity}, {point.year} ({role})",
+            tolerance=point.uncertainty if point.reference.value is not None else None,
+            reason=point.reason,
+        ))
+    return results
+
+
+def run_checks(checks_path: Path | str | None = None,
+               references_path: Path | str | None = None) -> Report:
+    """Run every check in the registry; raises ReferenceError or ScenarioError for bad data."""
+    checks_path = Path(checks_path) if checks_path is not None else default_checks_path()
+    checks, settings = load_checks(checks_path)
+    ctx = Context(load_references(references_path), settings, checks_path)
+    results: list[CheckResult] = []
+    for check in checks:
+        kind = check["kind"]
+        if kind == "backcast_fit":
+            results.append(_fit_result(check, ctx.backcast[0]))
+        elif kind == "backcast_series":
+            results.extend(_series_results(ctx, check))
+        else:
+            ref = ctx.reference(check)
+            results.append(_result(check, ref, MODEL_VALUE[kind](ctx, check, ref)))
+    return Report(results, notes(ctx), ctx.backcast[0] if "backcast" in ctx.__dict__ else None)
+
+
+def notes(ctx: Context) -> list[str]:
+    """What a reader needs to interpret the table: the fitted backcast and the serving factor."""
+    lines = []
+    if "backcast" in ctx.__dict__:
+        fit = ctx.backcast[0]
+        fitted = ", ".join(
+            f"{fp.key} = {fmt(float(v))} {fp.unit}"
+            + (f" +/- {fmt(float(fit.sigma[i]), 2)}" if fit.sigma is not None else "")
+            for i, (fp, v) in enumerate(zip(fit.parameters, fit.values, strict=True))
+        )
+        lines.append(f"Backcast ({ctx.backcast_path.name}) fitted: {fitted} (1-sigma).")
+        lines.extend(f"Backcast: {w}." for w in fit.warnings)
+    if "baseline" in ctx._runs:
+        calibration = json.loads(ctx._runs["baseline"].attrs.get("calibration_si_units", "{}"))
+        factor = calibration.get("serving_factor")
+        if isinstance(factor, list):
+            factor = factor[0]
+        if factor is not None:
+            lines.append(
+                f"Baseline serving factor {factor:.3g}: in 2024 the fleet uses {factor:.3g} times "
+                "the benchmark energy per request, so that 2e9 requests a day carry the AI "
+                "electricity (see docs/methodology.md, limitations)."
+            )
+    return lines
+
+
+# --- presentation ---------------------------------------------------------------------------
+
+COLUMNS = ("check", "reference", "model", "difference", "result", "source")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(report: Report) -> str:
+    """The human table, grouped, one row per check, with pass counts and notes at the end."""
+    rows = [(r.group, _clip(r.title, 62), r.reference, r.model_text, r.difference,
+             "pass" if r.passed else "FAIL", _clip(r.source, 60)) for r in report.results]
+    widths = [max(len(COLUMNS[i]), *(len(row[i + 1]) for row in rows)) for i in range(6)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [line.format(*COLUMNS), line.format(*("-" * w for w in widths))]
+    group = None
+    for row in rows:
+        if row[0] != group:
+            group = row[0]
+            out.append(f"[{group}]")
+        out.append(line.format(*row[1:]).rstrip())
+    good, bad = report.counts
+    out.append("")
+    out.append(f"{good} of {len(report.results)} checks pass" + (f", {bad} fail" if bad else "")
+               + ". Tolerances and their reasons: validation/data/checks.toml and "
+               "historical_series.csv; `--json` gives them per check.")
+    for r in report.results:
+        if not r.passed:
+            out.append(f"FAIL {r.id}: model {r.model_text}, reference {r.reference} "
+                       f"({r.tolerance}; {r.reason}).")
+    out.extend(report.notes)
+    return "\n".join(out)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The same report for machines."""
+    good, bad = report.counts
+    data: dict[str, Any] = {
+        "passed": report.passed,
+        "counts": {"pass": good, "fail": bad, "total": len(report.results)},
+        "checks": [r.as_dict() for r in report.results],
+        "notes": report.notes,
+    }
+    if report.fit is not None:
+        fit = report.fit
+        data["backcast_fit"] = {
+            "scenario": str(fit.scenario.path),
+            "ok": fit.ok,
+            "problems": fit.problems,
+            "warnings": fit.warnings,
+            "parameters": {
+                fp.key: {
+                    "value": float(v), "unit": fp.unit,
+                    "sigma": None if fit.sigma is None else float(fit.sigma[i]),
+                }
+                for i, (fp, v) in enumerate(zip(fit.parameters, fit.values, strict=True))
+            },
+            "chi2": fit.chi2,
+            "dof": fit.dof,
+        }
+    return data
