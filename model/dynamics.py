@@ -123,25 +123,41 @@ def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     }
 
 
+DEMAND_STOCKS: tuple[str, ...] = (
+    "requests", "request_share", "reasoning_tokens_multiplier", "accelerator_capacity",
+    "accelerator_intensity_stock", "pue",
+)
+"""Stocks of the demand side: they evolve without the supply side while all demand is served,
+as it is in the calibrated start year."""
+DEMAND_FLOWS: tuple[str, ...] = (
+    "ai_inference_energy", "ai_training_energy", "conventional_facility_energy", "served_requests",
+)
+"""Flows that ``rates(..., demand_only=True)`` returns (everything served)."""
+
+
 def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
-          with_auxiliaries: bool = False):
+          with_auxiliaries: bool = False, demand_only: bool = False):
     """Derivatives of every stock, the flows, and auxiliary values at ``time``.
 
     ``time`` is in seconds since 1 January of the start year. Returns three dicts: d(stock)/dt
     keyed like ``state``; flows keyed like ``FLOW_UNITS``; auxiliaries keyed like
     ``AUXILIARY_UNITS`` (empty unless ``with_auxiliaries``).
+
+    With ``demand_only``, ``state`` holds only ``DEMAND_STOCKS``: the supply side (build-out,
+    water, carbon) is skipped and all demand counts as served, which is how the start year is
+    calibrated (the integrator checks afterwards that capacity did not bind).
     """
     # --- hardware: the fleet's energy per unit of work --------------------------------------
     capacity = state["accelerator_capacity"]
     intensity_stock = state["accelerator_intensity_stock"]
-    fleet = hardware.fleet_intensity(capacity, intensity_stock)
+    installed = capacity.sum(axis=0)
+    fleet = hardware.fleet_intensity(installed, intensity_stock)
     frontier = hardware.frontier_intensity(
         p["frontier_intensity_start"], p["frontier_efficiency_gain"], time
     )
 
     # --- demand for IT work and energy ------------------------------------------------------
     inference, training = ai_work(state, p, time)
-    needed_work = inference + training
     conventional_it = impacts.trend(
         p["conventional_work_start"],
         p["conventional_demand_growth"] - p["conventional_efficiency_gain"],
@@ -153,21 +169,26 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     conventional_demand = impacts.facility_power(conventional_it, pue)
     facility_demand = inference_demand + training_demand + conventional_demand
 
-    # --- build-out: what capacity can deliver -----------------------------------------------
-    operating = state["operating_capacity"]
-    pipeline = state["construction_pipeline"]
-    delivered = buildout.delivered_power(facility_demand, operating, p["max_utilisation"])
-    # delivered power is shared in proportion to demand: every load is served the same share
-    served = delivered / facility_demand
-    unserved_fraction = 1.0 - served
-    trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
-                                  p["demand_smoothing_time"])
-    desired = buildout.desired_capacity(facility_demand, trend, p["construction_time"],
-                                        p["load_factor_start"])
-    retirements = buildout.capacity_retirements(operating, p["facility_lifetime"])
-    starts = buildout.construction_starts(desired, operating, pipeline, retirements,
-                                          p["start_adjustment_time"], p["interconnection_limit"])
-    completions = buildout.construction_completions(pipeline, p["construction_time"])
+    # --- supply: what capacity can deliver, and the build-out ---------------------------------
+    if demand_only:
+        served = 1.0
+        unserved_fraction = 0.0
+    else:
+        operating = state["operating_capacity"]
+        pipeline = state["construction_pipeline"]
+        delivered = buildout.delivered_power(facility_demand, operating, p["max_utilisation"])
+        # delivered power is shared in proportion to demand: every load is served the same share
+        served = delivered / facility_demand
+        unserved_fraction = 1.0 - served
+        trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
+                                      p["demand_smoothing_time"])
+        desired = buildout.desired_capacity(facility_demand, trend, p["construction_time"],
+                                            p["load_factor_start"])
+        retirements = buildout.capacity_retirements(operating, p["facility_lifetime"])
+        starts = buildout.construction_starts(desired, operating, pipeline, retirements,
+                                              p["start_adjustment_time"],
+                                              p["interconnection_limit"])
+        completions = buildout.construction_completions(pipeline, p["construction_time"])
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
     ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
@@ -183,13 +204,29 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     # --- accelerator ageing chain --------------------------------------------------------------
     outflow = hardware.ageing_outflow(capacity, p["accelerator_lifetime"])
     intensity_outflow = hardware.ageing_outflow(intensity_stock, p["accelerator_lifetime"])
-    additions = hardware.accelerator_additions(needed_work, capacity.sum(axis=0),
-                                               outflow[-1], p["procurement_time"])
-    d_capacity = hardware.ageing_chain(capacity, outflow, additions)
-    d_intensity = hardware.ageing_chain(intensity_stock, intensity_outflow, additions * frontier)
+    additions = hardware.accelerator_additions(inference + training, installed, outflow[-1],
+                                               p["procurement_time"])
+
+    derivatives = {
+        "requests": d_requests,
+        "request_share": d_share,
+        "reasoning_tokens_multiplier": d_tokens,
+        "accelerator_capacity": hardware.ageing_chain(capacity, outflow, additions),
+        "accelerator_intensity_stock": hardware.ageing_chain(intensity_stock, intensity_outflow,
+                                                             additions * frontier),
+        "pue": demand.first_order_adjustment(pue, p["pue_target"], p["pue_adjustment_time"]),
+    }
+    flows = {
+        "ai_inference_energy": inference_demand * served,
+        "ai_training_energy": training_demand * served,
+        "conventional_facility_energy": conventional_demand * served,
+        "served_requests": state["request_share"] * (state["requests"] * served),
+    }
+    if demand_only:
+        return derivatives, flows, {}
 
     # --- facility, water, carbon -----------------------------------------------------------------
-    it_delivered = (inference * fleet + training * fleet + conventional_it) * served
+    it_delivered = ((inference + training) * fleet + conventional_it) * served
     onsite_wue = impacts.trend(p["onsite_wue_start"], p["onsite_wue_change"], time)
     power_water = impacts.trend(p["power_water_intensity_start"],
                                 p["power_water_intensity_change"], time)
@@ -198,14 +235,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         us_intensity, p["us_grid_intensity_start"], p["dc_grid_intensity_start"],
         state["clean_power_share"],
     )
-
-    derivatives = {
-        "requests": d_requests,
-        "request_share": d_share,
-        "reasoning_tokens_multiplier": d_tokens,
-        "accelerator_capacity": d_capacity,
-        "accelerator_intensity_stock": d_intensity,
-        "pue": demand.first_order_adjustment(pue, p["pue_target"], p["pue_adjustment_time"]),
+    derivatives.update({
         "operating_capacity": completions - retirements,
         "construction_pipeline": starts - completions,
         "smoothed_demand": demand.first_order_adjustment(
@@ -215,24 +245,18 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
             state["clean_power_share"], p["clean_power_share_target"],
             p["clean_power_adjustment_time"],
         ),
-    }
-    ai_inference = inference_demand * served
-    ai_training = training_demand * served
-    flows = {
+    })
+    flows.update({
         "unserved_energy": facility_demand - delivered,
         "it_energy": it_delivered,
-        "ai_inference_energy": ai_inference,
-        "ai_training_energy": ai_training,
         "ai_it_energy": (inference + training) * fleet * served,
-        "conventional_facility_energy": conventional_demand * served,
-        "served_requests": state["requests"] * state["request_share"] * served,
         "onsite_water": impacts.onsite_water(it_delivered, onsite_wue),
         "indirect_water": impacts.indirect_water(delivered, power_water),
         "emissions": impacts.emissions(delivered, grid_intensity),
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
-    }
+    })
     if not with_auxiliaries:
         return derivatives, flows, {}
     size = buildout.centre_size(p["centre_size_start"], p["centre_size_growth"], time)

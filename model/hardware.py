@@ -43,9 +43,12 @@ def frontier_intensity(frontier_intensity_start, frontier_efficiency_gain, time)
     return frontier_intensity_start * np.exp(-frontier_efficiency_gain * time)
 
 
-def fleet_intensity(capacity, intensity_stock):
-    """Energy per unit of work of the installed fleet, relative to the start-year fleet."""
-    return intensity_stock.sum(axis=0) / capacity.sum(axis=0)
+def fleet_intensity(installed_capacity, intensity_stock):
+    """Energy per unit of work of the installed fleet, relative to the start-year fleet.
+
+    ``installed_capacity`` is the fleet's total (the sum over cohorts), W.
+    """
+    return intensity_stock.sum(axis=0) / installed_capacity
 
 
 def ageing_outflow(stock, lifetime):

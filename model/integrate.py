@@ -11,13 +11,20 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .dynamics import derived_flows, first_calibration, initial_state, rates, with_derived
+from .dynamics import (
+    DEMAND_STOCKS,
+    derived_flows,
+    first_calibration,
+    initial_state,
+    rates,
+    with_derived,
+)
 from .units import SECONDS_PER_YEAR
 
 MAX_CALIBRATION_PASSES = 8
@@ -34,9 +41,6 @@ keep a secant step from running away when the estimate is noisy."""
 BLOCK_SAMPLES = 25_000
 """Samples per block: small enough for the working arrays to stay in cache, large enough
 that numpy's per-call overhead is negligible."""
-CALIBRATION_FLOWS = (
-    "ai_inference_energy", "ai_training_energy", "conventional_facility_energy", "served_requests"
-)
 
 
 class CalibrationError(ValueError):
@@ -56,26 +60,30 @@ class RawResult:
     calibration_error: np.ndarray
 
 
-def _rk4_step(state, p, time, dt, flow_keys, with_auxiliaries=False):
-    k1, f1, a1 = rates(state, p, time, with_auxiliaries)
+def _rk4_step(state, p, time, dt, with_auxiliaries=False, demand_only=False):
+    k1, f1, a1 = rates(state, p, time, with_auxiliaries, demand_only)
     half = 0.5 * dt
-    k2, f2, _ = rates({k: state[k] + half * k1[k] for k in state}, p, time + half)
-    k3, f3, _ = rates({k: state[k] + half * k2[k] for k in state}, p, time + half)
-    k4, f4, _ = rates({k: state[k] + dt * k3[k] for k in state}, p, time + dt)
+    k2, f2, _ = rates({k: state[k] + half * k1[k] for k in state}, p, time + half,
+                      demand_only=demand_only)
+    k3, f3, _ = rates({k: state[k] + half * k2[k] for k in state}, p, time + half,
+                      demand_only=demand_only)
+    k4, f4, _ = rates({k: state[k] + dt * k3[k] for k in state}, p, time + dt,
+                      demand_only=demand_only)
     sixth = dt / 6.0
     new_state = {k: state[k] + sixth * (k1[k] + 2.0 * (k2[k] + k3[k]) + k4[k]) for k in state}
-    keys = f1 if flow_keys is None else flow_keys
-    flows = {k: sixth * (f1[k] + 2.0 * (f2[k] + f3[k]) + f4[k]) for k in keys}
+    flows = {k: sixth * (f1[k] + 2.0 * (f2[k] + f3[k]) + f4[k]) for k in f1}
     return new_state, flows, a1
 
 
-def _run(p, years: int, substeps: int, record: bool, flow_keys: Sequence[str] | None = None):
+def _run(p, years: int, substeps: int, record: bool, demand_only: bool = False):
     """Advance ``years`` calendar years with RK4.
 
     Returns (flow totals, stocks on each 1 January, auxiliaries on each 1 January), each a
     dict of arrays with a leading year axis (stocks and auxiliaries empty unless ``record``).
     """
     state = initial_state(p)
+    if demand_only:
+        state = {k: state[k] for k in DEMAND_STOCKS}
     dt = SECONDS_PER_YEAR / substeps
     flow_totals: list[dict[str, np.ndarray]] = []
     stocks: list[dict[str, np.ndarray]] = []
@@ -87,7 +95,7 @@ def _run(p, years: int, substeps: int, record: bool, flow_keys: Sequence[str] | 
             first = record and sub == 0
             if first:
                 stocks.append(state)
-            state, flows, aux = _rk4_step(state, p, time, dt, flow_keys, first)
+            state, flows, aux = _rk4_step(state, p, time, dt, first, demand_only)
             if first:
                 auxiliaries.append(aux)
             totals = flows if not totals else {k: totals[k] + flows[k] for k in totals}
@@ -130,7 +138,7 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
     targets = calibration_targets(p)
     previous: tuple[np.ndarray, np.ndarray] | None = None
     for _ in range(MAX_CALIBRATION_PASSES):
-        first_year = _run(full, 1, substeps, record=False, flow_keys=CALIBRATION_FLOWS)[0]
+        first_year = _run(full, 1, substeps, record=False, demand_only=True)[0]
         ratio = _ratios({k: v[0] for k, v in first_year.items()}, targets)
         miss = max(float(np.max(np.abs(r - 1.0))) for r in ratio.values())
         log_requests = np.log(full["requests_start"])

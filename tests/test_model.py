@@ -323,3 +323,18 @@ def test_dynamics_module_names_every_state_variable():
     d, f, a = dynamics.rates(initial_state(p), p, 0.0, with_auxiliaries=True)
     assert set(d) == set(STATE_UNITS) and set(f) == set(FLOW_UNITS)
     assert set(a) == set(AUXILIARY_UNITS)
+
+
+def test_demand_side_alone_matches_the_full_model_while_everything_is_served():
+    """Calibration runs the demand side only; that is exact while capacity does not bind."""
+    p = calibrate(baseline_parameters(), 3)
+    state = initial_state(p)
+    d_full, f_full, _ = rates(state, p, 0.2 * SECONDS_PER_YEAR)
+    demand_state = {k: state[k] for k in dynamics.DEMAND_STOCKS}
+    d_part, f_part, _ = rates(demand_state, p, 0.2 * SECONDS_PER_YEAR, demand_only=True)
+    assert set(d_part) == set(dynamics.DEMAND_STOCKS)
+    assert set(f_part) == set(dynamics.DEMAND_FLOWS)
+    for k in d_part:
+        np.testing.assert_allclose(d_part[k], d_full[k], rtol=1e-12)
+    for k in f_part:
+        np.testing.assert_allclose(f_part[k], f_full[k], rtol=1e-12)
