@@ -19,14 +19,11 @@ from . import __version__
 from .dynamics import CALIBRATION_UNITS
 from .integrate import RawResult
 from .parameters import WORKLOAD_LABELS, WORKLOADS
-from .units import SECONDS_PER_YEAR, factor_from_base
+from .units import SECONDS_PER_YEAR, conversion_factor
 
 FLOW = "flow: total over the calendar year"
 STOCK = "stock: value on 1 January"
 DERIVED = "flow ratio: computed from calendar-year totals"
-
-IAMC_REGION = "United States"
-
 
 @dataclass(frozen=True)
 class Output:
@@ -41,14 +38,8 @@ class Output:
 
     def values(self, raw: RawResult) -> np.ndarray:
         """Values in ``unit``, laid out (year, sample[, workload])."""
-        values = self.compute(raw) * factor_from_base_for(self.base_unit, self.unit)
+        values = self.compute(raw) * conversion_factor(self.base_unit, self.unit)
         return np.moveaxis(values, 1, -1) if values.ndim == 3 else values
-
-
-def factor_from_base_for(base_unit: str, unit: str) -> float:
-    from .units import ureg
-
-    return float(ureg.Quantity(1.0, base_unit).to(unit).magnitude)
 
 
 def _flow(name: str) -> Callable[[RawResult], np.ndarray]:
@@ -213,10 +204,3 @@ def to_dataset(raw: RawResult, provenance: Mapping[str, str] | None = None) -> x
         ds.attrs.update(dict(provenance))
     return ds
 
-
-def factor(unit_from: str, unit_to: str) -> float:
-    """Multiplier from ``unit_from`` to ``unit_to``."""
-    return factor_from_base_for(unit_from, unit_to)
-
-
-__all__ = ["OUTPUTS", "OUTPUT_BY_NAME", "Output", "to_dataset", "factor", "factor_from_base"]

@@ -62,14 +62,9 @@ def base_unit(unit: str) -> pint.Unit:
     return ureg.Quantity(1.0, unit).to_base_units().units
 
 
-def from_base(value: float, unit: str) -> float:
-    """Convert a float in SI base units to ``unit``."""
-    return float(ureg.Quantity(value, base_unit(unit)).to(unit).magnitude)
-
-
-def factor_from_base(unit: str) -> float:
-    """Multiply a float in SI base units by this to express it in ``unit``."""
-    return from_base(1.0, unit)
+def conversion_factor(unit_from: str, unit_to: str) -> float:
+    """Multiply a value in ``unit_from`` by this to express it in ``unit_to``."""
+    return float(ureg.Quantity(1.0, unit_from).to(unit_to).magnitude)
 
 
 def describe_dimension(quantity: pint.Quantity) -> str:

@@ -7,14 +7,13 @@ Both files open with ``# key: value`` provenance lines; read them with
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from projection.model.results import OUTPUT_BY_NAME, OUTPUTS
+from projection.model.results import OUTPUTS
 
 PROVENANCE_KEYS = (
     "model",
@@ -113,8 +112,4 @@ def write_iamc(ds: xr.Dataset, path: Path) -> None:
         writer.writerows(iamc_rows(ds))
 
 
-def provenance_json(ds: xr.Dataset) -> str:
-    return json.dumps({k: ds.attrs[k] for k in PROVENANCE_KEYS if k in ds.attrs}, indent=1)
-
-
-__all__ = ["write_csv", "write_iamc", "iamc_rows", "OUTPUT_BY_NAME"]
+__all__ = ["write_csv", "write_iamc", "iamc_rows"]
