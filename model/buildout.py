@@ -37,12 +37,19 @@ def construction_completions(pipeline, construction_time):
     return pipeline / construction_time
 
 
-def initial_pipeline(operating_capacity, historical_growth, facility_lifetime, construction_time):
+def initial_pipeline(desired, operating_capacity, retirements, construction_time,
+                     adjustment_time, interconnection_limit):
     """Capacity under construction on 1 January of the start year, W.
 
-    The pipeline that sustained the historical growth and replaced retirements.
+    The pipeline at which the starting rule is in balance: starts (retirements plus the gap
+    between desired capacity and capacity built or building, closed over the adjustment
+    time) equal completions (pipeline / construction time), within the grid's limit.
     """
-    return construction_time * operating_capacity * (historical_growth + 1.0 / facility_lifetime)
+    balanced = (retirements + (desired - operating_capacity) / adjustment_time) / (
+        1.0 / construction_time + 1.0 / adjustment_time
+    )
+    return np.minimum(np.maximum(balanced, 0.0 * balanced),
+                      interconnection_limit * construction_time)
 
 
 def centre_size(centre_size_start, centre_size_growth, time):

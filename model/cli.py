@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,7 @@ from projection.outputs.tables import write_csv, write_iamc
 from projection.outputs.terminal import comparison_table, headline_table, headline_years
 
 from . import __version__
-from .integrate import CalibrationError
+from .integrate import RunError
 from .run import compare as compare_scenarios
 from .run import run_scenario
 from .scenario import (
@@ -33,7 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-USER_ERRORS = (ScenarioError, OutputError, CalibrationError)
+USER_ERRORS = (ScenarioError, OutputError, RunError)
 EXIT_BAD_INPUT = 2
 DEFAULT_RESULTS = Path("results")
 
@@ -72,7 +73,7 @@ def run(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml), or the name of a "
                                              "shipped scenario such as 'baseline'.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the result "
-                      "files [default: results/<scenario name>/].")] = None,
+                      "files (default: results/<scenario name>/).")] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table.")] = False,
@@ -99,11 +100,11 @@ def run(
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario files or names.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the combined "
-                      "result files [default: results/compare/].")] = None,
+                      "result files (default: results/compare/).")] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
     year: Annotated[list[int] | None, typer.Option("--year", help="Year(s) to tabulate "
-                    "[default: 2028 and the last year].")] = None,
+                    "(default: 2028 and the last year).")] = None,
 ) -> None:
     """Run several scenarios and print their headline figures side by side."""
     try:
@@ -118,6 +119,10 @@ def compare(
     except USER_ERRORS as exc:
         fail(str(exc))
         return
+    requested = {s: e for s, e in json.loads(ds.attrs["end_years_requested"]).items()}
+    if len(set(requested.values())) > 1:
+        typer.echo(f"note: the scenarios end in different years; all are compared to "
+                   f"{years[-1]}, the earliest", err=True)
     for y in wanted:
         typer.echo(comparison_table(ds, y))
         typer.echo("")
@@ -160,8 +165,24 @@ app.command("calibrate")(calibrate_command)
 
 
 def main() -> None:
-    app(prog_name="projection")
+    """Run the command line; usage errors are one line on stderr with exit code 2, too."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=sys.argv[1:], prog_name="projection", standalone_mode=False)
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors, from typer's bundled click
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        context = getattr(exc, "ctx", None)
+        where = f" (see '{context.command_path} --help')" if context is not None else ""
+        message = " ".join(exc.format_message().split())
+        if message:  # empty when the help was printed for a bare command
+            typer.echo(f"error: {message}{where}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

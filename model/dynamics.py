@@ -84,11 +84,16 @@ CONTEXT_FLOWS: dict[str, tuple[str, str]] = {
 def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int,
                   year_length: float) -> dict[str, Array]:
     """Totals of integrated flows, and the exact yearly integrals of the context series,
-    shaped (year, sample) like the integrated flows."""
+    shaped (year, sample) like the integrated flows.
+
+    A context value is the start year's total, so the series starts on 1 January at that
+    total discounted for its growth within the year.
+    """
     out = {name: sum(flows[part] for part in parts) for name, parts in SUM_FLOWS.items()}
     starts = np.arange(years)[:, None] * year_length
     for name, (value_start, growth) in CONTEXT_FLOWS.items():
-        out[name] = impacts.trend_integral(p[value_start], p[growth], starts,
+        on_first_january = p[value_start] * year_start_fraction(p[growth], year_length)
+        out[name] = impacts.trend_integral(on_first_january, p[growth], starts,
                                            starts + year_length)
     return out
 
@@ -300,9 +305,12 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     state["smoothed_demand"] = demand_start / (
         1.0 + p["historical_growth"] * p["demand_smoothing_time"]
     )
+    desired = buildout.desired_capacity(demand_start, p["historical_growth"],
+                                        p["construction_time"], p["load_factor_start"])
     state["construction_pipeline"] = buildout.initial_pipeline(
-        p["operating_capacity_start"], p["historical_growth"], p["facility_lifetime"],
-        p["construction_time"],
+        desired, p["operating_capacity_start"],
+        buildout.capacity_retirements(p["operating_capacity_start"], p["facility_lifetime"]),
+        p["construction_time"], p["start_adjustment_time"], p["interconnection_limit"],
     )
     return state
 

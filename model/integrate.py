@@ -43,7 +43,11 @@ BLOCK_SAMPLES = 25_000
 that numpy's per-call overhead is negligible."""
 
 
-class CalibrationError(ValueError):
+class RunError(ValueError):
+    """A run whose results cannot be used; ``str()`` is the one-line message for the user."""
+
+
+class CalibrationError(RunError):
     """The parameters admit no start-year state that meets the start-year targets."""
 
 
@@ -58,6 +62,14 @@ class RawResult:
     flows: dict[str, np.ndarray]
     parameters: dict[str, np.ndarray]
     calibration_error: np.ndarray
+
+    def finite_samples(self) -> np.ndarray:
+        """True for each sample whose every stock, flow and auxiliary value is finite."""
+        ok = np.isfinite(self.calibration_error)
+        for group in (self.stocks, self.flows, self.auxiliaries):
+            for values in group.values():
+                ok &= np.isfinite(values).reshape(-1, values.shape[-1]).all(axis=0)
+        return ok
 
 
 def _rk4_step(state, p, time, dt, with_auxiliaries=False, demand_only=False):
@@ -166,6 +178,11 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
 
 
 def _simulate_block(parameters, start_year: int, end_year: int, substeps: int) -> RawResult:
+    with np.errstate(all="ignore"):  # non-finite samples are reported, not warned about
+        return _simulate_block_quietly(parameters, start_year, end_year, substeps)
+
+
+def _simulate_block_quietly(parameters, start_year, end_year, substeps) -> RawResult:
     p = calibrate(parameters, substeps)
     n_years = end_year - start_year + 1
     flows, stocks, auxiliaries = _run(p, n_years, substeps, record=True)

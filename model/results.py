@@ -150,7 +150,8 @@ OUTPUTS: tuple[Output, ...] = (
            "(billion litres)", lambda raw: raw.flows["onsite_water"] + raw.flows["indirect_water"],
            "m^3", "Water Consumption|Data Centers", "million m3/yr"),
     Output("emissions", FLOW, "Mt", "CO2-equivalent emissions of data-centre electricity "
-           "(megatonnes)", _flow("emissions"), "kg", "Emissions|CO2|Data Centers", "Mt CO2/yr"),
+           "(megatonnes)", _flow("emissions"), "kg", "Emissions|Kyoto Gases|Data Centers",
+           "Mt CO2-equiv/yr"),
     Output("grid_intensity", STOCK, "g/kWh", "Carbon intensity of data-centre electricity "
            "(CO2e)", _aux("grid_intensity"), "kg/J"),
     Output("clean_power_share", STOCK, "percent", "Share of data-centre electricity from "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .integrate import CALIBRATION_TOLERANCE, CalibrationError, simulate
+from .integrate import CALIBRATION_TOLERANCE, CalibrationError, RunError, simulate
 from .results import to_dataset
 from .scenario import Scenario, ScenarioError, load_scenario
 
@@ -34,7 +34,13 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
         scenario.parameter_arrays(), scenario.start_year, scenario.end_year,
         scenario.substeps_per_year,
     )
-    if float(raw.calibration_error.max()) > CALIBRATION_TOLERANCE:
+    if not raw.finite_samples().all():
+        raise RunError(
+            f"{scenario.path}: the run produced numbers that are not finite; a growth rate or "
+            "time constant is beyond what the equations can follow (try a shorter end_year, "
+            "more substeps_per_year, or less extreme values)"
+        )
+    if not float(raw.calibration_error.max()) <= CALIBRATION_TOLERANCE:
         raise CalibrationError(
             f"{scenario.path}: the start state cannot be calibrated to its targets "
             f"(missed by {float(raw.calibration_error.max()):.2%}); check that start-year demand "
@@ -56,8 +62,13 @@ def compare(paths: Sequence[Path | str], **overrides) -> xr.Dataset:
         twice = next(s for s in scenarios if s.name == dup)
         raise ScenarioError(twice.path, "scenario.name",
                             f"{dup!r} appears twice; compare needs distinct scenarios")
-    years = {s.end_year for s in scenarios}
-    end = min(years)
+    starts = {s.start_year for s in scenarios}
+    if len(starts) > 1:
+        odd = next(s for s in scenarios if s.start_year != scenarios[0].start_year)
+        raise ScenarioError(odd.path, "scenario.start_year",
+                            f"{odd.start_year}, but {scenarios[0].path} starts in "
+                            f"{scenarios[0].start_year}; compare needs one start year")
+    end = min(s.end_year for s in scenarios)
     datasets = []
     for s in scenarios:
         ds = run_scenario(s).sel(year=slice(None, end))
@@ -68,4 +79,6 @@ def compare(paths: Sequence[Path | str], **overrides) -> xr.Dataset:
     combined.attrs["scenario_sha256"] = ",".join(s.sha256 for s in scenarios)
     combined.attrs["scenario_title"] = " | ".join(s.title for s in scenarios)
     combined.attrs["resolved_parameters"] = json.dumps({s.name: s.resolved() for s in scenarios})
+    combined.attrs["end_year"] = end
+    combined.attrs["end_years_requested"] = json.dumps({s.name: s.end_year for s in scenarios})
     return combined

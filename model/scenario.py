@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .hardware import ACCELERATOR_COHORTS
 from .parameters import (
     BY_KEY,
     PARAMETERS,
@@ -33,8 +35,13 @@ DEFAULT_START_YEAR = 2024
 """The calibration year of the shipped scenarios: they start from the published 2024 state."""
 MIN_START_YEAR = 2000
 """Earliest start year: the published US data-centre series begin in the 2000s."""
-MAX_END_YEAR = 2100
-"""Beyond this the growth assumptions stop meaning anything; refuse rather than extrapolate."""
+MAX_END_YEAR = 2050
+"""Beyond this constant growth and efficiency trends stop meaning anything (efficiency gains
+compound a thousandfold); refuse rather than extrapolate."""
+GROWTH_FLOOR_MARGIN = 1e-9
+"""How far above -100 %/yr a yearly rate must stay (a rate of -100 %/yr has no logarithm)."""
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+"""Scenario names become folder names and table columns: letters, digits, _ . - only."""
 DEFAULT_END_YEAR = 2030
 DEFAULT_SUBSTEPS = 3
 MAX_SUBSTEPS = 1000
@@ -159,7 +166,7 @@ def check_bounds(p: Parameter, base_value: float) -> str | None:
         return "must be between 0 and 1 (0 % to 100 %)"
     if p.kind == "at_least_one" and base_value < 1:
         return "must be at least 1"
-    if p.kind == "growth" and not base_value * SECONDS_PER_YEAR > -1:
+    if p.kind == "growth" and not base_value * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN:
         return "must be above -100 %/yr"
     return None
 
@@ -181,14 +188,14 @@ def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
     """
     path = Path(text)
     looks_like_path = path.suffix == ".toml" or "/" in text or "\\" in text
-    if looks_like_path or (relative_to is None and path.exists()):
+    if looks_like_path or (relative_to is None and path.is_file()):
         if relative_to is not None and not path.is_absolute():
             return relative_to / path
         return path
     candidates = [] if relative_to is None else [relative_to / f"{text}.toml"]
     candidates.append(shipped_scenarios_dir() / f"{text}.toml")
     for candidate in candidates:
-        if candidate.exists():
+        if candidate.is_file():
             return candidate
     return path
 
@@ -319,6 +326,11 @@ def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     for k in ("name", "extends"):
         if k in meta and not isinstance(meta[k], str):
             raise ScenarioError(path, f"scenario.{k}", f"got {meta[k]!r}, expected a string")
+    if "name" in meta and not NAME_PATTERN.match(meta["name"]):
+        raise ScenarioError(path, "scenario.name", f"got {meta['name']!r}, expected letters, "
+                            "digits, '_', '.' or '-' (it names the results folder)")
+    if "\n" in meta["title"].strip():
+        raise ScenarioError(path, "scenario.title", "expected one line (a title, not a story)")
     return meta
 
 
@@ -328,6 +340,36 @@ def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ScenarioError(path, key, f"got {value}, expected a value from {low} to {high}")
     return value
+
+
+TIME_CONSTANTS: dict[str, int] = {
+    "demand.mix_adjustment_time": 1,
+    "hardware.accelerator_lifetime": ACCELERATOR_COHORTS,  # each cohort holds lifetime / N
+    "hardware.procurement_time": 1,
+    "facility.pue_adjustment_time": 1,
+    "buildout.construction_time": 1,
+    "buildout.start_adjustment_time": 1,
+    "buildout.facility_lifetime": 1,
+    "buildout.demand_smoothing_time": 1,
+    "carbon.clean_power_adjustment_time": 1,
+}
+"""Time constants of the stocks (key -> how many stages share it). A time constant shorter
+than one integration step makes the fixed-step integrator inaccurate or unstable."""
+
+
+def _check_time_constants(entries: dict[str, Entry], substeps: int) -> None:
+    for key, stages in TIME_CONSTANTS.items():
+        entry = entries[key]
+        span_years = entry.base_value / SECONDS_PER_YEAR / stages
+        if span_years * substeps < 1.0:
+            needed = math.ceil(1.0 / span_years)
+            per = f" (one of {stages} ageing stages, {span_years:.3g} yr)" if stages > 1 else ""
+            raise ScenarioError(
+                entry.file, key,
+                f"value {entry.text!r}{per} is shorter than one integration step "
+                f"(1/{substeps} yr); set substeps_per_year to at least {needed} "
+                f"(or --substeps {needed})",
+            )
 
 
 CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
@@ -414,6 +456,7 @@ def load_scenario(
     if substeps_per_year is not None:
         file_sub, value_sub = Path("--substeps"), substeps_per_year
     final_sub = _int_setting(file_sub, "scenario.substeps_per_year", value_sub, 1, MAX_SUBSTEPS)
+    _check_time_constants(entries, final_sub)
 
     digest = hashlib.sha256()
     for _, _, raw in chain:

@@ -8,6 +8,7 @@ results are labelled.
 from __future__ import annotations
 
 import math
+import re
 
 import pint
 
@@ -17,6 +18,9 @@ ureg.define("request = 1 = req")
 ureg.define("data_centre = 1")
 ureg.define("household = 1")
 Q_ = ureg.Quantity
+
+LEADING_NUMBER = re.compile(r"^\s*[-+]?(\d|\.\d|nan\b|inf)", re.IGNORECASE)
+"""A quantity string must start with its number ("200 TWh/yr"), so "TWh/yr" is not 1 TWh/yr."""
 
 SECONDS_PER_YEAR = float(Q_(1.0, "year").to("second").magnitude)  # Julian year, 365.25 d
 
@@ -33,6 +37,10 @@ def parse_quantity(text: object) -> pint.Quantity:
         return Q_(float(text), ureg.dimensionless)
     if not isinstance(text, str):
         raise UnitError(f"got {text!r}, expected a string such as \"200 TWh/yr\"")
+    if not LEADING_NUMBER.match(text):
+        raise UnitError(f"cannot read {text!r}: expected a number first, as in \"200 TWh/yr\"")
+    if "**" in text or "^" in text:
+        raise UnitError(f"cannot read {text!r}: write powers of ten as 1e9, not with ** or ^")
     cleaned = text.strip().replace("%", " percent ")
     try:
         quantity = ureg.Quantity(cleaned)

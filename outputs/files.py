@@ -31,6 +31,10 @@ def prepare_folder(folder: Path) -> None:
 
 def write_all(folder: Path, writers: Mapping[str, Callable[[Path], None]]) -> list[Path]:
     """Write every file to a temporary name first; move them into place only if all succeed."""
+    for name in writers:
+        target = folder / name
+        if target.exists() and not target.is_file():
+            raise OutputError(f"{target}: exists and is not a file; expected to write {name} here")
     prepare_folder(folder)
     staged: list[tuple[Path, Path]] = []
     try:
@@ -40,10 +44,11 @@ def write_all(folder: Path, writers: Mapping[str, Callable[[Path], None]]) -> li
             os.chmod(tmp, 0o666 & ~_umask())
             staged.append((Path(tmp), folder / name))
             write(Path(tmp))
-    except BaseException:
+        for tmp, final in staged:
+            os.replace(tmp, final)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write the results ({exc.strerror or exc})") from None
+    finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-        raise
-    for tmp, final in staged:
-        os.replace(tmp, final)
     return [final for _, final in staged]

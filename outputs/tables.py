@@ -31,7 +31,7 @@ def _provenance_lines(ds: xr.Dataset) -> list[str]:
     lines = []
     for key in PROVENANCE_KEYS:
         if key in ds.attrs:
-            value = ds.attrs[key]
+            value = " ".join(str(ds.attrs[key]).split())  # one line, whatever it holds
             lines.append(f"# {key}: {value}")
     return lines
 

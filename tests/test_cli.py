@@ -96,7 +96,7 @@ def test_iamc_table_parents_equal_the_sum_of_children(high_run):
         np.testing.assert_allclose(sum(table[c] for c in children), table[parent], rtol=1e-5)
     assert {r["region"] for r in rows} == {"United States"}
     assert rows[0]["model"].startswith("projection ")
-    assert "Capacity|Data Centers" in table and "Emissions|CO2|Data Centers" in table
+    assert "Capacity|Data Centers" in table and "Emissions|Kyoto Gases|Data Centers" in table
 
 
 def test_same_inputs_same_outputs(tmp_path):
@@ -215,3 +215,55 @@ def test_compare_refuses_an_unknown_year(tmp_path):
                         "-o", str(tmp_path / "c"))
     assert result.returncode == 2 and "--year" in result.stderr
     assert not (tmp_path / "c").exists()
+
+
+def _child(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "child.toml"
+    path.write_text('[scenario]\ntitle = "T"\ndescription = "D."\n' + BASE_LINK + body)
+    return path
+
+
+def test_a_run_whose_numbers_blow_up_is_refused_not_written(tmp_path):
+    # growth so fast that the exponentials overflow within the projection
+    scenario = _child(tmp_path, '[conventional]\nconventional_demand_growth = '
+                                '{ value = "1e6 %/yr", source = "x" }\n')
+    result = projection("run", str(scenario), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_usage_errors_are_one_line_with_exit_2():
+    for args in (["run", str(HIGH), "--end-year", "abc"], ["runn", "x"], ["run"]):
+        result = projection(*args)
+        assert result.returncode == 2, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+
+
+def test_help_states_the_defaults():
+    text = projection("run", "--help").stdout
+    assert "(default:" in text and "results/<scenario name>/)" in text
+
+
+def test_a_folder_where_a_result_file_goes_is_refused(tmp_path):
+    (tmp_path / "projection.nc").mkdir()
+    result = projection("run", str(HIGH), "-o", str(tmp_path))
+    assert result.returncode == 2 and "not a file" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["projection.nc"]
+
+
+def test_compare_refuses_different_start_years(tmp_path):
+    backcast = ROOT / "validation" / "data" / "backcast_2014.toml"
+    result = projection("compare", str(HIGH), str(backcast), "-o", str(tmp_path / "c"))
+    assert result.returncode == 2 and "start" in result.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def test_compare_says_when_it_cuts_to_the_earliest_end_year(tmp_path):
+    short = _child(tmp_path, "")
+    short.write_text(short.read_text().replace('description = "D."\n',
+                                               'description = "D."\nend_year = 2027\n'))
+    result = projection("compare", str(HIGH), str(short), "-o", str(tmp_path / "c"))
+    assert result.returncode == 0, result.stderr
+    assert "2027" in result.stderr and "different years" in result.stderr

@@ -338,3 +338,29 @@ def test_demand_side_alone_matches_the_full_model_while_everything_is_served():
         np.testing.assert_allclose(d_part[k], d_full[k], rtol=1e-12)
     for k in f_part:
         np.testing.assert_allclose(f_part[k], f_full[k], rtol=1e-12)
+
+
+def test_non_finite_results_are_refused_not_written(monkeypatch):
+    from projection.model.integrate import RunError
+    from projection.model.run import run_scenario
+    from projection.model.scenario import Scenario
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml")
+    original = Scenario.parameter_arrays
+
+    def poisoned(self):
+        p = original(self)
+        p["grid_intensity_change"] = np.array([np.nan])
+        return p
+
+    monkeypatch.setattr(Scenario, "parameter_arrays", poisoned)
+    with pytest.raises(RunError, match="not finite"):
+        run_scenario(scenario)
+
+
+def test_each_sample_reports_whether_it_stayed_finite():
+    p = baseline_parameters()
+    ens = {k: np.repeat(v, 3, axis=-1) for k, v in p.items()}
+    ens["grid_intensity_change"] = np.array([0.0, np.nan, -1e-9])
+    raw = simulate(ens, 2024, 2026, 3)
+    assert raw.finite_samples().tolist() == [True, False, True]

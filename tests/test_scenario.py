@@ -149,7 +149,7 @@ def test_bad_value_gives_one_line_naming_file_and_key(tmp_path, body, key, words
 
 BAD_SETTINGS = [
     ("end_year = 2020\n", "end_year", "2025"),
-    ("end_year = 2200\n", "end_year", "2100"),
+    ("end_year = 2200\n", "end_year", "2050"),
     ('end_year = "2030"\n', "end_year", "whole number"),
     ("start_year = 1990\n", "start_year", "2000"),
     ("substeps_per_year = 0\n", "substeps_per_year", "from 1"),
@@ -229,3 +229,56 @@ def test_extends_path_is_relative_to_the_extending_file_not_the_working_director
     monkeypatch.chdir(tmp_path)
     s = load_scenario(kid)
     assert s.files == [kid, real]
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "words"),
+    [
+        ('[demand]\nadoption_growth = { value = "-100 %/yr", source = "x" }\n',
+         "demand.adoption_growth", "-100 %/yr"),
+        ('[demand]\nadoption_growth = { value = "-1 /yr", source = "x" }\n',
+         "demand.adoption_growth", "-100 %/yr"),
+        ('[start]\nfacility_energy_start = { value = "TWh/yr", source = "x" }\n',
+         "start.facility_energy_start", "number first"),
+        ('[start]\nload_factor_start = { value = "%", source = "x" }\n',
+         "start.load_factor_start", "number first"),
+        ('[start]\nfacility_energy_start = { value = "10**10**10 TWh/yr", source = "x" }\n',
+         "start.facility_energy_start", "1e9"),
+        ('[hardware]\nprocurement_time = { value = "1 day", source = "x" }\n',
+         "hardware.procurement_time", "substeps_per_year to at least"),
+        ('[hardware]\naccelerator_lifetime = { value = "0.3 yr", source = "x" }\n',
+         "hardware.accelerator_lifetime", "ageing stages"),
+    ],
+)
+def test_values_the_equations_cannot_follow_are_refused(tmp_path, body, key, words):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child(tmp_path, body))
+    assert key in str(info.value) and words in str(info.value)
+
+
+def test_more_substeps_admit_a_short_time_constant(tmp_path):
+    body = '[hardware]\nprocurement_time = { value = "0.1 yr", source = "x" }\n'
+    with pytest.raises(ScenarioError, match="at least 10"):
+        load_scenario(child(tmp_path, body))
+    assert load_scenario(child(tmp_path, body), substeps_per_year=10).substeps_per_year == 10
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [('name = "../../x"\n', "scenario.name"), ('name = "a b"\n', "scenario.name"),
+     ('title = """two\nlines"""\n', "scenario.title")],
+)
+def test_names_and_titles_that_would_break_outputs_are_refused(tmp_path, line, key):
+    header = (f'[scenario]\ndescription = "D."\nextends = "{BASELINE.as_posix()}"\n{line}'
+              + ('title = "T"\n' if "title" not in line else ""))
+    with pytest.raises(ScenarioError, match=re.escape(key)):
+        load_scenario(child(tmp_path, "", header=header))
+
+
+def test_bare_name_is_not_confused_with_a_folder(tmp_path, monkeypatch):
+    from projection.model.scenario import resolve_scenario_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "baseline").mkdir()
+    assert resolve_scenario_path("baseline") == ROOT / "scenarios" / "baseline.toml" or \
+        resolve_scenario_path("baseline").name == "baseline.toml"

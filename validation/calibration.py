@@ -40,6 +40,9 @@ RELATIVE_STEP = 1e-5
 this): large against the model's numerical noise (start-state calibration to about 1e-12) and
 small against its curvature."""
 CONDITION_LIMIT = 1e8
+DEAD_INFLUENCE = 1e-6
+"""A fitted parameter that, moved across its whole range, shifts the weighted residuals by
+less than this (in units of the figures' uncertainty) is not constrained by the data."""
 """Largest condition number of J^T J (columns scaled to unit length) that still separates the
 parameters; beyond it two or more parameters move the fitted figures in the same way."""
 CORRELATION_WARNING = 0.99
@@ -394,7 +397,22 @@ def calibrate_scenario(
                     f"ill-posed: {fp.key} stopped at its {where} {side} bound "
                     f"({value_text(fp.parameter, bound)}); the data push it outside its range"
                 )
-    if not math.isfinite(condition) or condition > CONDITION_LIMIT:
+    norms = np.linalg.norm(jacobian, axis=0)
+    for fp, v, norm in zip(fit, x, norms, strict=True):
+        span = (fp.upper - fp.lower) if math.isfinite(fp.upper - fp.lower) else max(abs(v), 1.0)
+        if not norm * span >= DEAD_INFLUENCE:
+            problems.append(
+                f"ill-posed: {fp.key} does not change any fitted figure (across its whole "
+                f"range it moves them by under {DEAD_INFLUENCE:g} of their uncertainty)"
+            )
+    if all(p.year == scenario.start_year for p in points):
+        problems.append(
+            f"ill-posed: every figure to fit is in {scenario.start_year}, the start year, which "
+            "the start-year calibration already fixes; fit a scenario that starts earlier"
+        )
+    if problems:
+        pass
+    elif not math.isfinite(condition) or condition > CONDITION_LIMIT:
         problems.append(f"ill-conditioned: {_describe_degeneracy(fit, jacobian)} "
                         f"(condition number {condition:.3g}); fit fewer parameters")
     elif len(points) == len(fit):

@@ -14,7 +14,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from projection.model.integrate import CalibrationError
+from projection.model.integrate import RunError
 from projection.model.run import run_scenario
 from projection.model.scenario import ScenarioError, load_scenario, resolve_scenario_path
 
@@ -26,7 +26,7 @@ EXIT_FAILED = 1
 """A check failed, or a fit is ill-posed or did not converge."""
 EXIT_BAD_INPUT = 2
 """The user's input (a file, a key, an option) cannot be used."""
-USER_ERRORS = (ScenarioError, ReferenceError, CalibrationError)
+USER_ERRORS = (ScenarioError, ReferenceError, RunError)
 
 
 def fail(message: str) -> None:
@@ -37,11 +37,11 @@ def fail(message: str) -> None:
 def validate_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     checks: Annotated[Path | None, typer.Option(
-        "--checks", help="Check registry (.toml) [default: validation/data/checks.toml]."
+        "--checks", help="Check registry (.toml) (default: validation/data/checks.toml)."
     )] = None,
     references: Annotated[Path | None, typer.Option(
-        "--references", help="Reference figures (.csv) [default: validation/data/"
-        "reference_figures.csv]."
+        "--references", help="Reference figures (.csv) (default: validation/data/"
+        "reference_figures.csv)."
     )] = None,
 ) -> None:
     """Check the model against every published figure; exit 0 only when all pass."""
@@ -182,15 +182,15 @@ def calibrate_command(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or a shipped name.")],
     fit: Annotated[list[str] | None, typer.Option(
         "--fit", help="A parameter to fit, as section.name (repeat for more) "
-        "[default: the scenario's values that declare low and high]."
+        "(default: the scenario's values that declare low and high)."
     )] = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Calibrated scenario file to write [default: "
-        "<scenario>_calibrated.toml in the current folder]."
+        "--output", "-o", help="Calibrated scenario file to write (default: "
+        "<scenario>_calibrated.toml in the current folder)."
     )] = None,
     series: Annotated[Path | None, typer.Option(
-        "--series", help="Historical series (.csv) [default: validation/data/"
-        "historical_series.csv]."
+        "--series", help="Historical series (.csv) (default: validation/data/"
+        "historical_series.csv)."
     )] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output file.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the fit as JSON.")] = False,
