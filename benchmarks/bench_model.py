@@ -10,9 +10,9 @@ time but not in the count.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -72,10 +72,9 @@ def main() -> None:
           f"best {min(single) * 1e3:.1f} ms of model time (target: under 20 ms)")
 
     params = ensemble(base, args.samples, SEED)
-    tracemalloc.start()
     result = run(params)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    kept = sum(a.nbytes for group in (result.stocks, result.flows, result.auxiliaries)
+               for a in group.values())
     del result
     many = time_call(lambda: run(params), args.repeat)
     best = min(many)
@@ -83,7 +82,10 @@ def main() -> None:
     print(f"{args.samples:,} samples x {years} years, every yearly output kept: "
           f"best {best:.2f} s, median {statistics.median(many):.2f} s")
     print(f"  {member_years / best:,.0f} member-years per second (target: 1,000,000 or more)")
-    print(f"  peak traced memory {peak / 2**20:,.0f} MiB")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # KiB on Linux
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**10
+    print(f"  results kept: {kept / 2**20:,.0f} MiB; peak resident memory "
+          f"{own:,.0f} MiB (this process), {children:,.0f} MiB (largest worker process)")
 
 
 if __name__ == "__main__":

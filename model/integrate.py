@@ -9,6 +9,8 @@ Large ensembles are split into blocks along the sample axis and run on a few thr
 from __future__ import annotations
 
 import ctypes
+import mmap
+import multiprocessing
 import os
 import sys
 from collections.abc import Mapping
@@ -30,17 +32,18 @@ from .units import SECONDS_PER_YEAR
 MAX_CALIBRATION_PASSES = 8
 """Most passes over the start year that refine the calibration (each cuts the miss about
 100-fold; three or four are usual)."""
-CALIBRATION_STOP = 1e-5
-"""Stop refining once a pass finds every target missed by less than this (relative); the
-update after it leaves a miss far below ``CALIBRATION_TOLERANCE``."""
+CALIBRATION_STOP = 1e-6
+"""A sample stops being refined after the pass that finds every target missed by less than
+this (relative); the update that pass makes leaves a miss well below
+``CALIBRATION_TOLERANCE``."""
 CALIBRATION_TOLERANCE = 1e-6
 """Largest relative miss of a start-year target that a calibrated run accepts."""
 SECANT_SLOPE_MIN, SECANT_SLOPE_MAX = 0.02, 2.0
 """Bounds on the estimated response of the year's requests to requests on 1 January, which
 keep a secant step from running away when the estimate is noisy."""
-BLOCK_SAMPLES = 25_000
-"""Samples per block: small enough for the working arrays to stay in cache, large enough
-that numpy's per-call overhead is negligible."""
+BLOCK_SAMPLES = 5_000
+"""Samples per block: small enough for the working arrays to stay in the cores' caches,
+large enough that numpy's per-call overhead stays small (measured best on 2 cores)."""
 
 
 class RunError(ValueError):
@@ -149,10 +152,16 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
     full = with_derived({**p, **first_calibration(p, SECONDS_PER_YEAR)})
     targets = calibration_targets(p)
     previous: tuple[np.ndarray, np.ndarray] | None = None
+    done: np.ndarray | None = None
     for _ in range(MAX_CALIBRATION_PASSES):
         first_year = _run(full, 1, substeps, record=False, demand_only=True)[0]
         ratio = _ratios({k: v[0] for k, v in first_year.items()}, targets)
-        miss = max(float(np.max(np.abs(r - 1.0))) for r in ratio.values())
+        # each sample is refined until it meets its own targets, so no sample's result
+        # depends on which others share its block (NaN counts as done; simulate reports it)
+        miss = np.max(np.abs(np.stack([r - 1.0 for r in ratio.values()])), axis=0)
+        if done is not None:
+            ratio = {k: np.where(done, 1.0, r) for k, r in ratio.items()}
+        done = ~(miss >= CALIBRATION_STOP) if done is None else done | ~(miss >= CALIBRATION_STOP)
         log_requests = np.log(full["requests_start"])
         log_ratio = np.log(ratio["served_requests"])
         slope = np.ones_like(log_ratio)
@@ -172,7 +181,7 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
             full["conventional_work_start"] * ratio["conventional_facility_energy"]
         )
         full = with_derived(full)
-        if not miss >= CALIBRATION_STOP:  # also stops on NaN; simulate reports the error
+        if done.all():  # the update just made brought the last samples within tolerance
             break
     return full
 
@@ -196,20 +205,6 @@ def _simulate_block_quietly(parameters, start_year, end_year, substeps) -> RawRe
         flows=flows,
         parameters=p,
         calibration_error=error,
-    )
-
-
-def _join(blocks: list[RawResult]) -> RawResult:
-    def cat(dicts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        return {k: np.concatenate([d[k] for d in dicts], axis=-1) for k in dicts[0]}
-
-    return RawResult(
-        years=blocks[0].years,
-        stocks=cat([b.stocks for b in blocks]),
-        auxiliaries=cat([b.auxiliaries for b in blocks]),
-        flows=cat([b.flows for b in blocks]),
-        parameters=cat([b.parameters for b in blocks]),
-        calibration_error=np.concatenate([b.calibration_error for b in blocks]),
     )
 
 
@@ -240,6 +235,14 @@ def tune_allocator() -> None:
         pass
 
 
+def _release_free_memory() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
 def sample_count(parameters: Mapping[str, np.ndarray]) -> int:
     return max(np.shape(v)[-1] for v in parameters.values())
 
@@ -254,19 +257,91 @@ def simulate(
     """Calibrate and integrate from 1 January of ``start_year`` to the end of ``end_year``.
 
     ``parameters`` maps each parameter name to an array whose last axis is the sample axis
-    (length 1 or the ensemble size). Every sample advances at once; ensembles larger than
-    ``BLOCK_SAMPLES`` run in blocks on ``workers`` threads (default: one per core).
+    (length 1 or the ensemble size). Every sample advances at once. Ensembles larger than
+    ``BLOCK_SAMPLES`` run in blocks spread over ``workers`` processes (default: one per
+    core) that write into shared memory; where processes cannot be forked, blocks run on
+    threads. The result does not depend on how the samples are split.
     """
     n = sample_count(parameters)
     full = {k: np.broadcast_to(v, (*np.shape(v)[:-1], n)) for k, v in parameters.items()}
     if n <= BLOCK_SAMPLES:
         return _simulate_block(full, start_year, end_year, substeps)
-    tune_allocator()
     edges = list(range(0, n, BLOCK_SAMPLES)) + [n]
-    spans = zip(edges[:-1], edges[1:], strict=True)
-    blocks = [{k: v[..., a:b] for k, v in full.items()} for a, b in spans]
-    threads = workers or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        results = list(pool.map(lambda b: _simulate_block(b, start_year, end_year, substeps),
-                                blocks))
-    return _join(results)
+    spans = list(zip(edges[:-1], edges[1:], strict=True))
+    count = max(1, min(workers or os.cpu_count() or 1, len(spans)))
+
+    def run_block(span: tuple[int, int]) -> RawResult:
+        a, b = span
+        block = {k: np.ascontiguousarray(v[..., a:b]) for k, v in full.items()}
+        return _simulate_block(block, start_year, end_year, substeps)
+
+    # the layout of every result array, from a one-sample run
+    forked = count > 1 and _can_fork()
+    out = _allocate_like(run_block((0, 1)), n, shared=forked)
+    if forked:
+        _run_forked(run_block, spans, count, out)
+    else:
+        tune_allocator()
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            for span, block in zip(spans, pool.map(run_block, spans), strict=True):
+                _store(out, block, span)
+    return out
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _groups(result: RawResult) -> dict[str, dict[str, np.ndarray]]:
+    return {"stocks": result.stocks, "auxiliaries": result.auxiliaries, "flows": result.flows,
+            "parameters": result.parameters,
+            "error": {"calibration_error": result.calibration_error}}
+
+
+def _allocate_like(example: RawResult, n: int, shared: bool) -> RawResult:
+    """Empty result arrays with ``n`` samples, in memory shared with forked children if asked."""
+
+    def empty(like: np.ndarray) -> np.ndarray:
+        shape = (*np.shape(like)[:-1], n)
+        if not shared:
+            return np.empty(shape)
+        nbytes = max(int(np.prod(shape)) * 8, 1)
+        return np.frombuffer(mmap.mmap(-1, nbytes), dtype=np.float64,
+                             count=int(np.prod(shape))).reshape(shape)
+
+    groups = {name: {k: empty(v) for k, v in group.items()}
+              for name, group in _groups(example).items()}
+    return RawResult(example.years, groups["stocks"], groups["auxiliaries"], groups["flows"],
+                     groups["parameters"], groups["error"]["calibration_error"])
+
+
+def _store(out: RawResult, block: RawResult, span: tuple[int, int]) -> None:
+    a, b = span
+    blocks = _groups(block)
+    for name, group in _groups(out).items():
+        for k, target in group.items():
+            target[..., a:b] = blocks[name][k]
+
+
+def _run_forked(run_block, spans, count: int, out: RawResult) -> None:
+    """Each child takes every ``count``-th block and writes it into ``out`` (shared memory)."""
+    context = multiprocessing.get_context("fork")
+
+    def child(index: int) -> None:
+        tune_allocator()
+        for span in spans[index::count]:
+            _store(out, run_block(span), span)
+
+    # A child that reuses heap pages it shares with this process copies each page on its first
+    # write; hand free memory back to the system first, so children start from fresh pages.
+    _release_free_memory()
+
+    processes = [context.Process(target=child, args=(i,), daemon=True) for i in range(count)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    failed = [p.exitcode for p in processes if p.exitcode != 0]
+    if failed:  # run in this process instead, so that the real error surfaces
+        for span in spans:
+            _store(out, run_block(span), span)
