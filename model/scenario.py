@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputError
 from .hardware import ACCELERATOR_COHORTS
 from .parameters import (
     BY_KEY,
@@ -53,14 +54,8 @@ META_KEYS = (
 ENTRY_KEYS = ("value", "source", "low", "high")
 
 
-class ScenarioError(Exception):
+class ScenarioError(InputError):
     """A scenario that cannot be used; ``str()`` is the one-line message for the user."""
-
-    def __init__(self, path: Path | str, key: str, message: str) -> None:
-        self.path = str(path)
-        self.key = key
-        self.message = message
-        super().__init__(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
 
 
 @dataclass(frozen=True)

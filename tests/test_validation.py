@@ -22,7 +22,7 @@ from projection.validation.checks import (
 )
 from projection.validation.references import (
     Reference,
-    ReferenceError,
+    ReferenceDataError,
     load_references,
     load_series,
 )
@@ -200,5 +200,5 @@ def test_reference_data_rejects_bad_rows(tmp_path):
     for name, text in cases.items():
         path = tmp_path / f"{name.replace(' ', '_')}.csv"
         path.write_text(text, encoding="utf-8")
-        with pytest.raises(ReferenceError):
+        with pytest.raises(ReferenceDataError):
             load_references(path)

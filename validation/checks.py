@@ -33,7 +33,7 @@ from projection.model.units import parse_quantity, ureg
 from .calibration import FitResult, calibrate_scenario, display_unit, fitted_scenario, to_display
 from .references import (
     Reference,
-    ReferenceError,
+    ReferenceDataError,
     SeriesPoint,
     convert,
     data_dir,
@@ -150,7 +150,7 @@ def compare(model: float, ref: Reference, tolerance: float | None,
         return model >= ref.low, percent(model / ref.low - 1), "above the bound"
     if ref.high is not None:
         return model <= ref.high, percent(model / ref.high - 1), "below the bound"
-    raise ReferenceError("reference_figures.csv", ref.id,
+    raise ReferenceDataError("reference_figures.csv", ref.id,
                          "a value needs a tolerance in checks.toml")
 
 
@@ -162,10 +162,10 @@ def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
     try:
         value = float(parse_quantity(text).to("dimensionless").magnitude)
     except Exception:  # pint raises several unrelated types
-        raise ReferenceError(path, f"{check_id}.tolerance",
+        raise ReferenceDataError(path, f"{check_id}.tolerance",
                              f"got {text!r}, expected a percentage such as \"5 %\"") from None
     if not 0 <= value < 10:
-        raise ReferenceError(path, f"{check_id}.tolerance", f"got {text!r}, expected 0-1000 %")
+        raise ReferenceDataError(path, f"{check_id}.tolerance", f"got {text!r}, expected 0-1000 %")
     return value
 
 
@@ -175,31 +175,31 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ReferenceError(path, "", "no such file") from None
+        raise ReferenceDataError(path, "", "no such file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ReferenceError(path, "", f"is not valid TOML ({exc})") from None
+        raise ReferenceDataError(path, "", f"is not valid TOML ({exc})") from None
     checks = data.get("check", [])
     seen: set[str] = set()
     for check in checks:
         cid = check.get("id")
         if not isinstance(cid, str) or not cid:
-            raise ReferenceError(path, "check", "a check has no id")
+            raise ReferenceDataError(path, "check", "a check has no id")
         if cid in seen:
-            raise ReferenceError(path, cid, "appears twice")
+            raise ReferenceDataError(path, cid, "appears twice")
         seen.add(cid)
         kind = check.get("kind")
         if kind not in KINDS:
-            raise ReferenceError(path, f"{cid}.kind",
+            raise ReferenceDataError(path, f"{cid}.kind",
                                  f"got {kind!r}, expected one of {', '.join(KINDS)}")
         for name in ("group", "reason", *REQUIRED[kind]):
             if name not in check:
-                raise ReferenceError(path, cid, f"missing {name!r}")
+                raise ReferenceDataError(path, cid, f"missing {name!r}")
         if kind == "equivalent" and ("energy" in check) == ("workload" in check):
-            raise ReferenceError(path, cid, "give either energy (a reference) or workload")
+            raise ReferenceDataError(path, cid, "give either energy (a reference) or workload")
         check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
     for name in ("scenario", "series"):
         if name not in data.get("backcast", {}):
-            raise ReferenceError(path, "backcast", f"missing {name!r}")
+            raise ReferenceDataError(path, "backcast", f"missing {name!r}")
     return checks, data
 
 
@@ -219,7 +219,7 @@ class Context:
     def reference(self, check: dict[str, Any], name: str = "reference") -> Reference:
         rid = check[name]
         if rid not in self.references:
-            raise ReferenceError(self.checks_path, f"{check['id']}.{name}",
+            raise ReferenceDataError(self.checks_path, f"{check['id']}.{name}",
                                  f"{rid!r} is not an id in reference_figures.csv")
         return self.references[rid]
 
@@ -236,7 +236,7 @@ class Context:
     def constant(self, name: str):
         entry = self.settings.get("constants", {}).get(name)
         if not isinstance(entry, dict) or "value" not in entry or "source" not in entry:
-            raise ReferenceError(self.checks_path, f"constants.{name}",
+            raise ReferenceDataError(self.checks_path, f"constants.{name}",
                                  "missing; expected { value = \"...\", source = \"...\" }")
         return parse_quantity(entry["value"])
 
@@ -401,7 +401,7 @@ def _series_results(ctx: Context, check: dict[str, Any]) -> list[CheckResult]:
 
 def run_checks(checks_path: Path | str | None = None,
                references_path: Path | str | None = None) -> Report:
-    """Run every check in the registry; raises ReferenceError or ScenarioError for bad data."""
+    """Run every check in the registry; raises ReferenceDataError or ScenarioError for bad data."""
     checks_path = Path(checks_path) if checks_path is not None else default_checks_path()
     checks, settings = load_checks(checks_path)
     ctx = Context(load_references(references_path), settings, checks_path)

@@ -20,13 +20,13 @@ from projection.model.scenario import ScenarioError, load_scenario, resolve_scen
 
 from .calibration import FitResult, calibrate_scenario, calibrated_toml, count, value_text
 from .checks import format_table, report_json, run_checks
-from .references import ReferenceError, fmt, load_series
+from .references import ReferenceDataError, fmt, load_series
 
 EXIT_FAILED = 1
 """A check failed, or a fit is ill-posed or did not converge."""
 EXIT_BAD_INPUT = 2
 """The user's input (a file, a key, an option) cannot be used."""
-USER_ERRORS = (ScenarioError, ReferenceError, RunError)
+USER_ERRORS = (ScenarioError, ReferenceDataError, RunError)
 
 
 def fail(message: str) -> None:

@@ -19,7 +19,7 @@ from projection.model.results import OUTPUTS
 from projection.model.run import run_scenario
 from projection.model.scenario import load_scenario, resolve_scenario_path, workload_key
 
-from .references import Reference, ReferenceError, convert, data_dir, fmt, load_references
+from .references import Reference, ReferenceDataError, convert, data_dir, fmt, load_references
 
 GENERATOR = "python -m projection.validation.methodology --write docs/methodology.md"
 DIGITS = 3
@@ -35,7 +35,7 @@ def load_projections(path: Path | None = None) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ReferenceError(path, "", f"cannot be read ({exc})") from None
+        raise ReferenceDataError(path, "", f"cannot be read ({exc})") from None
 
 
 def _published(ref: Reference) -> str:

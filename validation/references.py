@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from projection.model.errors import InputError
 from projection.model.units import UnitError, parse_quantity, ureg
 
 REFERENCE_COLUMNS = (
@@ -27,14 +28,8 @@ SERIES_COLUMNS = ("reference_id", "output", "role", "uncertainty_percent", "reas
 SERIES_ROLES = ("start", "fit", "holdout")
 
 
-class ReferenceError(Exception):
+class ReferenceDataError(InputError):
     """Reference data that cannot be used; ``str()`` is the one-line message for the user."""
-
-    def __init__(self, path: Path | str, key: str, message: str) -> None:
-        self.path = str(path)
-        self.key = key
-        self.message = message
-        super().__init__(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
 
 
 @dataclass(frozen=True)
@@ -138,54 +133,54 @@ def _number(path: Path, key: str, text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise ReferenceError(path, key, f"got {text!r}, expected a number") from None
+        raise ReferenceDataError(path, key, f"got {text!r}, expected a number") from None
     if not math.isfinite(value):
-        raise ReferenceError(path, key, f"got {text!r}, expected a finite number")
+        raise ReferenceDataError(path, key, f"got {text!r}, expected a finite number")
     return value
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.exists():
-        raise ReferenceError(path, "", "no such file")
+        raise ReferenceDataError(path, "", "no such file")
     try:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             header = tuple(reader.fieldnames or ())
             missing = [c for c in columns if c not in header]
             if missing:
-                raise ReferenceError(path, missing[0],
+                raise ReferenceDataError(path, missing[0],
                                      f"missing column; expected {', '.join(columns)}")
             return list(reader)
     except UnicodeDecodeError:
-        raise ReferenceError(path, "", "is not UTF-8 text, expected a CSV file") from None
+        raise ReferenceDataError(path, "", "is not UTF-8 text, expected a CSV file") from None
     except csv.Error as exc:
-        raise ReferenceError(path, "", f"is not valid CSV ({exc})") from None
+        raise ReferenceDataError(path, "", f"is not valid CSV ({exc})") from None
 
 
 def parse_reference(path: Path, row: dict[str, str]) -> Reference:
     """One checked row: a known confidence, a readable unit, and a value, a range or a bound."""
     rid = (row.get("id") or "").strip()
     if not rid:
-        raise ReferenceError(path, "id", "a row has no id")
+        raise ReferenceDataError(path, "id", "a row has no id")
     values = {k: _number(path, f"{rid}.{k}", row.get(k) or "") for k in ("value", "low", "high")}
     if all(v is None for v in values.values()):
-        raise ReferenceError(path, rid, "has no value, low or high")
+        raise ReferenceDataError(path, rid, "has no value, low or high")
     if values["low"] is not None and values["high"] is not None and values["low"] > values["high"]:
-        raise ReferenceError(path, rid, "low is above high")
+        raise ReferenceDataError(path, rid, "low is above high")
     unit = (row.get("unit") or "").strip()
     try:
         parse_quantity(f"1 {unit}")
     except UnitError:
-        raise ReferenceError(path, f"{rid}.unit", f"cannot read the unit {unit!r}") from None
+        raise ReferenceDataError(path, f"{rid}.unit", f"cannot read the unit {unit!r}") from None
     confidence = (row.get("confidence") or "").strip()
     if confidence not in CONFIDENCE_LEVELS:
-        raise ReferenceError(
+        raise ReferenceDataError(
             path, f"{rid}.confidence",
             f"got {confidence!r}, expected one of {', '.join(CONFIDENCE_LEVELS)}",
         )
     source = (row.get("source") or "").strip()
     if not source:
-        raise ReferenceError(path, f"{rid}.source", "every figure needs a source")
+        raise ReferenceDataError(path, f"{rid}.source", "every figure needs a source")
     year_text = (row.get("year") or "").strip()
     return Reference(
         id=rid,
@@ -204,13 +199,13 @@ def parse_reference(path: Path, row: dict[str, str]) -> Reference:
 
 
 def load_references(path: Path | str | None = None) -> dict[str, Reference]:
-    """All reference figures by id; a duplicate id or a bad row is a :class:`ReferenceError`."""
+    """All reference figures by id; a duplicate id or a bad row is a :class:`ReferenceDataError`."""
     path = Path(path) if path is not None else default_references_path()
     references: dict[str, Reference] = {}
     for row in _read_csv(path, REFERENCE_COLUMNS):
         ref = parse_reference(path, row)
         if ref.id in references:
-            raise ReferenceError(path, ref.id, "appears twice")
+            raise ReferenceDataError(path, ref.id, "appears twice")
         references[ref.id] = ref
     return references
 
@@ -258,26 +253,28 @@ def load_series(
     for row in _read_csv(path, SERIES_COLUMNS):
         rid = (row["reference_id"] or "").strip()
         if rid not in references:
-            raise ReferenceError(path, rid or "reference_id", "no such id in the reference figures")
+            raise ReferenceDataError(path, rid or "reference_id",
+                                     "no such id in the reference figures")
         ref = references[rid]
         if ref.year is None:
-            raise ReferenceError(path, rid, "the reference figure has no year")
+            raise ReferenceDataError(path, rid, "the reference figure has no year")
         output = (row["output"] or "").strip()
         if output not in OUTPUT_BY_NAME:
-            raise ReferenceError(path, f"{rid}.output", f"{output!r} is not a model output")
+            raise ReferenceDataError(path, f"{rid}.output", f"{output!r} is not a model output")
         role = (row["role"] or "").strip()
         if role not in SERIES_ROLES:
-            raise ReferenceError(path, f"{rid}.role",
+            raise ReferenceDataError(path, f"{rid}.role",
                                  f"got {role!r}, expected {', '.join(SERIES_ROLES)}")
         percent = _number(path, f"{rid}.uncertainty_percent", row["uncertainty_percent"] or "")
         if percent is not None and not percent > 0:
-            raise ReferenceError(path, f"{rid}.uncertainty_percent", "must be above zero")
+            raise ReferenceDataError(path, f"{rid}.uncertainty_percent", "must be above zero")
         point = SeriesPoint(ref, output, role, None if percent is None else percent / 100.0,
                             (row["reason"] or "").strip())
         if role == "fit" and not point.fittable:
-            raise ReferenceError(path, rid, "a bound cannot be a fit point; use role holdout")
+            raise ReferenceDataError(path, rid, "a bound cannot be a fit point; use role holdout")
         if ref.value is not None and percent is None:
-            raise ReferenceError(path, f"{rid}.uncertainty_percent", "a value needs an uncertainty")
+            raise ReferenceDataError(path, f"{rid}.uncertainty_percent",
+                                     "a value needs an uncertainty")
         points.append(point)
     return points
 
