@@ -168,7 +168,7 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in ["projection", *sys.argv[1:]])
 
 
-def to_dataset(raw: RawResult, provenance: Mapping[str, str] | None = None) -> xr.Dataset:
+def to_dataset(raw: RawResult, provenance: Mapping[str, str | int] | None = None) -> xr.Dataset:
     """The full result: dims (year, sample[, workload]), ``units`` and ``long_name`` on each."""
     n_samples = raw.flows["facility_energy"].shape[1]
     coords = {

@@ -12,7 +12,7 @@ import re
 
 import pint
 
-ureg = pint.UnitRegistry()
+ureg: pint.UnitRegistry = pint.UnitRegistry()
 # A request (one response, one image, one video) is a count: dimensionless.
 ureg.define("request = 1 = req")
 ureg.define("data_centre = 1")
@@ -43,7 +43,7 @@ def parse_quantity(text: object) -> pint.Quantity:
         raise UnitError(f"cannot read {text!r}: write powers of ten as 1e9, not with ** or ^")
     cleaned = text.strip().replace("%", " percent ")
     try:
-        quantity = ureg.Quantity(cleaned)
+        quantity: pint.Quantity = ureg.Quantity(cleaned)
     except Exception as exc:  # pint raises several unrelated exception types
         raise UnitError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
     if not isinstance(quantity, pint.Quantity):
@@ -65,7 +65,7 @@ def to_base(quantity: pint.Quantity, unit: str) -> float:
     return value
 
 
-def base_unit(unit: str) -> pint.Unit:
+def base_unit(unit: str):
     """The SI base unit that values of ``unit`` are stored in inside the loop."""
     return ureg.Quantity(1.0, unit).to_base_units().units
 

@@ -39,16 +39,16 @@ def write_all(folder: Path, writers: Mapping[str, Callable[[Path], None]]) -> li
     staged: list[tuple[Path, Path]] = []
     try:
         for name, write in writers.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+            fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
             os.close(fd)
-            os.chmod(tmp, 0o666 & ~_umask())
-            staged.append((Path(tmp), folder / name))
-            write(Path(tmp))
-        for tmp, final in staged:
-            os.replace(tmp, final)
+            os.chmod(temporary, 0o666 & ~_umask())
+            staged.append((Path(temporary), folder / name))
+            write(Path(temporary))
+        for part, final in staged:
+            os.replace(part, final)
     except OSError as exc:
         raise OutputError(f"{folder}: cannot write the results ({exc.strerror or exc})") from None
     finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        for part, _ in staged:
+            part.unlink(missing_ok=True)
     return [final for _, final in staged]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -60,7 +61,7 @@ def validate_command(
 
 # --- calibrate -------------------------------------------------------------------------------
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -84,22 +85,25 @@ def fit_report(result: FitResult, series_path: Path) -> str:
         out += _table(rows, ("parameter", "fitted", "1-sigma", "was", "range"))
         if result.correlation is not None and len(result.parameters) > 1:
             labels = [fp.label for fp in result.parameters]
-            corr = [(labels[i], *(f"{result.correlation[i, j]:+.3f}" for j in range(len(labels))))
+            corr = [[labels[i], *(f"{result.correlation[i, j]:+.3f}" for j in range(len(labels)))]
                     for i in range(len(labels))]
             out += ["", "Correlation of the fitted values:"]
             out += _table(corr, ("", *labels))
-        rows = [(p.reference.id, str(p.year), p.reference.describe(), fmt(float(m)),
-                 f"{float(r) * 100:+.1f} %", f"{p.sigma * 100:.1f} %")
-                for p, m, r in zip(result.points, result.model, result.residuals, strict=True)]
+        residuals = [(p.reference.id, str(p.year), p.reference.describe(), fmt(float(m)),
+                      f"{float(r) * 100:+.1f} %", f"{p.sigma * 100:.1f} %")
+                     for p, m, r in zip(result.points, result.model, result.residuals,
+                                        strict=True)]
         out += ["", "Residuals at the fitted values:"]
-        out += _table(rows, ("figure", "year", "reference", "model", "difference", "uncertainty"))
+        out += _table(residuals,
+                      ("figure", "year", "reference", "model", "difference", "uncertainty"))
         if result.holdouts:
             rows = []
             for p, m in zip(result.holdouts, result.holdout_model, strict=True):
                 ref = p.reference
                 diff = (f"{(float(m) / ref.central - 1) * 100:+.1f} %"
                         if ref.value is not None or ref.is_range else
-                        f"{(float(m) / (ref.low or ref.high) - 1) * 100:+.1f} % of the bound")
+                        f"{(float(m) / float(ref.low or ref.high or 1.0) - 1) * 100:+.1f} % "
+                        "of the bound")
                 rows.append((ref.id, str(p.year), ref.describe(), fmt(float(m)), diff))
             out += ["", "Held out (not fitted):"]
             out += _table(rows, ("figure", "year", "reference", "model", "difference"))

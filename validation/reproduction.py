@@ -16,6 +16,7 @@ import argparse
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import xarray as xr
 
@@ -25,7 +26,7 @@ from projection.model.scenario import load_scenario, shipped_scenarios
 RTOL = 1e-6
 """Relative tolerance of the comparison: far above float64 round-off of one run (about 1e-13),
 far below any change of a parameter or an equation that matters."""
-ENGINE = "scipy"
+ENGINE: Literal["scipy"] = "scipy"
 """NetCDF-3 (64-bit offset) through scipy: a few KB per scenario, where NetCDF-4/HDF5 spends
 tens of KB on per-variable headers. Any NetCDF tool reads both."""
 KEPT_ATTRIBUTES = ("units", "long_name", "quantity_type")
@@ -41,7 +42,7 @@ def stored_path(name: str, folder: Path | None = None) -> Path:
 
 
 def write_result(ds: xr.Dataset, path: Path) -> None:
-    ds.to_netcdf(path, engine=ENGINE, format="NETCDF3_64BIT")
+    ds.to_netcdf(str(path), engine=ENGINE, format="NETCDF3_64BIT")
 
 
 def read_result(path: Path) -> xr.Dataset:
