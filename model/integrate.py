@@ -2,8 +2,9 @@
 
 Classical fourth-order Runge-Kutta with a fixed number of sub-steps per year. Stocks are
 recorded on 1 January of each year; flows are integrated over each calendar year.
-Large ensembles are split into blocks along the sample axis and run on a few threads
-(numpy releases the GIL inside array operations); the result does not depend on the split.
+Large ensembles are split into blocks along the sample axis and run on one worker process
+per core (threads where processes cannot be forked); each sample is calibrated and advanced
+on its own, so the result does not depend on the split.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .units import SECONDS_PER_YEAR
 
 MAX_CALIBRATION_PASSES = 8
 """Most passes over the start year that refine the calibration (each cuts the miss about
-100-fold; three or four are usual)."""
+100-fold; four or five are usual)."""
 CALIBRATION_STOP = 1e-6
 """A sample stops being refined after the pass that finds every target missed by less than
 this (relative); the update that pass makes leaves a miss well below
