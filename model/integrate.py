@@ -148,22 +148,22 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
     year and rescales the serving factor, training and conventional work by the ratio of
     target to result (the results are proportional to them). Requests on 1 January take a
     secant step in logarithms instead: near the saturation ceiling the year's average barely
-    responds to them.
+    responds to them. A sample leaves the passes once its update follows a pass that found
+    every target within ``CALIBRATION_STOP``.
     """
     full = with_derived({**p, **first_calibration(p, SECONDS_PER_YEAR)})
     targets = calibration_targets(p)
+    n = sample_count(full)
+    active = np.arange(n)  # samples still being refined: later passes integrate only these
     previous: tuple[np.ndarray, np.ndarray] | None = None
-    done: np.ndarray | None = None
     for _ in range(MAX_CALIBRATION_PASSES):
-        first_year = _run(full, 1, substeps, record=False, demand_only=True)[0]
-        ratio = _ratios({k: v[0] for k, v in first_year.items()}, targets)
-        # each sample is refined until it meets its own targets, so no sample's result
-        # depends on which others share its block (NaN counts as done; simulate reports it)
+        everyone = active.size == n
+        part = full if everyone else {k: v[..., active] for k, v in full.items()}
+        wanted = targets if everyone else {k: v[..., active] for k, v in targets.items()}
+        first_year = _run(part, 1, substeps, record=False, demand_only=True)[0]
+        ratio = _ratios({k: v[0] for k, v in first_year.items()}, wanted)
         miss = np.max(np.abs(np.stack([r - 1.0 for r in ratio.values()])), axis=0)
-        if done is not None:
-            ratio = {k: np.where(done, 1.0, r) for k, r in ratio.items()}
-        done = ~(miss >= CALIBRATION_STOP) if done is None else done | ~(miss >= CALIBRATION_STOP)
-        log_requests = np.log(full["requests_start"])
+        log_requests = np.log(part["requests_start"])
         log_ratio = np.log(ratio["served_requests"])
         slope = np.ones_like(log_ratio)
         if previous is not None:
@@ -172,17 +172,27 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
             with np.errstate(divide="ignore", invalid="ignore"):
                 slope = np.where(np.abs(moved) > 1e-12, responded / moved, 1.0)
             slope = np.clip(np.nan_to_num(slope, nan=1.0), SECANT_SLOPE_MIN, SECANT_SLOPE_MAX)
-        previous = (log_requests, log_ratio)
-        full["requests_start"] = np.exp(log_requests + log_ratio / slope)
-        full["serving_factor"] = (
-            full["serving_factor"] * ratio["ai_inference_energy"] / ratio["served_requests"]
-        )
-        full["training_work_start"] = full["training_work_start"] * ratio["ai_training_energy"]
-        full["conventional_work_start"] = (
-            full["conventional_work_start"] * ratio["conventional_facility_energy"]
-        )
+        updates = {
+            "requests_start": np.exp(log_requests + log_ratio / slope),
+            "serving_factor": part["serving_factor"] * ratio["ai_inference_energy"]
+            / ratio["served_requests"],
+            "training_work_start": part["training_work_start"] * ratio["ai_training_energy"],
+            "conventional_work_start": part["conventional_work_start"]
+            * ratio["conventional_facility_energy"],
+        }
+        for key, value in updates.items():
+            if everyone:
+                full[key] = value
+            else:
+                full[key] = full[key].copy()
+                full[key][..., active] = value
         full = with_derived(full)
-        if done.all():  # the update just made brought the last samples within tolerance
+        # each sample is refined until it meets its own targets, so no sample's result depends
+        # on which others share its block; NaN counts as done (simulate reports it)
+        still = miss >= CALIBRATION_STOP
+        previous = (log_requests[still], log_ratio[still])
+        active = active[still]
+        if active.size == 0:  # the update just made brought the last samples within tolerance
             break
     return full
 
