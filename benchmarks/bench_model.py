@@ -1,6 +1,7 @@
 """Speed of the model: one scenario, and one pass over a large parameter ensemble.
 
 Prints figures; it asserts nothing. Run:  python benchmarks/bench_model.py [--samples N]
+[--backend numpy|xla]  (xla needs `pip install -e '.[fast]'`)
 
 Member-years per second counts one sample advanced one simulated calendar year; the
 calibration of the start year (a few extra passes over the first year) is included in the
@@ -56,13 +57,14 @@ def main() -> None:
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "high_growth.toml"))
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", choices=("numpy", "xla"), default="numpy")
     args = parser.parse_args()
 
     scenario = load_scenario(args.scenario)
     base = scenario.parameter_arrays()
     years = scenario.end_year - scenario.start_year + 1
     run = lambda p: simulate(p, scenario.start_year, scenario.end_year,  # noqa: E731
-                             scenario.substeps_per_year)
+                             scenario.substeps_per_year, backend=args.backend)
 
     run(base)  # warm up
     single = time_call(lambda: run(base), 20)
@@ -72,7 +74,10 @@ def main() -> None:
           f"best {min(single) * 1e3:.1f} ms of model time (target: under 20 ms)")
 
     params = ensemble(base, args.samples, SEED)
+    start = time.perf_counter()
     result = run(params)
+    print(f"{args.backend} backend; first {args.samples:,}-sample pass in this process "
+          f"(with any compilation): {time.perf_counter() - start:.2f} s")
     kept = sum(a.nbytes for group in (result.stocks, result.flows, result.auxiliaries)
                for a in group.values())
     del result

@@ -141,7 +141,7 @@ def _ratios(first_year: Mapping[str, np.ndarray], targets: Mapping[str, np.ndarr
     return {k: targets[k] / achieved[k] for k in targets}
 
 
-def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarray]:
+def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str, np.ndarray]:
     """Parameters plus calibration quantities such that the start year meets its targets.
 
     The first guess matches the targets' rates on 1 January; each pass integrates the start
@@ -149,8 +149,10 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
     target to result (the results are proportional to them). Requests on 1 January take a
     secant step in logarithms instead: near the saturation ceiling the year's average barely
     responds to them. A sample leaves the passes once its update follows a pass that found
-    every target within ``CALIBRATION_STOP``.
+    every target within ``CALIBRATION_STOP``. ``run`` integrates (default ``_run``; the
+    compiled backend passes its own).
     """
+    run = run or _run
     full = with_derived({**p, **first_calibration(p, SECONDS_PER_YEAR)})
     targets = calibration_targets(p)
     n = sample_count(full)
@@ -160,7 +162,7 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int) -> dict[str, np.ndarra
         everyone = active.size == n
         part = full if everyone else {k: v[..., active] for k, v in full.items()}
         wanted = targets if everyone else {k: v[..., active] for k, v in targets.items()}
-        first_year = _run(part, 1, substeps, record=False, demand_only=True)[0]
+        first_year = run(part, 1, substeps, False, True)[0]
         ratio = _ratios({k: v[0] for k, v in first_year.items()}, wanted)
         miss = np.max(np.abs(np.stack([r - 1.0 for r in ratio.values()])), axis=0)
         log_requests = np.log(part["requests_start"])
@@ -206,7 +208,13 @@ def _simulate_block_quietly(parameters, start_year, end_year, substeps) -> RawRe
     p = calibrate(parameters, substeps)
     n_years = end_year - start_year + 1
     flows, stocks, auxiliaries = _run(p, n_years, substeps, record=True)
-    flows.update(derived_flows(flows, p, n_years, SECONDS_PER_YEAR))
+    return finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
+
+
+def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int) -> RawResult:
+    """Add the derived flows and the calibration check to one block's integrated arrays."""
+    n_years = end_year - start_year + 1
+    flows = {**flows, **derived_flows(flows, p, n_years, SECONDS_PER_YEAR)}
     ratios = _ratios({k: v[0] for k, v in flows.items()}, calibration_targets(p))
     error = np.max(np.abs(np.stack([r - 1.0 for r in ratios.values()])), axis=0)
     return RawResult(
@@ -264,6 +272,7 @@ def simulate(
     end_year: int,
     substeps: int,
     workers: int | None = None,
+    backend: str = "numpy",
 ) -> RawResult:
     """Calibrate and integrate from 1 January of ``start_year`` to the end of ``end_year``.
 
@@ -272,7 +281,17 @@ def simulate(
     ``BLOCK_SAMPLES`` run in blocks spread over ``workers`` processes (default: one per
     core) that write into shared memory; where processes cannot be forked, blocks run on
     threads. The result does not depend on how the samples are split.
+
+    ``backend="xla"`` runs the same equations compiled by JAX (``projection.model.xla``;
+    needs ``jax``): faster for large ensembles once compiled, a few seconds slower on the
+    first call in a process.
     """
+    if backend == "xla":
+        from . import xla
+
+        return xla.simulate(parameters, start_year, end_year, substeps, workers)
+    if backend != "numpy":
+        raise ValueError(f"backend {backend!r}: expected 'numpy' or 'xla'")
     n = sample_count(parameters)
     full = {k: np.broadcast_to(v, (*np.shape(v)[:-1], n)) for k, v in parameters.items()}
     if n <= BLOCK_SAMPLES:
@@ -300,7 +319,10 @@ def simulate(
 
 
 def _can_fork() -> bool:
-    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+    # XLA runs threads of its own; forking a process that has started them can deadlock
+    started_xla = "jax" in sys.modules
+    return (hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+            and not started_xla)
 
 
 def _groups(result: RawResult) -> dict[str, dict[str, np.ndarray]]:

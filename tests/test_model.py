@@ -386,3 +386,27 @@ def test_large_ensembles_split_into_blocks_give_the_same_numbers(workers):
     alone = simulate(picked, 2024, 2027, 3)
     np.testing.assert_allclose(alone.flows["facility_energy"],
                                split.flows["facility_energy"][:, [0, n - 1]], rtol=1e-9)
+
+
+def test_compiled_backend_gives_the_numpy_numbers(tmp_path, monkeypatch):
+    """The XLA backend runs the same equations: same results, sample by sample."""
+    pytest.importorskip("jax")
+    monkeypatch.setenv("PROJECTION_XLA_CACHE", str(tmp_path))
+    p = baseline_parameters()
+    n = 300
+    rng = np.random.default_rng(5)
+    ens = {k: np.repeat(v, n, axis=-1) for k, v in p.items()}
+    for name in ("adoption_growth", "frontier_efficiency_gain", "conventional_demand_growth"):
+        ens[name] = ens[name] * rng.uniform(0.6, 1.4, n)
+    reference = simulate(ens, 2024, 2028, 3)
+    compiled = simulate(ens, 2024, 2028, 3, backend="xla")
+    assert compiled.calibration_error.max() < 1e-6
+    for group in ("flows", "stocks", "auxiliaries"):
+        for k, v in getattr(reference, group).items():
+            np.testing.assert_allclose(getattr(compiled, group)[k], v, rtol=1e-9, atol=1e-12,
+                                       err_msg=k)
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend"):
+        simulate(baseline_parameters(), 2024, 2026, 3, backend="gpu")
