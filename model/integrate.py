@@ -289,13 +289,15 @@ def simulate(
     if backend == "xla":
         from . import xla
 
-        return xla.simulate(parameters, start_year, end_year, substeps, workers)
-    if backend != "numpy":
+        simulate_block = xla.simulate_block
+    elif backend == "numpy":
+        simulate_block = _simulate_block
+    else:
         raise ValueError(f"backend {backend!r}: expected 'numpy' or 'xla'")
     n = sample_count(parameters)
     full = {k: np.broadcast_to(v, (*np.shape(v)[:-1], n)) for k, v in parameters.items()}
     if n <= BLOCK_SAMPLES:
-        return _simulate_block(full, start_year, end_year, substeps)
+        return simulate_block(full, start_year, end_year, substeps)
     edges = list(range(0, n, BLOCK_SAMPLES)) + [n]
     spans = list(zip(edges[:-1], edges[1:], strict=True))
     count = max(1, min(workers or os.cpu_count() or 1, len(spans)))
@@ -303,7 +305,7 @@ def simulate(
     def run_block(span: tuple[int, int]) -> RawResult:
         a, b = span
         block = {k: np.ascontiguousarray(v[..., a:b]) for k, v in full.items()}
-        return _simulate_block(block, start_year, end_year, substeps)
+        return simulate_block(block, start_year, end_year, substeps)
 
     # the layout of every result array, from a one-sample run
     forked = count > 1 and _can_fork()

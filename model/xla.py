@@ -4,8 +4,9 @@ Nothing is rewritten: the sector modules, ``dynamics`` and the Runge-Kutta step 
 ``integrate`` are re-created with their global ``np`` bound to ``jax.numpy``, so the
 equations stay the ones in demand.py, hardware.py, buildout.py and impacts.py. The time loop
 becomes a ``lax.scan`` around ``integrate._rk4_step``; the start-year calibration stays in
-numpy and calls the compiled run. Blocks of samples run on threads (XLA releases the GIL;
-processes must not be forked once XLA has started).
+numpy and calls the compiled run. ``integrate.simulate(..., backend="xla")`` splits large
+ensembles into blocks and runs them on threads (XLA releases the GIL; processes must not be
+forked once XLA has started, and ``integrate`` does not).
 
 The first call in a process compiles the run for each block shape (seconds); later calls
 reuse it, and later processes load it from the compilation cache (see ``CACHE_VARIABLE``).
@@ -16,7 +17,6 @@ from __future__ import annotations
 import os
 import types
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jax
@@ -105,31 +105,12 @@ def compiled_run(p, years: int, substeps: int, record: bool, demand_only: bool =
     return tuple({k: np.asarray(v)[..., :m] for k, v in d.items()} for d in out)
 
 
-def _block(parameters, start_year: int, end_year: int, substeps: int) -> integrate.RawResult:
+def simulate_block(parameters, start_year: int, end_year: int,
+                   substeps: int) -> integrate.RawResult:
+    """One block of samples, calibrated and integrated on XLA (``integrate.simulate`` splits
+    large ensembles into blocks and runs them on threads)."""
     with np.errstate(all="ignore"):
         p = integrate.calibrate(parameters, substeps, run=compiled_run)
         n_years = end_year - start_year + 1
         flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True)
         return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
-
-
-def simulate(parameters: Mapping[str, np.ndarray], start_year: int, end_year: int,
-             substeps: int, workers: int | None = None) -> integrate.RawResult:
-    """``integrate.simulate`` on XLA: blocks of ``BLOCK_SAMPLES`` samples on threads."""
-    n = integrate.sample_count(parameters)
-    full = {k: np.broadcast_to(v, (*np.shape(v)[:-1], n)) for k, v in parameters.items()}
-    spans = [(a, min(n, a + integrate.BLOCK_SAMPLES))
-             for a in range(0, n, integrate.BLOCK_SAMPLES)]
-
-    def run_block(span: tuple[int, int]) -> integrate.RawResult:
-        a, b = span
-        block = {k: np.ascontiguousarray(v[..., a:b]) for k, v in full.items()}
-        return _block(block, start_year, end_year, substeps)
-
-    if len(spans) == 1:
-        return run_block(spans[0])
-    out = integrate._allocate_like(run_block((0, 1)), n, shared=False)
-    with ThreadPoolExecutor(max_workers=workers or 2) as pool:
-        for span, result in zip(spans, pool.map(run_block, spans), strict=True):
-            integrate._store(out, result, span)
-    return out
