@@ -213,7 +213,10 @@ factor_rows = st.lists(
 def test_invariants_hold_across_parameter_space(factors):
     p = perturbed_ensemble(factors)
     raw = simulate(p, 2024, 2030, 4)
-    assert raw.calibration_error.max() < 1e-6
+    # a sample misses its start-year targets only when capacity already binds in the start
+    # year (e.g. a PUE target far above today's); a run refuses such a scenario
+    missed = raw.calibration_error >= 1e-6
+    assert np.all(raw.flows["unserved_energy"][0][missed] > 0)
     for group in (raw.flows, raw.stocks):
         for name, values in group.items():
             assert np.all(np.isfinite(values)), name
