@@ -53,10 +53,6 @@ def fail(message: str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _scenario_path(text: str) -> Path:
-    return resolve_scenario_path(text)
-
-
 def _write_results(ds, folder: Path) -> list[Path]:
     return write_all(
         folder,
@@ -80,7 +76,7 @@ def run(
 ) -> None:
     """Run one scenario: print the headline figures and write NetCDF, CSV and IAMC files."""
     try:
-        loaded = load_scenario(_scenario_path(scenario), end_year=end_year,
+        loaded = load_scenario(resolve_scenario_path(scenario), end_year=end_year,
                                substeps_per_year=substeps)
         ds = run_scenario(loaded)
         folder = output if output is not None else DEFAULT_RESULTS / loaded.name
@@ -108,7 +104,7 @@ def compare(
 ) -> None:
     """Run several scenarios and print their headline figures side by side."""
     try:
-        paths = [_scenario_path(s) for s in scenarios]
+        paths = [resolve_scenario_path(s) for s in scenarios]
         ds = compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps)
         years = [int(y) for y in ds["year"].values]
         wanted = year or [y for y in headline_years(years) if y >= 2028] or [years[-1]]

@@ -49,10 +49,6 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
     return to_dataset(raw, provenance(scenario)).isel(sample=0, drop=True)
 
 
-def run_file(path: Path | str, **overrides) -> xr.Dataset:
-    return run_scenario(load_scenario(path, **overrides))
-
-
 def compare(paths: Sequence[Path | str], **overrides) -> xr.Dataset:
     """Run several scenarios and stack them along a ``scenario`` dimension."""
     scenarios = [load_scenario(p, **overrides) for p in paths]

@@ -11,7 +11,3 @@ def write_netcdf(ds: xr.Dataset, path: Path) -> None:
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
-
-def read_netcdf(path: Path) -> xr.Dataset:
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return ds.load()
