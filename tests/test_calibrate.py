@@ -52,7 +52,7 @@ def synthetic(scenario, truth, keys, spec=SPEC) -> list[SeriesPoint]:
 
 
 def projection(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "projection.model.cli", *args],
+    return subprocess.run([sys.executable, "-m", "projection.outputs.cli", *args],
                           capture_output=True, text=True, cwd=cwd, timeout=120)
 
 

@@ -19,7 +19,7 @@ HIGH = SCENARIOS / "high_growth.toml"
 
 def projection(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "projection.model.cli", *args],
+        [sys.executable, "-m", "projection.outputs.cli", *args],
         capture_output=True, text=True, cwd=cwd, timeout=120,
     )
 

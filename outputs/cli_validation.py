@@ -1,4 +1,4 @@
-"""``projection validate`` and ``projection calibrate``: the command functions that model/cli.py
+"""``projection validate`` and ``projection calibrate``: the command functions that outputs/cli.py
 registers. Same conventions as the other commands: a user error prints one line
 ``error: <file>: <key>: <what was expected>`` to stderr and exits 2, with no partial output.
 """
@@ -18,10 +18,15 @@ import typer
 from projection.model.integrate import RunError
 from projection.model.run import run_scenario
 from projection.model.scenario import ScenarioError, load_scenario, resolve_scenario_path
-
-from .calibration import FitResult, calibrate_scenario, calibrated_toml, count, value_text
-from .checks import format_table, report_json, run_checks
-from .references import ReferenceDataError, fmt, load_series
+from projection.validation.calibration import (
+    FitResult,
+    calibrate_scenario,
+    calibrated_toml,
+    count,
+    value_text,
+)
+from projection.validation.checks import format_table, report_json, run_checks
+from projection.validation.references import ReferenceDataError, fmt, load_series
 
 EXIT_FAILED = 1
 """A check failed, or a fit is ill-posed or did not converge."""

@@ -9,21 +9,20 @@ from typing import Annotated
 
 import typer
 
-from projection.outputs.files import OutputError, write_all
-from projection.outputs.netcdf import write_netcdf
-from projection.outputs.tables import write_csv, write_iamc
-from projection.outputs.terminal import comparison_table, headline_table, headline_years
-
-from . import __version__
-from .integrate import RunError
-from .run import compare as compare_scenarios
-from .run import run_scenario
-from .scenario import (
+from projection.model import __version__
+from projection.model.integrate import RunError
+from projection.model.run import compare as compare_scenarios
+from projection.model.run import run_scenario
+from projection.model.scenario import (
     ScenarioError,
     load_scenario,
     resolve_scenario_path,
     shipped_scenarios,
 )
+from projection.outputs.files import OutputError, write_all
+from projection.outputs.netcdf import write_netcdf
+from projection.outputs.tables import write_csv, write_iamc
+from projection.outputs.terminal import comparison_table, headline_table, headline_years
 
 app = typer.Typer(
     name="projection",
@@ -152,9 +151,8 @@ def _main(
     """Project the electricity, water and carbon footprint of AI in US data centres."""
 
 
-# Validation and calibration (validation/cli.py) register here; imported late so that the
-# validation package can import the model without a cycle.
-from projection.validation.cli import calibrate_command, validate_command  # noqa: E402
+# Validation and calibration (cli_validation.py) register here.
+from projection.outputs.cli_validation import calibrate_command, validate_command  # noqa: E402
 
 app.command("validate")(validate_command)
 app.command("calibrate")(calibrate_command)
