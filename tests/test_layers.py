@@ -10,13 +10,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("model", "validation", "outputs", "scenarios", "api")
+PACKAGES = ("model", "validation", "outputs", "api")
 ALLOWED = {
     "model": {"model"},
-    "scenarios": {"scenarios"},
-    "validation": {"model", "validation", "scenarios"},
-    "outputs": {"model", "validation", "outputs", "scenarios"},
-    "api": {"model", "validation", "outputs", "scenarios", "api"},
+    "validation": {"model", "validation"},
+    "outputs": {"model", "validation", "outputs"},
+    "api": {"model", "validation", "outputs", "api"},
 }
 """Which packages each package may import (the ``api`` folder holds ``import projection``)."""
 
