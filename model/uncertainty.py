@@ -150,21 +150,23 @@ def member_inputs(scenario: Scenario, values: Mapping[str, np.ndarray]) -> dict[
 
 def evaluate(scenario: Scenario, values: Mapping[str, np.ndarray], outputs: Sequence[str],
              *, executor: Executor | None = None,
-             backend: str = "numpy") -> tuple[dict[str, np.ndarray], np.ndarray]:
+             backend: str = "numpy") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Run the members; return output name -> values in the output's unit, laid out
-    (year, [workload,] member), and a mask of the members whose run is usable (finite and
-    calibrated to the start-year targets; the others hold NaN)."""
+    (year, [workload,] member), a mask of the members whose run is usable (finite; the others
+    hold NaN), and each member's largest relative miss of its start-year targets (members
+    whose start-year demand exceeds start-year capacity miss them; they stay in: they are
+    futures the inputs allow)."""
     del executor  # the engine spreads its blocks itself
     raw = simulate(member_inputs(scenario, values), scenario.start_year, scenario.end_year,
                    scenario.substeps_per_year, backend=backend)
-    ok = raw.finite_samples() & (raw.calibration_error <= CALIBRATION_TOLERANCE)
+    ok = raw.finite_samples()
     out = {}
     for name in outputs:
         o = OUTPUT_BY_NAME[name]
         with np.errstate(all="ignore"):
             v = np.asarray(o.compute(raw) * conversion_factor(o.base_unit, o.unit), dtype=float)
         out[name] = np.where(ok, v, np.nan)
-    return out, ok
+    return out, ok, raw.calibration_error
 
 
 # --- streaming blocks to disk -------------------------------------------------------------------
@@ -189,7 +191,7 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
-                 values: Mapping[str, np.ndarray], ok: np.ndarray,
+                 values: Mapping[str, np.ndarray], ok: np.ndarray, miss: np.ndarray,
                  parameters: Mapping[str, np.ndarray]) -> None:
     import h5netcdf
 
@@ -200,6 +202,7 @@ def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
             f.create_variable("year", ("year",), data=years)
             f.create_variable("sample", ("sample",), data=np.arange(*span))
             f.create_variable("usable", ("sample",), data=ok.astype(np.int8))
+            f.create_variable("calibration_error", ("sample",), data=miss)
             for key, column in parameters.items():
                 f.create_variable(f"input:{key}", ("sample",), data=column)
             for name, v in values.items():
@@ -219,6 +222,7 @@ class Ensemble:
     outputs: tuple[str, ...]
     years: np.ndarray
     usable: int
+    uncalibrated: int
     folder: Path | None = None
     values: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -272,7 +276,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     record = {**design.record(), "outputs": list(outputs), "block_samples": block_samples}
     spans = block_spans(design.samples, block_samples)
     kept: dict[str, list[np.ndarray]] = {name: [] for name in outputs}
-    usable = 0
+    usable = uncalibrated = 0
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _check_manifest(folder, record, resume)
@@ -285,19 +289,23 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
 
             with h5py.File(path, "r") as f:
                 usable += int(np.asarray(f["usable"]).sum())
+                uncalibrated += int((np.asarray(f["calibration_error"])
+                                     > CALIBRATION_TOLERANCE).sum())
         else:
             values = design.values(*span)
-            out, ok = evaluate(scenario, values, outputs, executor=executor, backend=backend)
+            out, ok, miss = evaluate(scenario, values, outputs, executor=executor,
+                                     backend=backend)
             usable += int(ok.sum())
+            uncalibrated += int((miss > CALIBRATION_TOLERANCE).sum())
             if path is not None:
-                _write_block(path, span, years, out, ok, values)
+                _write_block(path, span, years, out, ok, miss, values)
             else:
                 for name in outputs:
                     kept[name].append(out[name])
         done += span[1] - span[0]
         if progress is not None:
             progress(done, design.samples)
-    ensemble = Ensemble(design, tuple(outputs), years, usable, folder)
+    ensemble = Ensemble(design, tuple(outputs), years, usable, uncalibrated, folder)
     if folder is None:
         ensemble.values = {name: np.concatenate(parts, axis=-1) for name, parts in kept.items()}
     else:
@@ -341,7 +349,8 @@ def ensemble_percentiles(ensemble: Ensemble, q: Sequence[float] = PERCENTILES):
     return xr.Dataset(data, coords=coords)
 
 
-def provenance(design: Design, outputs: Sequence[str], usable: int) -> dict[str, str | int]:
+def provenance(design: Design, outputs: Sequence[str], usable: int,
+               uncalibrated: int = 0) -> dict[str, str | int]:
     """Attributes every ensemble file carries: the scenario's and the design's."""
     from .run import provenance as scenario_provenance
 
@@ -352,6 +361,7 @@ def provenance(design: Design, outputs: Sequence[str], usable: int) -> dict[str,
         "seed": design.seed,
         "samples": design.samples,
         "usable_samples": usable,
+        "samples_missing_start_targets": uncalibrated,
         "uncertain_parameters": json.dumps(record["distributions"]),
         "rank_correlations": json.dumps(record["rank_correlations"]),
         "outputs": ",".join(outputs),
@@ -383,7 +393,7 @@ def uncertainty(scenario: Scenario, samples: int, seed: int = 0, method: str = "
         ds[f"{name}_run"] = central[name].assign_attrs(
             long_name=f"{OUTPUT_BY_NAME[name].long_name} (the scenario's own run)")
     ds.attrs.update(central.attrs)
-    ds.attrs.update(provenance(d, chosen, ensemble.usable))
+    ds.attrs.update(provenance(d, chosen, ensemble.usable, ensemble.uncalibrated))
     ds.attrs["title"] = "projection: percentiles of an uncertainty ensemble"
     return ds
 
@@ -458,7 +468,7 @@ def sweep(scenario: Scenario, axes: Sequence[Axis], outputs: Iterable[str] | Non
     chosen = check_outputs(outputs)
     grids = np.meshgrid(*[a.values for a in axes], indexing="ij")
     values = {a.key: g.ravel() for a, g in zip(axes, grids, strict=True)}
-    out, ok = evaluate(scenario, values, chosen, executor=executor, backend=backend)
+    out, ok, _ = evaluate(scenario, values, chosen, executor=executor, backend=backend)
     shape = tuple(len(a.values) for a in axes)
     coords: dict[str, object] = {"year": ("year", scenario.years, {"long_name": "Calendar year"})}
     for a in axes:
