@@ -169,20 +169,30 @@ def model_value(p: Parameter, base_value: np.ndarray) -> np.ndarray:
     return base_value
 
 
+def bounds_violations(p: Parameter, values: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """For each bound of ``p``: (True where ``values``, SI base units, break it; the reason)."""
+    v = np.asarray(values, dtype=float)
+    rules = [(~np.isfinite(v), "is not a finite number")]
+    with np.errstate(invalid="ignore"):
+        if p.kind == "positive":
+            rules.append((~(v > 0), "must be greater than zero"))
+        elif p.kind == "nonnegative":
+            rules.append((v < 0, "must not be negative"))
+        elif p.kind == "fraction":
+            rules.append((~((v >= 0) & (v <= 1)), "must be between 0 and 1 (0 % to 100 %)"))
+        elif p.kind == "at_least_one":
+            rules.append((v < 1, "must be at least 1"))
+        elif p.kind == "growth":
+            rules.append((~(v * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN),
+                          "must be above -100 %/yr"))
+    return rules
+
+
 def check_bounds(p: Parameter, base_value: float) -> str | None:
     """The reason ``base_value`` is out of bounds for ``p``, or None when it is fine."""
-    if not math.isfinite(base_value):
-        return "is not a finite number"
-    if p.kind == "positive" and not base_value > 0:
-        return "must be greater than zero"
-    if p.kind == "nonnegative" and base_value < 0:
-        return "must not be negative"
-    if p.kind == "fraction" and not 0 <= base_value <= 1:
-        return "must be between 0 and 1 (0 % to 100 %)"
-    if p.kind == "at_least_one" and base_value < 1:
-        return "must be at least 1"
-    if p.kind == "growth" and not base_value * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN:
-        return "must be above -100 %/yr"
+    for bad, reason in bounds_violations(p, np.array([base_value])):
+        if bad[0]:
+            return reason
     return None
 
 
