@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .ensemble import parameter_samples, simulate
 from .errors import InputError
-from .integrate import CALIBRATION_TOLERANCE, simulate
+from .integrate import CALIBRATION_TOLERANCE
 from .parameters import WORKLOADS
 from .results import OUTPUT_BY_NAME
 from .sampling import METHODS, Distribution, sample
-from .scenario import Scenario, _suggest, all_keys, check_bounds, model_value, parameter_for_key
+from .scenario import Scenario, _suggest, all_keys, check_bounds, parameter_for_key
 from .units import conversion_factor
 
 HEADLINE_OUTPUTS: tuple[str, ...] = (
@@ -134,38 +135,23 @@ def check_outputs(names: Iterable[str] | None) -> tuple[str, ...]:
 
 # --- running members ----------------------------------------------------------------------------
 
-def member_inputs(scenario: Scenario, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Model inputs for members that take ``values`` (key -> SI base values as given) and the
-    scenario's value everywhere else."""
-    n = len(next(iter(values.values()))) if values else 1
-    arrays = {k: np.repeat(v, n, axis=-1) for k, v in scenario.parameter_arrays().items()}
-    for key, column in values.items():
-        p = parameter_for_key(key)
-        if p.per_workload:
-            arrays[p.name][WORKLOADS.index(key.split(".")[1])] = model_value(p, column)
-        else:
-            arrays[p.name] = model_value(p, np.asarray(column, dtype=float))
-    return arrays
-
-
 def evaluate(scenario: Scenario, values: Mapping[str, np.ndarray], outputs: Sequence[str],
              *, executor: Executor | None = None,
              backend: str = "numpy") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Run the members; return output name -> values in the output's unit, laid out
-    (year, [workload,] member), a mask of the members whose run is usable (finite; the others
-    hold NaN), and each member's largest relative miss of its start-year targets (members
-    whose start-year demand exceeds start-year capacity miss them; they stay in: they are
-    futures the inputs allow)."""
-    del executor  # the engine spreads its blocks itself
-    raw = simulate(member_inputs(scenario, values), scenario.start_year, scenario.end_year,
-                   scenario.substeps_per_year, backend=backend)
-    ok = raw.finite_samples()
-    out = {}
-    for name in outputs:
-        o = OUTPUT_BY_NAME[name]
-        with np.errstate(all="ignore"):
-            v = np.asarray(o.compute(raw) * conversion_factor(o.base_unit, o.unit), dtype=float)
-        out[name] = np.where(ok, v, np.nan)
+    """Run the members that take ``values`` (key -> SI base values as given) and the
+    scenario's values elsewhere.
+
+    Returns output name -> values in the output's unit, laid out (year, [workload,] member);
+    a mask of the usable members (values that pass the scenario checks, finite results; the
+    others hold NaN); and each member's largest relative miss of its start-year targets
+    (members whose start-year demand exceeds start-year capacity miss them; they stay in:
+    they are futures the inputs allow).
+    """
+    samples = parameter_samples(scenario, dict(values), units="base", invalid="mask")
+    raw = simulate(samples, scenario.start_year, scenario.end_year, scenario.substeps_per_year,
+                   executor=executor, keep=outputs, backend=backend)
+    ok = raw.finite_samples() & samples.valid
+    out = {name: np.where(ok, raw.outputs[name], np.nan) for name in outputs}
     return out, ok, raw.calibration_error
 
 

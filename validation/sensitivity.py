@@ -55,8 +55,9 @@ def check_samples(method: str, samples: int | None) -> int:
     if method not in SENSITIVITY_METHODS:
         from projection.model.scenario import _suggest
 
-        raise EnsembleError("--method", method, f"expected one of "
-                            f"{', '.join(SENSITIVITY_METHODS)}{_suggest(method, SENSITIVITY_METHODS)}")
+        hint = _suggest(method, SENSITIVITY_METHODS)
+        raise EnsembleError("--method", method,
+                            f"expected one of {', '.join(SENSITIVITY_METHODS)}{hint}")
     n = DEFAULT_SAMPLES[method] if samples is None else samples
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise EnsembleError("--samples", str(n), "expected a whole number of at least 1")
