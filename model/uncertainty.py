@@ -230,20 +230,24 @@ class Ensemble:
 
 
 def _check_manifest(folder: Path, record: Mapping[str, object], resume: bool) -> None:
+    """Refuse a folder holding another ensemble; without ``resume``, clear this one's blocks."""
     manifest = folder / MANIFEST
+    blocks = sorted(folder.glob("block_*.nc"))
     if manifest.exists():
         try:
             previous = json.loads(manifest.read_text())
         except (OSError, ValueError):
             previous = None
         if previous != json.loads(json.dumps(record)):
-            raise EnsembleError(folder, MANIFEST, "holds an ensemble made from other inputs; "
-                                "choose another folder")
+            raise EnsembleError(folder, MANIFEST, "holds an ensemble made from other inputs "
+                                "(scenario, samples, seed, method or outputs); choose another "
+                                "folder")
         if not resume:
-            raise EnsembleError(folder, MANIFEST, "holds this ensemble already; add --resume "
-                                "to finish it, or choose another folder")
-    elif resume and any(folder.glob("block_*.nc")):
-        raise EnsembleError(folder, MANIFEST, "missing; cannot tell which run its blocks are from")
+            for path in blocks:  # the same inputs: these blocks are made again
+                path.unlink()
+    elif blocks:
+        raise EnsembleError(folder, MANIFEST, "missing beside block files; cannot tell which "
+                            "ensemble they belong to; choose another folder")
 
 
 def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = None, *,

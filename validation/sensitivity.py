@@ -43,6 +43,9 @@ MORRIS_QUANTILES = (0.005, 0.995)
 OAT_QUANTILES = (0.05, 0.95)
 """Ends of an unbounded range in the one-at-a-time tornado."""
 CONFIDENCE = 0.95
+CONSTANT = 1e-9
+"""An output whose spread is below this fraction of its size is constant (a calibrated
+start-year value that differs only by solver round-off): its indices are zero."""
 RESAMPLES = 100
 
 
@@ -93,7 +96,7 @@ def sobol_indices(evaluate_rows: Callable[[np.ndarray], np.ndarray],
     out = {k: np.empty((d, d, y.shape[1]) if k.startswith("S2") else (d, y.shape[1]))
            for k in names}
     for j in range(y.shape[1]):
-        if np.ptp(y[:, j]) == 0:  # a constant output: nothing to attribute
+        if np.ptp(y[:, j]) <= CONSTANT * np.max(np.abs(y[:, j])):  # nothing to attribute
             for k in names:
                 out[k][..., j] = 0.0
             continue
