@@ -81,8 +81,9 @@ class Distribution:
                 return "a lognormal distribution needs a value (its median) above zero"
             if self.low is not None and self.low < 0:
                 return "a lognormal distribution cannot reach below zero; expected low >= 0"
-        if self.low is not None and self.kind in ("normal", "lognormal"):
-            if not self.low <= self.center <= self.high:  # type: ignore[operator]
+        if self.kind in ("normal", "lognormal"):
+            lo, hi = self.support
+            if not lo <= self.center <= hi:
                 return "expected low <= value <= high"
         return None
 

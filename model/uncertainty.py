@@ -211,10 +211,12 @@ class Ensemble:
     uncalibrated: int
     folder: Path | None = None
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    block_samples: int = STREAM_BLOCK
 
     def blocks(self) -> list[Path]:
         assert self.folder is not None
-        return [self.folder / _block_name(s) for s in block_spans(self.design.samples)]
+        return [self.folder / _block_name(s)
+                for s in block_spans(self.design.samples, self.block_samples)]
 
     def output(self, name: str, years: slice = slice(None)) -> np.ndarray:
         """One output for all members, (year, [workload,] member), the years in ``years``."""
@@ -295,7 +297,8 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
         done += span[1] - span[0]
         if progress is not None:
             progress(done, design.samples)
-    ensemble = Ensemble(design, tuple(outputs), years, usable, uncalibrated, folder)
+    ensemble = Ensemble(design, tuple(outputs), years, usable, uncalibrated, folder,
+                        block_samples=block_samples)
     if folder is None:
         ensemble.values = {name: np.concatenate(parts, axis=-1) for name, parts in kept.items()}
     else:
