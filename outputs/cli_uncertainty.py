@@ -33,16 +33,18 @@ Backend = Annotated[str, typer.Option("--backend", help="numpy, or xla (needs th
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no table and no progress.")]
 
 
-def _fail(message: str) -> None:
-    from projection.outputs.cli import fail
+EXIT_BAD_INPUT = 2
 
-    fail(message)
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from projection.outputs.cli import USER_ERRORS
+    from projection.outputs.files import OutputError
 
-    return (*USER_ERRORS, ProjectionError)
+    return (ProjectionError, OutputError)  # OutputError is a ProjectionError; named for clarity
 
 
 def _load(scenario: str, end_year: int | None):
