@@ -359,6 +359,11 @@ from projection.outputs.cli_validation import calibrate_command, validate_comman
 
 app.command("validate")(validate_command)
 app.command("calibrate")(calibrate_command)
+from projection.outputs import cli_uncertainty  # noqa: E402
+
+app.command("uncertainty")(cli_uncertainty.uncertainty_command)
+app.command("sensitivity")(cli_uncertainty.sensitivity_command)
+app.command("sweep")(cli_uncertainty.sweep_command)
 
 
 def main() -> None:
