@@ -88,8 +88,9 @@ def brief_command(
                                       "headless Chromium.")] = False,
 ) -> None:
     """Write a briefing (HTML, Markdown and optionally PDF) on one or more scenarios."""
+    from projection.model.errors import ProjectionError
     from projection.model.scenario import resolve_scenario_path
-    from projection.outputs.cli import USER_ERRORS, fail
+    from projection.outputs.cli_validation import fail
 
     if uncertainty is not None and uncertainty < 2:
         fail(f"--uncertainty: expected a number of samples of at least 2, got {uncertainty}")
@@ -103,14 +104,14 @@ def brief_command(
         fail("--pdf: no Chromium found on PATH (install Debian's 'chromium' package, or set "
              "PROJECTION_CHROMIUM to the browser's executable)")
     try:
-        from projection.outputs.brief import BriefDataError
+        import matplotlib  # noqa: F401
     except ImportError as exc:  # the optional 'brief' extra is missing
         fail(f"brief needs the optional 'brief' extra (pip install 'projection[brief]'): {exc}")
         return
     try:
         page, markdown, written = _write(scenarios, baseline, output, browser, uncertainty,
                                          resolve_scenario_path)
-    except (*USER_ERRORS, BriefDataError) as exc:
+    except ProjectionError as exc:
         fail(str(exc))
         return
     typer.echo("Wrote " + ", ".join(str(p) for p in written))
