@@ -159,6 +159,11 @@ app.command("calibrate")(calibrate_command)
 from projection.outputs.cli_brief import brief_command  # noqa: E402
 
 app.command("brief")(brief_command)
+from projection.outputs import cli_uncertainty  # noqa: E402
+
+app.command("uncertainty")(cli_uncertainty.uncertainty_command)
+app.command("sensitivity")(cli_uncertainty.sensitivity_command)
+app.command("sweep")(cli_uncertainty.sweep_command)
 
 
 def main() -> None:
