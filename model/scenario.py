@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,6 +30,7 @@ from .parameters import (
     WORKLOADS,
     Parameter,
 )
+from .safe_io import check_path_name, load_toml, path_name_problem, printable
 from .units import SECONDS_PER_YEAR, UnitError, parse_quantity, to_base
 
 DEFAULT_START_YEAR = 2024
@@ -181,16 +182,16 @@ def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
     of the extending file when there is one (``relative_to``). A bare name is the file of that
     name beside the extending file, else the shipped scenario of that name.
     """
-    path = Path(text)
+    path = check_path_name(text, ScenarioError)
     looks_like_path = path.suffix == ".toml" or "/" in text or "\\" in text
-    if looks_like_path or (relative_to is None and path.is_file()):
+    if looks_like_path or (relative_to is None and os.path.isfile(path)):
         if relative_to is not None and not path.is_absolute():
             return relative_to / path
         return path
     candidates = [] if relative_to is None else [relative_to / f"{text}.toml"]
     candidates.append(shipped_scenarios_dir() / f"{text}.toml")
     for candidate in candidates:
-        if candidate.is_file():
+        if path_name_problem(candidate) is None and os.path.isfile(candidate):
             return candidate
     return path
 
@@ -201,19 +202,29 @@ def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
-    if not path.exists():
-        raise ScenarioError(path, "", "no such file")
-    if path.is_dir():
-        raise ScenarioError(path, "", "is a folder, expected a scenario .toml file")
-    try:
-        raw = path.read_bytes()
-        return tomllib.loads(raw.decode("utf-8")), raw
-    except UnicodeDecodeError:
-        raise ScenarioError(path, "", "is not UTF-8 text, expected a TOML file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"is not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise ScenarioError(path, "", f"cannot be read ({exc.strerror})") from None
+    return load_toml(path, what="a scenario .toml file", error=ScenarioError)
+
+
+def _home(name: str) -> str | None:
+    """Where a parameter called ``name`` belongs ("[facility]"), or None if there is none."""
+    sections = sorted({p.section for p in PARAMETERS if p.name == name and not p.per_workload})
+    if sections:
+        return " or ".join(f"[{s}]" for s in sections)
+    if any(p.name == name for p in WORKLOAD_PARAMETERS):
+        return f"a [workloads.NAME] table ({', '.join(WORKLOADS)})"
+    return None
+
+
+def _unknown_key(name: str, options: list[str], everywhere: list[str] | None = None) -> str:
+    """"unknown key" with the section the key belongs in, else a did-you-mean."""
+    home = _home(name)
+    if home:
+        return f"unknown key here: {name} belongs in {home}"
+    hint = _suggest(name, options)
+    if not hint and everywhere:
+        close = difflib.get_close_matches(name, everywhere, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}' in {_home(close[0])}?)" if close else ""
+    return f"unknown key{hint}"
 
 
 def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -223,6 +234,10 @@ def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         if section == "scenario":
             continue
         if section not in SECTIONS:
+            home = _home(section)
+            if home:
+                raise ScenarioError(path, section, f"is outside any section: {section} belongs "
+                                                   f"in {home}")
             raise ScenarioError(
                 path, section, f"unknown section{_suggest(section, ['scenario', *SECTIONS])}"
             )
@@ -243,15 +258,15 @@ def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
                 for name, raw in wtable.items():
                     if name not in names:
                         raise ScenarioError(path, workload_key(workload, name),
-                                            f"unknown key{_suggest(name, names)}")
+                                            _unknown_key(name, names))
                     flat[workload_key(workload, name)] = raw
             continue
         names = [p.name for p in PARAMETERS if p.section == section and not p.per_workload]
         for name, raw in table.items():
             if name not in names:
-                everywhere = [k for k in BY_KEY]
-                hint = _suggest(name, names) or _suggest(f"{section}.{name}", everywhere)
-                raise ScenarioError(path, f"{section}.{name}", f"unknown key{hint}")
+                everywhere = sorted({p.name for p in PARAMETERS})
+                raise ScenarioError(path, f"{section}.{name}",
+                                    _unknown_key(name, names, everywhere))
             flat[f"{section}.{name}"] = raw
     return flat
 
@@ -316,17 +331,32 @@ def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         if k not in META_KEYS:
             raise ScenarioError(path, f"scenario.{k}", f"unknown key{_suggest(k, META_KEYS)}")
     for k in ("title", "description"):
-        if not isinstance(meta.get(k), str) or not meta[k].strip():
+        if k not in meta:
             raise ScenarioError(path, f"scenario.{k}", "missing; expected a non-empty string")
-    for k in ("name", "extends"):
+    for k in ("title", "description", "name", "extends"):
         if k in meta and not isinstance(meta[k], str):
-            raise ScenarioError(path, f"scenario.{k}", f"got {meta[k]!r}, expected a string")
+            raise ScenarioError(path, f"scenario.{k}",
+                                f"got {_brief(meta[k])}, expected a string")
+    if "\n" in meta["title"].strip():
+        raise ScenarioError(path, "scenario.title", "expected one line (a title, not a story)")
+    for k in ("title", "description"):
+        # free text reaches terminals and output files: no escape sequences, no overrides
+        meta[k] = printable(meta[k], keep_newlines=(k == "description")).strip()
+        if not meta[k]:
+            raise ScenarioError(path, f"scenario.{k}", "is empty; expected a non-empty string")
     if "name" in meta and not NAME_PATTERN.match(meta["name"]):
         raise ScenarioError(path, "scenario.name", f"got {meta['name']!r}, expected letters, "
                             "digits, '_', '.' or '-' (it names the results folder)")
-    if "\n" in meta["title"].strip():
-        raise ScenarioError(path, "scenario.title", "expected one line (a title, not a story)")
+    if "extends" in meta and not meta["extends"].strip():
+        raise ScenarioError(path, "scenario.extends", "is empty; expected the name of a shipped "
+                            "scenario or the path of a .toml file")
     return meta
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages about values of a wrong type."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
@@ -386,6 +416,21 @@ def _check_consistency(path: Path, entries: dict[str, Entry]) -> None:
             )
 
 
+def _parent_path(child: Path, parent: str) -> Path:
+    """The file that ``child``'s ``extends = parent`` names; refused in one line naming the
+    child and the key when the name cannot be a file or nothing is there."""
+    problem = path_name_problem(parent)
+    if problem:
+        raise ScenarioError(child, "scenario.extends", f"{parent!r} {problem}")
+    found = resolve_scenario_path(parent, relative_to=child.parent)
+    problem = path_name_problem(found)
+    if problem:
+        raise ScenarioError(child, "scenario.extends", f"{parent!r} {problem}")
+    if not os.path.lexists(found):
+        raise ScenarioError(child, "scenario.extends", f"{parent!r}: no such scenario file")
+    return found
+
+
 def load_scenario(
     path: Path | str,
     *,
@@ -393,12 +438,12 @@ def load_scenario(
     substeps_per_year: int | None = None,
 ) -> Scenario:
     """Read, merge (``extends``) and check a scenario file."""
-    path = Path(path)
+    path = check_path_name(path, ScenarioError)
     chain: list[tuple[Path, dict[str, Any], bytes]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     current: Path | None = path
     while current is not None:
-        resolved = current.resolve()
+        resolved = os.path.realpath(current)  # never raises, even on a symlink loop
         if resolved in seen:
             raise ScenarioError(current, "scenario.extends", "extends itself in a loop")
         seen.add(resolved)
@@ -409,11 +454,7 @@ def load_scenario(
         if parent is None:
             current = None
         else:
-            current = resolve_scenario_path(parent, relative_to=current.parent)
-            if not current.exists():
-                raise ScenarioError(
-                    chain[-1][0], "scenario.extends", f"{parent!r}: no such scenario file"
-                )
+            current = _parent_path(current, parent)
 
     entries: dict[str, Entry] = {}
     settings: dict[str, Any] = {}

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from projection.model import __version__
+from projection.model.errors import shown
 from projection.model.integrate import RunError
 from projection.model.run import compare as compare_scenarios
 from projection.model.run import run_scenario
@@ -19,7 +20,7 @@ from projection.model.scenario import (
     resolve_scenario_path,
     shipped_scenarios,
 )
-from projection.outputs.files import OutputError, write_all
+from projection.outputs.files import OutputError, parse_output, write_all
 from projection.outputs.netcdf import write_netcdf
 from projection.outputs.tables import write_csv, write_iamc
 from projection.outputs.terminal import comparison_table, headline_table, headline_years
@@ -48,11 +49,11 @@ Substeps = Annotated[
 
 
 def fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {shown(message)}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _write_results(ds, folder: Path) -> list[Path]:
+def _write_results(ds, folder: Path, inputs) -> list[Path]:
     return write_all(
         folder,
         {
@@ -60,6 +61,8 @@ def _write_results(ds, folder: Path) -> list[Path]:
             "projection.csv": lambda p: write_csv(ds, p),
             "projection_iamc.csv": lambda p: write_iamc(ds, p),
         },
+        inputs=inputs,
+        datasets=[ds],
     )
 
 
@@ -67,8 +70,9 @@ def _write_results(ds, folder: Path) -> list[Path]:
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml), or the name of a "
                                              "shipped scenario such as 'baseline'.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the result "
-                      "files (default: results/<scenario name>/).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", parser=parse_output,
+                      help="Folder for the result files (default: results/<scenario name>/).")
+                      ] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table.")] = False,
@@ -79,7 +83,7 @@ def run(
                                substeps_per_year=substeps)
         ds = run_scenario(loaded)
         folder = output if output is not None else DEFAULT_RESULTS / loaded.name
-        written = _write_results(ds, folder)
+        written = _write_results(ds, folder, loaded.files)
     except USER_ERRORS as exc:
         fail(str(exc))
         return
@@ -94,8 +98,9 @@ def run(
 @app.command()
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario files or names.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the combined "
-                      "result files (default: results/compare/).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", parser=parse_output,
+                      help="Folder for the combined result files (default: results/compare/).")
+                      ] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
     year: Annotated[list[int] | None, typer.Option("--year", help="Year(s) to tabulate "
@@ -110,7 +115,8 @@ def compare(
         bad = [y for y in wanted if y not in years]
         if bad:
             fail(f"--year: {bad[0]} is outside the projected years {years[0]}-{years[-1]}")
-        written = _write_results(ds, output if output is not None else DEFAULT_RESULTS / "compare")
+        written = _write_results(ds, output if output is not None else DEFAULT_RESULTS / "compare",
+                                 paths)
     except USER_ERRORS as exc:
         fail(str(exc))
         return
@@ -159,19 +165,19 @@ app.command("calibrate")(calibrate_command)
 
 
 def main() -> None:
-    """Run the command line; usage errors are one line on stderr with exit code 2, too."""
+    """Run the command line; usage errors are one line on stderr with exit code 2, too.
+    Ctrl-C is handled around this, by the console script (``projection.outputs.console``)."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=sys.argv[1:], prog_name="projection", standalone_mode=False)
-    except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
-        sys.exit(130)
+    except typer.Abort:  # click turns a KeyboardInterrupt into Abort; give it back
+        raise KeyboardInterrupt from None
     except Exception as exc:  # click's usage errors, from typer's bundled click
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
         context = getattr(exc, "ctx", None)
         where = f" (see '{context.command_path} --help')" if context is not None else ""
-        message = " ".join(exc.format_message().split())
+        message = shown(" ".join(exc.format_message().split()))
         if message:  # empty when the help was printed for a bare command
             typer.echo(f"error: {message}{where}", err=True)
         sys.exit(exc.exit_code)
@@ -179,4 +185,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from projection.outputs.console import guarded
+
+    guarded(main)
