@@ -283,7 +283,9 @@ def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
     if "value" not in raw:
         raise ScenarioError(path, key, "has no value")
     source = raw.get("source")
-    if not isinstance(source, str) or not source.strip():
+    if isinstance(source, str):  # free text that reaches terminals and files: no escapes
+        source = printable(source).strip()
+    if not isinstance(source, str) or not source:
         raise ScenarioError(path, key, "has no source: every value needs source = \"...\"")
     value = raw["value"]
     try:

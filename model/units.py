@@ -28,7 +28,7 @@ NUMBER = re.compile(
 FREE_NUMBER = re.compile(r"(?<![A-Za-z_])\d|\.")
 """A point, or a digit that does not follow a letter, in the unit: a second number, as in
 "10 500 kWh/yr" or "25 GW/yr 2", which pint would multiply in. A digit right after a letter is
-an exponent ("m3", "CO2") and is allowed."""
+an exponent ("m3", "CO2") and is allowed, as is a unit that starts "1/" ("0.3 1/yr")."""
 MAX_QUANTITY_CHARS = 200
 """Longest quantity string read; the longest in the shipped files has 20 characters."""
 
@@ -60,7 +60,7 @@ def parse_quantity(text: object) -> pint.Quantity:
     unit = match["unit"].strip()
     if "**" in unit or "^" in unit:
         raise UnitError(f"cannot read {text!r}: write powers of ten as 1e9, not with ** or ^")
-    if FREE_NUMBER.search(unit):
+    if FREE_NUMBER.search(unit.removeprefix("1/")):  # "0.3 1/yr" is a reciprocal unit
         raise UnitError(f"cannot read {text!r}: expected exactly one number and one unit, as in "
                         "\"200 TWh/yr\", found a second number (write 10500, not 10 500)")
     magnitude = float(match["number"])
