@@ -1,5 +1,6 @@
-"""The error every input file problem becomes: one line naming the file, the key and what
-was expected."""
+"""The project's exceptions: one root, :class:`ProjectionError`, under which every input, run
+and output error sits, so that a notebook or a script can catch them all with one clause.
+``str()`` of any of them is the one-line message for the user."""
 
 from __future__ import annotations
 
@@ -32,9 +33,15 @@ def shown(text: str | os.PathLike[str]) -> str:
                    if is_control(c) else c for c in text)
 
 
-class InputError(Exception):
-    """An input file that cannot be used; ``str()`` is the one-line message for the user
-    (control characters in the path, key or message are shown as escapes)."""
+class ProjectionError(Exception):
+    """Any error the user can act on: bad input, a run that cannot be used, an unusable output
+    folder. Programming errors are never wrapped in it."""
+
+
+class InputError(ProjectionError):
+    """An input that cannot be used (scenario file, reference data, parameter table or
+    override); ``str()`` names the file or source, the key and what was expected (control
+    characters in the path, key or message are shown as escapes)."""
 
     def __init__(self, path: Path | str, key: str, message: str) -> None:
         self.path = str(path)
@@ -42,3 +49,8 @@ class InputError(Exception):
         self.message = message
         line = f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}"
         super().__init__(shown(line))
+
+
+class RunError(ProjectionError, ValueError):
+    """A run whose results cannot be used (non-finite numbers, a start state that cannot be
+    calibrated); ``str()`` is the one-line message for the user."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -150,29 +152,43 @@ def model_value(p: Parameter, base_value: np.ndarray) -> np.ndarray:
     return base_value
 
 
+def bounds_violations(p: Parameter, values: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """For each bound of ``p``: (True where ``values``, SI base units, break it; the reason)."""
+    v = np.asarray(values, dtype=float)
+    rules = [(~np.isfinite(v), "is not a finite number")]
+    with np.errstate(invalid="ignore"):
+        if p.kind == "positive":
+            rules.append((~(v > 0), "must be greater than zero"))
+        elif p.kind == "nonnegative":
+            rules.append((v < 0, "must not be negative"))
+        elif p.kind == "fraction":
+            rules.append((~((v >= 0) & (v <= 1)), "must be between 0 and 1 (0 % to 100 %)"))
+        elif p.kind == "at_least_one":
+            rules.append((v < 1, "must be at least 1"))
+        elif p.kind == "growth":
+            rules.append((~(v * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN),
+                          "must be above -100 %/yr"))
+    return rules
+
+
 def check_bounds(p: Parameter, base_value: float) -> str | None:
     """The reason ``base_value`` is out of bounds for ``p``, or None when it is fine."""
-    if not math.isfinite(base_value):
-        return "is not a finite number"
-    if p.kind == "positive" and not base_value > 0:
-        return "must be greater than zero"
-    if p.kind == "nonnegative" and base_value < 0:
-        return "must not be negative"
-    if p.kind == "fraction" and not 0 <= base_value <= 1:
-        return "must be between 0 and 1 (0 % to 100 %)"
-    if p.kind == "at_least_one" and base_value < 1:
-        return "must be at least 1"
-    if p.kind == "growth" and not base_value * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN:
-        return "must be above -100 %/yr"
+    for bad, reason in bounds_violations(p, np.array([base_value])):
+        if bad[0]:
+            return reason
     return None
 
 
 def shipped_scenarios_dir() -> Path:
-    return Path(str(resources.files("projection.scenarios")))
+    return Path(str(resources.files("projection.scenario_files")))
 
 
 def shipped_scenarios() -> list[Path]:
     return sorted(shipped_scenarios_dir().glob("*.toml"))
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.endswith(".toml") or "/" in text or "\\" in text
 
 
 def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
@@ -183,8 +199,7 @@ def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
     name beside the extending file, else the shipped scenario of that name.
     """
     path = check_path_name(text, ScenarioError)
-    looks_like_path = path.suffix == ".toml" or "/" in text or "\\" in text
-    if looks_like_path or (relative_to is None and os.path.isfile(path)):
+    if _looks_like_path(text) or (relative_to is None and os.path.isfile(path)):
         if relative_to is not None and not path.is_absolute():
             return relative_to / path
         return path
@@ -433,13 +448,54 @@ def _parent_path(child: Path, parent: str) -> Path:
     return found
 
 
+OVERRIDES = Path("params")
+"""How errors and provenance name values given as overrides rather than in a file."""
+OVERRIDE_SOURCE = "override given with the run (params)"
+
+
+def _override_entries(overrides: Mapping[str, Any]) -> dict[str, Entry]:
+    """Entries for overriding values, parsed and checked as a scenario file's entries are."""
+    entries = {}
+    known = all_keys()
+    for key, raw in overrides.items():
+        if key not in known:
+            raise ScenarioError(OVERRIDES, str(key), f"unknown key{_suggest(str(key), known)}")
+        if not isinstance(raw, Mapping):
+            raw = {"value": raw, "source": OVERRIDE_SOURCE}
+        entries[key] = _parse_entry(OVERRIDES, key, dict(raw))
+    return entries
+
+
+def find_scenario(text: str | Path) -> Path:
+    """The file of a scenario named by a user: a path, or the name of a shipped scenario.
+
+    A name that matches no file raises :class:`ScenarioError` with the closest shipped name.
+    """
+    path = resolve_scenario_path(str(text))
+    if os.path.lexists(path):  # a symbolic link that loops is reported when it is read
+        return path
+    names = [p.stem for p in shipped_scenarios()]
+    if _looks_like_path(str(text)):
+        raise ScenarioError(path, "", "no such file")
+    hint = _suggest(str(text), names)
+    raise ScenarioError(path, "", f"no such scenario file or shipped scenario{hint}; "
+                        f"shipped: {', '.join(names)}")
+
+
 def load_scenario(
     path: Path | str,
     *,
     end_year: int | None = None,
     substeps_per_year: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Scenario:
-    """Read, merge (``extends``) and check a scenario file."""
+    """Read, merge (``extends``) and check a scenario file.
+
+    ``overrides`` maps scenario keys (``"demand.adoption_growth"``) to values that replace the
+    file's, each a quantity string (``"40 %/yr"``) or a table as in the file (``{value = ...,
+    source = ...}``); they are checked exactly as the file's entries are, and errors name
+    ``OVERRIDES`` in place of the file. They enter the scenario's hash.
+    """
     path = check_path_name(path, ScenarioError)
     chain: list[tuple[Path, dict[str, Any], bytes]] = []
     seen: set[str] = set()
@@ -467,6 +523,7 @@ def load_scenario(
             if k in data["scenario"]:
                 settings[k] = (file, data["scenario"][k])
 
+    entries.update(_override_entries(overrides or {}))
     missing = [k for k in all_keys() if k not in entries]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
@@ -499,6 +556,9 @@ def load_scenario(
     digest = hashlib.sha256()
     for _, _, raw in chain:
         digest.update(raw)
+    if overrides:
+        digest.update(json.dumps({k: overrides[k] for k in sorted(overrides)},
+                                 default=str).encode())
     meta = chain[0][1]["scenario"]
     return Scenario(
         path=path,

@@ -12,6 +12,8 @@ import re
 
 import pint
 
+from .errors import ProjectionError
+
 ureg: pint.UnitRegistry = pint.UnitRegistry()
 # A request (one response, one image, one video) is a count: dimensionless.
 ureg.define("request = 1 = req")
@@ -35,7 +37,7 @@ MAX_QUANTITY_CHARS = 200
 SECONDS_PER_YEAR = float(Q_(1.0, "year").to("second").magnitude)  # Julian year, 365.25 d
 
 
-class UnitError(ValueError):
+class UnitError(ProjectionError, ValueError):
     """A value whose unit is missing, unparsable or of the wrong dimension."""
 
 

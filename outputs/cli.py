@@ -166,7 +166,7 @@ app.command("calibrate")(calibrate_command)
 
 def main() -> None:
     """Run the command line; usage errors are one line on stderr with exit code 2, too.
-    Ctrl-C is handled around this, by the console script (``projection.outputs.console``)."""
+    Ctrl-C is handled around this, once, by ``projection.outputs.interrupts.guarded``."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=sys.argv[1:], prog_name="projection", standalone_mode=False)
@@ -185,6 +185,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from projection.outputs.console import guarded
+    from projection.outputs.interrupts import guarded
 
     guarded(main)

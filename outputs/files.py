@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from projection.model.errors import shown
+from projection.model.errors import ProjectionError, shown
 from projection.model.safe_io import path_name_problem
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ PART_SUFFIX = ".part"
 """Temporary files are hidden (a leading dot) and end in .part while they are written."""
 
 
-class OutputError(Exception):
+class OutputError(ProjectionError):
     """The output cannot be written; ``str()`` is the one-line message for the user."""
 
     def __init__(self, message: str) -> None:
