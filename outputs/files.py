@@ -65,10 +65,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _check_name(path: Path, option: str) -> None:
+def _check_name(path: Path | str, option: str) -> Path:
     problem = path_name_problem(path)
     if problem:
         raise OutputError(f"{option}: {path} {problem}" if str(path) else f"{option}: {problem}")
+    return Path(path)
 
 
 def check_not_input(target: Path, inputs: Iterable[Path | str], option: str = "--output") -> None:
@@ -80,10 +81,11 @@ def check_not_input(target: Path, inputs: Iterable[Path | str], option: str = "-
                               f"another {option}, nothing was written")
 
 
-def check_output_folder(folder: Path, *, inputs: Iterable[Path | str] = (),
+def check_output_folder(folder: Path | str, *, inputs: Iterable[Path | str] = (),
                         option: str = "--output") -> Path:
-    """``folder`` if results can go there: a usable name, not an existing file (or input)."""
-    _check_name(folder, option)
+    """``folder`` if results can go there: a usable name (a string, since ``Path("")`` is
+    ``Path(".")``, is refused when empty), not an existing file, not an input."""
+    folder = _check_name(folder, option)
     if os.path.lexists(folder) and not folder.is_dir():
         inputs = list(inputs)
         check_not_input(folder, inputs, option)
@@ -91,11 +93,11 @@ def check_output_folder(folder: Path, *, inputs: Iterable[Path | str] = (),
     return folder
 
 
-def check_output_file(path: Path, *, inputs: Iterable[Path | str] = (), force: bool = False,
-                      option: str = "--output") -> Path:
+def check_output_file(path: Path | str, *, inputs: Iterable[Path | str] = (),
+                      force: bool = False, option: str = "--output") -> Path:
     """``path`` if one file can be written there: a usable name, not a folder, not one of
     ``inputs``, and not an existing file unless ``force``; its folder must exist."""
-    _check_name(path, option)
+    path = _check_name(path, option)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder, expected a file name for {option}")
     check_not_input(path, inputs, option)
@@ -187,7 +189,7 @@ def prepare_folder(folder: Path) -> None:
 
 
 def write_all(
-    folder: Path,
+    folder: Path | str,
     writers: Mapping[str, Callable[[Path], None]],
     *,
     inputs: Iterable[Path | str] = (),
@@ -202,7 +204,7 @@ def write_all(
     finite. Returns the paths written.
     """
     inputs = list(inputs)
-    check_output_folder(folder, inputs=inputs, option=option)
+    folder = check_output_folder(folder, inputs=inputs, option=option)
     for name in writers:
         target = folder / name
         if os.path.lexists(target) and not target.is_file():
@@ -226,7 +228,7 @@ def write_all(
 
 
 def write_file(
-    path: Path,
+    path: Path | str,
     write: Callable[[Path], None],
     *,
     force: bool = False,
@@ -240,7 +242,7 @@ def write_file(
     ``path``. The checks of :func:`check_output_file` come first; an existing file is replaced
     only with ``force``, and never when it is one of ``inputs``."""
     inputs = list(inputs)
-    check_output_file(path, inputs=inputs, force=force, option=option)
+    path = check_output_file(path, inputs=inputs, force=force, option=option)
     check_finite(datasets)
     folder = path.parent
     parts: list[Path] = []
