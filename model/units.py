@@ -9,17 +9,41 @@ from __future__ import annotations
 
 import math
 import re
-
-import pint
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from .errors import ProjectionError
 
-ureg: pint.UnitRegistry = pint.UnitRegistry()
-# A request (one response, one image, one video) is a count: dimensionless.
-ureg.define("request = 1 = req")
-ureg.define("data_centre = 1")
-ureg.define("household = 1")
-Q_ = ureg.Quantity
+if TYPE_CHECKING:
+    import pint
+
+
+@cache
+def registry() -> pint.UnitRegistry:
+    """The project's one pint registry, made on first use (importing pint and reading its
+    unit definitions take longer than a model run; commands that need no units skip both).
+    pint keeps the parsed definitions in its cache folder when it can write one."""
+    import pint
+
+    try:
+        ureg = pint.UnitRegistry(cache_folder=":auto:")
+    except Exception:  # no writable cache folder: parse the definitions every time
+        ureg = pint.UnitRegistry()
+    # A request (one response, one image, one video) is a count: dimensionless.
+    ureg.define("request = 1 = req")
+    ureg.define("data_centre = 1")
+    ureg.define("household = 1")
+    return ureg
+
+
+def __getattr__(name: str) -> Any:
+    """``ureg`` and ``Q_``: the registry and its Quantity class, made on first use."""
+    if name == "ureg":
+        return registry()
+    if name == "Q_":
+        return registry().Quantity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 NUMBER = re.compile(
     r"^\s*(?P<number>[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf(?:inity)?))"
@@ -34,7 +58,9 @@ an exponent ("m3", "CO2") and is allowed, as is a unit that starts "1/" ("0.3 1/
 MAX_QUANTITY_CHARS = 200
 """Longest quantity string read; the longest in the shipped files has 20 characters."""
 
-SECONDS_PER_YEAR = float(Q_(1.0, "year").to("second").magnitude)  # Julian year, 365.25 d
+SECONDS_PER_YEAR = 365.25 * 86_400.0
+"""The Julian year, 365.25 days of 86,400 s: pint's and the IAU's ``year`` (IAU Style Manual,
+1989, section 5.15); a test checks it against pint."""
 
 
 class UnitError(ProjectionError, ValueError):
@@ -49,8 +75,9 @@ def parse_quantity(text: object) -> pint.Quantity:
     """
     if isinstance(text, bool):
         raise UnitError(f"got {text!r}, expected a number with a unit")
+    ureg = registry()
     if isinstance(text, int | float):
-        return Q_(float(text), ureg.dimensionless)
+        return ureg.Quantity(float(text), ureg.dimensionless)
     if not isinstance(text, str):
         raise UnitError(f"got {text!r}, expected a string such as \"200 TWh/yr\"")
     if len(text) > MAX_QUANTITY_CHARS:
@@ -67,7 +94,7 @@ def parse_quantity(text: object) -> pint.Quantity:
                         "\"200 TWh/yr\", found a second number (write 10500, not 10 500)")
     magnitude = float(match["number"])
     if not unit:
-        return Q_(magnitude, ureg.dimensionless)
+        return ureg.Quantity(magnitude, ureg.dimensionless)
     cleaned = unit.replace("%", " percent ")
     if cleaned.startswith("/"):  # "1 /yr": a unit that is a reciprocal
         cleaned = "1" + cleaned
@@ -75,16 +102,16 @@ def parse_quantity(text: object) -> pint.Quantity:
         one: object = ureg.Quantity(cleaned)
     except Exception as exc:  # pint raises several unrelated exception types
         raise UnitError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
-    if not isinstance(one, pint.Quantity) or one.magnitude != 1:
+    if not isinstance(one, ureg.Quantity) or one.magnitude != 1:
         # a number hidden in the unit (a constant, a prefix alone): never multiply it in
         raise UnitError(f"cannot read {text!r}: expected exactly one number and one unit, as in "
                         "\"200 TWh/yr\"")
-    return Q_(magnitude, one.units)
+    return ureg.Quantity(magnitude, one.units)
 
 
 def to_base(quantity: pint.Quantity, unit: str) -> float:
     """Convert to SI base units after checking the dimension against ``unit``."""
-    expected = ureg.Quantity(1.0, unit)
+    expected = registry().Quantity(1.0, unit)
     if quantity.dimensionality != expected.dimensionality:
         raise UnitError(
             f"has dimension {describe_dimension(quantity)}, expected {describe_dimension(expected)}"
@@ -98,12 +125,12 @@ def to_base(quantity: pint.Quantity, unit: str) -> float:
 
 def base_unit(unit: str):
     """The SI base unit that values of ``unit`` are stored in inside the loop."""
-    return ureg.Quantity(1.0, unit).to_base_units().units
+    return registry().Quantity(1.0, unit).to_base_units().units
 
 
 def conversion_factor(unit_from: str, unit_to: str) -> float:
     """Multiply a value in ``unit_from`` by this to express it in ``unit_to``."""
-    return float(ureg.Quantity(1.0, unit_from).to(unit_to).magnitude)
+    return float(registry().Quantity(1.0, unit_from).to(unit_to).magnitude)
 
 
 def describe_dimension(quantity: pint.Quantity) -> str:
