@@ -420,6 +420,13 @@ def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+def scenario_summary(path: Path) -> tuple[str, str]:
+    """(title, description) of a scenario file, read without checking its values (fast: for
+    listings)."""
+    meta = _meta(path, _read_toml(path)[0])
+    return meta["title"].strip(), " ".join(meta["description"].split())
+
+
 def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ScenarioError(path, key, f"got {value!r}, expected a whole number")

@@ -92,7 +92,8 @@ def test_blocked_equals_unblocked_on_a_process_pool(baseline):
     """Any split and any executor: every sample's result is its own."""
     samples = parameter_samples(baseline, growth_table(23))
     whole = simulate_block(dict(samples), 2024, 2027, 3)
-    with ProcessPoolExecutor(2) as pool:
+    spawn = multiprocessing.get_context("spawn")  # forking after XLA started could deadlock
+    with ProcessPoolExecutor(2, mp_context=spawn) as pool:
         split = simulate(samples, 2024, 2027, 3, executor=pool, block_samples=5)
     for group in ("flows", "stocks", "auxiliaries", "parameters"):
         for k, v in getattr(whole, group).items():
@@ -128,7 +129,7 @@ def _run_in_worker(n: int) -> float:
 
 def test_simulate_runs_inside_a_daemonic_pool_worker():
     """multiprocessing.Pool workers are daemonic and may not start processes of their own."""
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         inside = pool.apply(_run_in_worker, (30,))
     assert inside == pytest.approx(_run_in_worker(30), rel=1e-12)
