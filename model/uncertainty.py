@@ -514,9 +514,8 @@ def xla_workers(workers: int | None = None) -> Executor:
     way to run the ``xla`` backend on several cores. Close it (``with`` or ``shutdown``) when
     done; workers load compiled programs from the per-machine cache after the first time."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     import sys
+    from concurrent.futures import ProcessPoolExecutor
 
     count = workers or os.cpu_count() or 1
     # forking is quick and safe while this process has not started XLA's threads itself
