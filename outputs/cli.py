@@ -369,6 +369,9 @@ from projection.outputs.cli_validation import calibrate_command, validate_comman
 
 app.command("validate")(validate_command)
 app.command("calibrate")(calibrate_command)
+from projection.outputs.cli_brief import brief_command  # noqa: E402
+
+app.command("brief")(brief_command)
 from projection.outputs import cli_uncertainty  # noqa: E402
 
 app.command("uncertainty")(cli_uncertainty.uncertainty_command)
