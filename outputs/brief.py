@@ -32,8 +32,8 @@ from projection.model.errors import InputError
 from projection.model.parameters import WORKLOAD_LABELS, WORKLOADS
 from projection.model.results import OUTPUT_BY_NAME
 from projection.model.run import compare
-from projection.model.scenario import Scenario, ScenarioError, load_scenario
-from projection.model.units import UnitError, parse_quantity
+from projection.model.scenario import Scenario, ScenarioError, load_scenario, parameter_for_key
+from projection.model.units import UnitError, parse_quantity, ureg
 from projection.validation.references import fmt as _fmt
 from projection.validation.references import load_references
 
@@ -469,17 +469,27 @@ def headline(b: Briefing) -> list[Block]:
     return blocks
 
 
+def meaning(key: str) -> str:
+    """What a scenario parameter means, from the parameter table (model/parameters.py)."""
+    try:
+        return parameter_for_key(key).description
+    except (KeyError, ScenarioError):
+        return ""
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-J_PER_WH = 3600.0
-"""1 Wh = 3,600 J (definition)."""
+def in_unit(output: str, unit: str) -> float:
+    """Factor from the catalogue unit of ``output`` to ``unit`` (pint)."""
+    return float(ureg.Quantity(1.0, OUTPUT_BY_NAME[output].unit).to(unit).magnitude)
 
 
 def _wh(b: Briefing, s: str, year: int, w: str) -> Num:
     """Energy per request in Wh, tagged with the output it comes from (stored in J)."""
-    return Num(b.value("energy_per_request", s, year, w) / J_PER_WH, "Wh",
+    return Num(b.value("energy_per_request", s, year, w) * in_unit("energy_per_request", "Wh"),
+               "Wh",
                {"output": "energy_per_request", "scenario": s, "year": str(year),
                 "workload": w, "unit": "Wh"})
 
@@ -490,7 +500,7 @@ def per_request(b: Briefing, s: str, year: int) -> list[Block]:
     mw, eb = b.equivalents.microwave, b.equivalents.ebike
     rows = []
     for w in WORKLOADS:
-        joules = b.value("energy_per_request", s, year, w)
+        joules = b.value("energy_per_request", s, year, w) * in_unit("energy_per_request", "J")
         metres = joules / eb.value
         distance = (derived(metres / 1e3, "ebike_distance", s, year, "km", workload=w)
                     if metres >= 1e3 else derived(metres, "ebike_distance", s, year, "m",
@@ -601,9 +611,10 @@ def uncertainty_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
                            f"{b.scenario(b.lead).title} scenario most through "]
     for rank, i in enumerate(order):
         key = str(ds["parameter"].values[i])
-        parts += [key, " (", Num(float(swing.values[i]), "TWh",
-                                  {"quantity": "swing", "scenario": b.lead, "year": str(year),
-                                   "parameter": key}, signed=True), ")"]
+        moved = Num(float(swing.values[i]), "TWh", {"quantity": "swing", "scenario": b.lead,
+                                                     "year": str(year), "parameter": key},
+                    signed=True)
+        parts += [f"{key} ({_lower_first(meaning(key)).rstrip('.')}: ", moved, ")"]
         parts.append("; " if rank < len(order) - 2 else (" and " if rank == len(order) - 2
                                                           else "."))
     blocks.append(Para(tuple(parts)))
@@ -621,8 +632,8 @@ def assumptions(b: Briefing) -> list[Block]:
             continue
         mine = s.resolved()
         rows = tuple(
-            (key, mine[key]["value"], base.get(key, {}).get("value", "(not set)"),
-             mine[key]["source"])
+            (f"{key}: {meaning(key)}", mine[key]["value"],
+             base.get(key, {}).get("value", "(not set)"), mine[key]["source"])
             for key in sorted(mine) if mine[key]["value"] != base.get(key, {}).get("value")
         )
         blocks.append(para(f"{s.title} ({s.name}): {s.description.strip()}"))
@@ -775,6 +786,8 @@ th { border-bottom: 2px solid #444; }
 td.n, th.n { text-align: right; }
 td.n .num { font-weight: normal; }
 td.wrap { overflow-wrap: anywhere; max-width: 22rem; }
+td:first-child { min-width: 8rem; }
+caption, thead { break-after: avoid; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.2rem; }
 figure { margin: 1rem 0; break-inside: avoid; }
 figure img { max-width: 100%; height: auto; }
