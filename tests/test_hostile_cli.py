@@ -207,7 +207,8 @@ def test_ctrl_c_while_results_are_written_leaves_the_old_ones_and_no_part_file(u
     before = snapshot(user)
     for _ in range(3):  # the write may finish before the poll sees it; then try again
         result, _ = _interrupt_when(user, lambda pid: any(out.glob(".*.part")),
-                                    "run", "mine.toml", "-o", "out", "--end-year", "2050", "--force")
+                                    "run", "mine.toml", "-o", "out", "--end-year", "2050",
+                                    "--force")
         if result.returncode != 0:
             break
         shutil.rmtree(out)
