@@ -407,7 +407,9 @@ def test_nearest_country_is_nearest_by_ratio():
 
     countries = load_equivalents().countries
     for c in countries:
-        assert nearest_country(c.value * 1.01, countries) is c
+        assert nearest_country(c.value, countries) is c
+    smallest = min(countries, key=lambda c: c.value)
+    assert nearest_country(smallest.value / 10, countries) is smallest
 
 
 def test_the_command_line_starts_without_the_briefing_libraries():
