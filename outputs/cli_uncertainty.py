@@ -276,8 +276,9 @@ def sensitivity_command(
         loaded = _load(scenario, end_year)
         check_samples(method, samples)
         _check_backend(backend)
-        ds = sensitivity(loaded, method, samples, output, seed, second_order=second_order,
-                         backend=backend)
+        with _executor(False, None, backend) as executor, _progress("runs", quiet) as progress:
+            ds = sensitivity(loaded, method, samples, output, seed, second_order=second_order,
+                             executor=executor, backend=backend, progress=progress)
         folder = output_dir if output_dir is not None else (
             DEFAULT_RESULTS / loaded.name / f"sensitivity-{method}")
         writers = {
@@ -346,7 +347,8 @@ def sweep_command(
         chosen = check_outputs(output)
         axes = [sweep_axis(loaded, spec) for spec in param]
         _check_backend(backend)
-        ds = sweep(loaded, axes, chosen, backend=backend)
+        with _executor(False, None, backend) as executor:
+            ds = sweep(loaded, axes, chosen, executor=executor, backend=backend)
         folder = output_dir if output_dir is not None else (
             DEFAULT_RESULTS / loaded.name / ("sweep-" + "-".join(a.key for a in axes)))
         keys = tuple(a.key for a in axes)
