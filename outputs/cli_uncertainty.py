@@ -17,12 +17,13 @@ from typing import Annotated
 import typer
 
 from projection.model.errors import ProjectionError
+from projection.outputs.files import parse_output
 
 DEFAULT_RESULTS = Path("results")
 ENSEMBLE_FOLDER = "ensemble"
 
-Output = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Folder for the result "
-                   "files (default: results/<scenario>/<command>/).")]
+Output = Annotated[Path | None, typer.Option("--output-dir", "-o", parser=parse_output,
+                   help="Folder for the result files (default: results/<scenario>/<command>/).")]
 EndYear = Annotated[int | None, typer.Option("--end-year", help="Last year to project.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the random draws (same seed, same "
                                    "result).")]

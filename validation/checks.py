@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -22,6 +21,7 @@ import xarray as xr
 from projection.model.demand import standard_request_energy
 from projection.model.parameters import WORKLOADS
 from projection.model.run import run_scenario
+from projection.model.safe_io import load_toml
 from projection.model.scenario import (
     Scenario,
     load_scenario,
@@ -172,13 +172,10 @@ def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
 def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The checks in order and the file's other tables ([backcast], [constants]), checked."""
     path = Path(path) if path is not None else default_checks_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReferenceDataError(path, "", "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ReferenceDataError(path, "", f"is not valid TOML ({exc})") from None
+    data, _ = load_toml(path, what="a check registry (.toml)", error=ReferenceDataError)
     checks = data.get("check", [])
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise ReferenceDataError(path, "check", "expected [[check]] tables")
     seen: set[str] = set()
     for check in checks:
         cid = check.get("id")
@@ -197,6 +194,8 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
         if kind == "equivalent" and ("energy" in check) == ("workload" in check):
             raise ReferenceDataError(path, cid, "give either energy (a reference) or workload")
         check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
+    if not isinstance(data.get("backcast", {}), dict):
+        raise ReferenceDataError(path, "backcast", "expected a [backcast] table")
     for name in ("scenario", "series"):
         if name not in data.get("backcast", {}):
             raise ReferenceDataError(path, "backcast", f"missing {name!r}")
