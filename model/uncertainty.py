@@ -503,6 +503,11 @@ save at a block of a few thousand samples)."""
 
 
 def _single_threaded_xla() -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group: the command reports it once and stops the
+    # pool; a worker must not print a KeyboardInterrupt traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " "
                                + SINGLE_THREAD_XLA_FLAGS).strip()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
