@@ -98,6 +98,15 @@ class Design:
         }
 
 
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """A loaded scenario, or the one a shipped name or a ``.toml`` path names."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    from .scenario import find_scenario, load_scenario
+
+    return load_scenario(find_scenario(scenario))
+
+
 def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
            only: Iterable[str] | None = None) -> Design:
     """Every declared distribution of ``scenario`` (or the keys in ``only``), drawn ``samples``
@@ -361,7 +370,8 @@ def provenance(design: Design, outputs: Sequence[str], usable: int,
     }
 
 
-def uncertainty(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs", *,
+def uncertainty(scenario: Scenario | str | Path, samples: int, seed: int = 0,
+                method: str = "lhs", *,
                 outputs: Iterable[str] | None = None, folder: Path | None = None,
                 resume: bool = False, executor: Executor | None = None,
                 backend: str = "numpy", percentiles: Sequence[float] = PERCENTILES,
@@ -371,11 +381,13 @@ def uncertainty(scenario: Scenario, samples: int, seed: int = 0, method: str = "
     Returns an ``xarray.Dataset`` of percentiles (dims percentile, year[, workload]) of each
     output (default: ``HEADLINE_OUTPUTS``), in the catalogue's units, with the scenario's own
     run beside each as ``<output>_run`` and the design (method, seed, every distribution)
-    in the attributes. ``folder`` streams members to disk block by block (see
+    in the attributes. ``scenario`` is a loaded scenario, a shipped name or a path. ``folder``
+    streams members to disk block by block (see
     :func:`run_ensemble`); without it they are held in memory.
     """
     from .run import run_scenario
 
+    scenario = as_scenario(scenario)
     chosen = check_outputs(outputs)
     d = design(scenario, samples, seed, method)
     ensemble = run_ensemble(d, chosen, folder, resume=resume, executor=executor,
@@ -445,15 +457,19 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
     return Axis(key, np.linspace(ends[0], ends[1], count), grid)
 
 
-def sweep(scenario: Scenario, axes: Sequence[Axis], outputs: Iterable[str] | None = None, *,
-          executor: Executor | None = None, backend: str = "numpy"):
-    """Every combination of the swept values (one or two axes): an ``xarray.Dataset`` with
-    a dimension per swept key (values in the key's scenario unit), then year[, workload]."""
+def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
+          outputs: Iterable[str] | None = None, *, executor: Executor | None = None,
+          backend: str = "numpy"):
+    """Every combination of the swept values (one or two axes, each an :class:`Axis` or a
+    ``"KEY=LOW:HIGH:N"`` string): an ``xarray.Dataset`` with a dimension per swept key (values
+    in the key's scenario unit), then year[, workload]."""
     import xarray as xr
 
     from .run import provenance as scenario_provenance
     from .units import base_unit
 
+    scenario = as_scenario(scenario)
+    axes = [a if isinstance(a, Axis) else sweep_axis(scenario, a) for a in axes]
     if not 1 <= len(axes) <= 2:
         raise EnsembleError("--param", "", "expected one or two --param options")
     if len({a.key for a in axes}) != len(axes):
