@@ -559,6 +559,11 @@ save at a block of a few thousand samples)."""
 
 
 def _single_threaded_xla() -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group: the command reports it once and stops the
+    # pool; a worker must not print a KeyboardInterrupt traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " "
                                + SINGLE_THREAD_XLA_FLAGS).strip()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -577,5 +582,22 @@ def xla_workers(workers: int | None = None) -> Executor:
     # forking is quick and safe while this process has not started XLA's threads itself
     forkable = "jax" not in sys.modules and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
-    return ProcessPoolExecutor(max_workers=count, initializer=_single_threaded_xla,
-                               mp_context=context)
+    return _started(ProcessPoolExecutor(max_workers=count, initializer=_single_threaded_xla,
+                                        mp_context=context))
+
+
+def _started(pool: Executor) -> Executor:
+    """``pool`` with its worker processes started now, while this thread blocks SIGINT: a
+    started process inherits the blocked signal, so Ctrl-C during its start-up (before its
+    initializer ignores SIGINT) cannot print a traceback from inside it. The command itself
+    still receives the interrupt, at the latest when the mask is restored."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return pool
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool.submit(int).result()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return pool

@@ -17,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from projection.outputs.files import parse_output
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 """Executables tried, in order, for --pdf; PROJECTION_CHROMIUM names another."""
 PDF_TIMEOUT_S = 120
@@ -82,8 +84,8 @@ def brief_command(
         "--baseline", help="The scenario every chart and difference is compared with.")
     ] = "baseline",
     output: Annotated[Path, typer.Option(
-        "--output", "-o", help="The HTML file to write; the Markdown (.md) and PDF (.pdf) go "
-        "beside it.")] = Path("brief.html"),
+        "--output", "-o", parser=parse_output, help="The HTML file to write; the Markdown (.md) "
+        "and PDF (.pdf) go beside it.")] = Path("brief.html"),
     pdf: Annotated[bool, typer.Option("--pdf", help="Also print a PDF of the page with "
                                       "headless Chromium.")] = False,
 ) -> None:
