@@ -291,6 +291,18 @@ def test_odd_path_names_are_one_line(work, name, role):
     assert_one_line(info.value)
 
 
+@FAST
+@given(ODD_NAMES)
+def test_every_output_option_refuses_odd_names_as_a_usage_error(name):
+    import typer
+
+    from projection.outputs.files import parse_output
+
+    with pytest.raises(typer.BadParameter) as info:
+        parse_output(name)
+    assert_one_line(info.value.format_message())
+
+
 def _special(work: Path, kind: str) -> Path:
     path = fresh(work, "")
     if kind == "fifo":
