@@ -17,6 +17,10 @@ ureg: pint.UnitRegistry = pint.UnitRegistry()
 ureg.define("request = 1 = req")
 ureg.define("data_centre = 1")
 ureg.define("household = 1")
+# Counts of accelerators, tokens and floating-point operations are dimensionless too.
+ureg.define("accelerator = 1")
+ureg.define("token = 1")
+ureg.define("FLOP = 1")
 Q_ = ureg.Quantity
 
 LEADING_NUMBER = re.compile(r"^\s*[-+]?(\d|\.\d|nan\b|inf)", re.IGNORECASE)
