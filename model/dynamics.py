@@ -60,7 +60,8 @@ CALIBRATION_UNITS: dict[str, str] = {
 }
 """Quantities derived when the start state is calibrated, with their SI units. The first
 four are what the calibration adjusts (requests on 1 January, training, other AI inference and
-conventional work); the fleet's target utilisation is the start-year utilisation they imply."""
+conventional work); the fleet's target utilisation is the start-year utilisation they imply,
+times the planned ratio."""
 
 FLOW_UNITS: dict[str, str] = {
     "generative_energy": "W",
@@ -188,7 +189,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     """
     year = p["year_length"]
     # the start year holds its calibrated state; the scenario's future begins a year later
-    moving = np.where(time > year, 1.0, 0.0)
+    moving = np.where(time >= year, 1.0, 0.0)
     time = np.maximum(time - year, 0.0 * year)
     # --- work demanded by driver --------------------------------------------------------------
     per_request_peak, generative, generative_peak, other, training = ai_work(
@@ -203,7 +204,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     installed_capability = capability.sum(axis=0)
     utilisation = hardware.fleet_utilisation(demanded, installed_capability)
     busy = utilisation * installed_capability
-    served_ai = busy / demanded
+    unserved_work = np.maximum(demanded - installed_capability, 0.0 * demanded)
+    unserved_fraction = unserved_work / demanded
+    served_ai = 1.0 - unserved_fraction
     ai_pue = state["ai_pue"]
     ai_it = hardware.accelerator_it_power(installed_power, utilisation, p["idle_power_fraction"],
                                           p["host_overhead"])
@@ -224,10 +227,14 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
                                        p["demand_smoothing_time"])
     desired = hardware.desired_capability(demanded, work_trend, p["procurement_time"],
                                           p["target_utilisation"])
-    vintage = -hardware.new_vintage_offset(time, year)
-    new_power = hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"], vintage)
-    new_flop_per_joule = hardware.vintage_trend(p["peak_flop_per_joule_start"],
-                                                p["frontier_efficiency_gain"], vintage)
+    # new vintages: the historical trend up to the end of the held start year, the scenario's
+    # frontier trend after it
+    offset = hardware.held_vintage_offset(year)
+    new_power = hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"],
+                                       -(offset + time))
+    new_flop_per_joule = hardware.vintage_trend(
+        hardware.vintage_trend(p["peak_flop_per_joule_start"], p["historical_efficiency_gain"],
+                               -offset), p["frontier_efficiency_gain"], -time)
     new_capability = new_power * new_flop_per_joule
     hazard = hardware.retirement_hazard(p["accelerator_lifetime"], year)
     retired = {k: v * hazard for k, v in
@@ -252,7 +259,6 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
                      * installed_power / installed_capability / p["power_per_capability_start"])
     ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
                                          relative_cost, p["rebound_elasticity"])
-    unserved_fraction = 1.0 - served_ai
     d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
                                        unserved_fraction, p["unserved_demand_sensitivity"])
 
@@ -305,8 +311,10 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     busy_power_per_peak = impacts.facility_power(
         (1.0 - p["idle_power_fraction"]) * p["host_overhead"] * installed_power
         / installed_capability, ai_pue)
-    unserved = (demanded - busy) * busy_power_per_peak + (conventional_demand - conventional)
-    facility_demand = ai_facility + conventional_demand + (demanded - busy) * busy_power_per_peak
+    unserved_conventional = np.maximum(
+        conventional_demand - np.maximum(limit - ai_full_load, 0.0 * limit), 0.0 * limit)
+    unserved = unserved_work * busy_power_per_peak + unserved_conventional
+    facility_demand = ai_facility + conventional_demand + unserved_work * busy_power_per_peak
     delivered = ai_facility + conventional
     trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
                                   p["demand_smoothing_time"])
@@ -378,7 +386,7 @@ def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array
     power = count * hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"],
                                            vintage)
     capability = power * hardware.vintage_trend(p["peak_flop_per_joule_start"],
-                                                p["frontier_efficiency_gain"], vintage)
+                                                p["historical_efficiency_gain"], vintage)
     return {"accelerators": count, "accelerator_power": power,
             "accelerator_capability": capability}
 
@@ -397,8 +405,9 @@ def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     _, _, generative_peak, other, training = ai_work(
         p["requests_start"], p["request_share_start"], p["tokens_per_request"][REASONING],
         full, 0.0)
-    full["target_utilisation"] = np.minimum(
-        peak_work(generative_peak, other, training, full) / installed_capability, 1.0)
+    start_utilisation = peak_work(generative_peak, other, training, full) / installed_capability
+    full["target_utilisation"] = np.minimum(start_utilisation * p["planned_utilisation_ratio"],
+                                            1.0)
     return full
 
 

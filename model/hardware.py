@@ -46,10 +46,11 @@ def vintage_trend(value_start, yearly_change, age):
     return value_start * np.exp(-yearly_change * age)
 
 
-def new_vintage_offset(time, year_length):
-    """Age of the start-year reference vintage at ``time``: its shipments were centred half a
-    year before 1 January of the start year, s."""
-    return time + 0.5 * year_length
+def held_vintage_offset(year_length):
+    """How much newer the first accelerators shipped after the held start year are than the
+    start-year reference vintage (shipped around mid-year of the year before the start), s:
+    one and a half years."""
+    return 1.5 * year_length
 
 
 def retirement_hazard(lifetime, year_length):

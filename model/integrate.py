@@ -46,6 +46,10 @@ and reports the miss rather than a negative workload."""
 SECANT_SLOPE_MIN, SECANT_SLOPE_MAX = 0.02, 2.0
 """Bounds on the estimated response of the year's requests to requests on 1 January, which
 keep a secant step from running away when the estimate is noisy."""
+LAST_STAGE = 1.0 - 1e-9
+"""Where in a step its last Runge-Kutta stage is evaluated: a hair before the step's end, so
+that a switch on a step boundary (the end of the held start year) takes effect in the next
+step and never in the last stage of the step before it."""
 BLOCK_SAMPLES = 5_000
 """Samples per block: small enough for the working arrays to stay in the cores' caches,
 large enough that numpy's per-call overhead stays small (measured best on 2 cores)."""
@@ -87,7 +91,7 @@ def _rk4_step(state, p, time, dt, with_auxiliaries=False, demand_only=False):
                       demand_only=demand_only)
     k3, f3, _ = rates({k: state[k] + half * k2[k] for k in state}, p, time + half,
                       demand_only=demand_only)
-    k4, f4, _ = rates({k: state[k] + dt * k3[k] for k in state}, p, time + dt,
+    k4, f4, _ = rates({k: state[k] + dt * k3[k] for k in state}, p, time + dt * LAST_STAGE,
                       demand_only=demand_only)
     sixth = dt / 6.0
     new_state = {k: state[k] + sixth * (k1[k] + 2.0 * (k2[k] + k3[k]) + k4[k]) for k in state}

@@ -126,6 +126,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("hardware", "peak_flop_per_joule_start", "FLOP/J", "positive",
        "Peak dense 16-bit FLOP per joule at rated power of accelerators shipped in the year "
        "before the start year."),
+    _p("hardware", "historical_efficiency_gain", "1/yr", "growth",
+       "Yearly gain in peak FLOP per joule of the accelerators shipped before the start year; "
+       "sets the efficiency profile of the start-year installed base."),
     _p("hardware", "frontier_efficiency_gain", "1/yr", "growth",
        "Yearly gain in peak FLOP per joule of newly shipped accelerators."),
     _p("hardware", "host_overhead", "dimensionless", "at_least_one",
@@ -135,6 +138,10 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Power an idle accelerator server draws as a fraction of its full-load power."),
     _p("hardware", "accelerator_lifetime", "yr", "positive",
        "Service life of an accelerator before retirement."),
+    _p("hardware", "planned_utilisation_ratio", "dimensionless", "positive",
+       "Utilisation that buyers plan new fleets for, relative to the start-year utilisation "
+       "(below 1: more accelerators for the same work, as in LBNL 2024's low-utilisation "
+       "variations)."),
     _p("hardware", "procurement_time", "yr", "positive",
        "Time to close a gap between needed and installed accelerator capability."),
     _p("hardware", "training_compute_growth", "1/yr", "growth",
