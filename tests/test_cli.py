@@ -226,7 +226,7 @@ def _child(tmp_path: Path, body: str) -> Path:
 def test_a_run_whose_numbers_blow_up_is_refused_not_written(tmp_path):
     # growth so fast that the exponentials overflow within the projection
     scenario = _child(tmp_path, '[conventional]\nconventional_demand_growth = '
-                                '{ value = "1e6 %/yr", source = "x" }\n')
+                                '{ value = "1e60 %/yr", source = "x" }\n')
     result = projection("run", str(scenario), "-o", str(tmp_path / "out"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

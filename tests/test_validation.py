@@ -17,6 +17,7 @@ from projection.model.scenario import load_scenario
 from projection.validation.checks import (
     compare,
     default_checks_path,
+    format_table,
     load_checks,
     run_checks,
 )
@@ -84,16 +85,27 @@ def test_every_check_runs_once_and_names_its_source(report):
 def test_the_issue_checks_are_all_in_the_registry():
     """The figures the issue names: each is compared with the model, not typed into a test."""
     references_used = {c.get("reference") for c in CHECKS} | {p.reference.id for p in SERIES}
-    for rid in ("mittr_llama8b_gpu", "mittr_llama8b_total", "mittr_llama405b_gpu",
-                "mittr_llama405b_total", "mittr_sd3_gpu", "mittr_sd3_total",
-                "mittr_cogvideox_total", "mittr_llama405b_microwave", "mittr_llama405b_ebike",
-                "derived_1bn_queries_annual_energy", "derived_1bn_queries_homes",
-                "mittr_us_dc_2024", "mittr_us_dc_count_2024", "iea_us_2024",
-                "lbnl_total_2018", "lbnl_total_2023", "lbnl_total_2028_range",
-                "lbnl_ai_servers_2028_range", "mittr_22pct_households",
+    for rid in ("mittr_llama8b_gpu", "mittr_llama8b_total", "mittr_llama405b_total",
+                "mittr_sd3_gpu", "mittr_cogvideox_total", "mittr_llama405b_microwave",
+                "mittr_llama405b_ebike", "derived_1bn_queries_annual_energy",
+                "derived_1bn_queries_homes", "mittr_us_dc_2024", "mittr_us_dc_count_2024",
+                "iea_us_2024", "lbnl_total_2018", "lbnl_total_2023", "published_chat_query_range",
                 "lbnl_water_direct_2023", "lbnl_water_indirect_2023",
-                "guidi_dc_carbon_intensity", "guidi_carbon_intensity_excess"):
+                "guidi_dc_carbon_intensity", "guidi_carbon_intensity_excess",
+                "lbnl_dc_carbon_intensity_2023"):
         assert rid in references_used, rid
+
+
+def test_every_check_is_identity_calibration_or_evidence_and_validate_counts_them(report):
+    assert {r.group for r in report.results} == {"identity", "calibration", "evidence"}
+    counts = report.group_counts
+    assert sum(c["total"] for c in counts.values()) == len(report.results)
+    # the per-request physics and the chat request are evidence: no input or fit uses them
+    evidence = {r.id for r in report.results if r.group == "evidence"}
+    assert {"physics_small_text", "physics_image", "physics_video",
+            "chat_energy_per_request_2024", "carbon_intensity_lbnl"} <= evidence
+    table = format_table(report)
+    assert f"evidence {counts['evidence']['pass']} of {counts['evidence']['total']} pass" in table
 
 
 def test_backcast_reproduces_2018_and_2023_within_5_percent_and_a_held_out_year(report):
@@ -143,7 +155,7 @@ def test_a_failing_check_fails_validate(tmp_path, results):
         (tmp_path / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
     report = run_checks(checks)
     newly_failed = {r.id for r in report.results if not r.passed and results[r.id].passed}
-    assert newly_failed == {"gpu_small_text"}
+    assert newly_failed == {"physics_small_text"}
     assert not report.passed
 
 
@@ -158,6 +170,7 @@ def test_cli_validate_table_and_json():
     data = json.loads(as_json.stdout)
     assert data["passed"] is True
     assert data["counts"] == {"pass": len(CHECK_IDS), "fail": 0, "total": len(CHECK_IDS)}
+    assert set(data["group_counts"]) == {"identity", "calibration", "evidence"}
     row = next(c for c in data["checks"] if c["id"] == "baseline_2024_total")
     assert row["reference_id"] == "mittr_us_dc_2024" and row["result"] == "pass"
     assert {"model", "difference", "tolerance", "reason", "citation"} <= set(row)
@@ -187,7 +200,7 @@ def test_cli_validate_exit_codes_for_failures_and_bad_input(tmp_path):
         (tmp_path / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
     result = projection("validate", "--checks", str(failing))
     assert result.returncode == 1
-    assert "FAIL gpu_small_text" in result.stdout
+    assert "FAIL physics_small_text" in result.stdout
 
 
 def test_reference_data_rejects_bad_rows(tmp_path):
