@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from projection.model.integrate import simulate
-from projection.model.parameters import PARAMETERS
-from projection.model.scenario import load_scenario
+from projection.model.ensemble import parameter_samples, simulate
+from projection.model.scenario import load_scenario, parameter_for_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20241220
@@ -30,17 +29,16 @@ PERTURBED_KINDS = ("growth",)
 PERTURBED_UNITS = ("yr",)
 
 
-def ensemble(base: dict[str, np.ndarray], samples: int, seed: int) -> dict[str, np.ndarray]:
-    """Broadcast a one-sample parameter set to ``samples`` members, perturbing rates and times."""
+def ensemble(scenario, samples: int, seed: int):
+    """``samples`` members of the scenario, each scaling its rate and time parameters by a
+    factor drawn from 1 +/- SPREAD."""
     rng = np.random.default_rng(seed)
-    out = {}
-    for p in PARAMETERS:
-        value = np.repeat(base[p.name], samples, axis=-1)
+    table = {}
+    for key, entry in scenario.entries.items():
+        p = parameter_for_key(key)
         if p.kind in PERTURBED_KINDS or p.unit in PERTURBED_UNITS:
-            factor = rng.uniform(1 - SPREAD, 1 + SPREAD, size=samples)
-            value = value * factor
-        out[p.name] = value
-    return out
+            table[key] = entry.base_value * rng.uniform(1 - SPREAD, 1 + SPREAD, size=samples)
+    return parameter_samples(scenario, table, units="base")
 
 
 def time_call(fn, repeat: int) -> list[float]:
@@ -73,7 +71,7 @@ def main() -> None:
     print(f"one scenario run: median {statistics.median(single) * 1e3:.1f} ms, "
           f"best {min(single) * 1e3:.1f} ms of model time (target: under 20 ms)")
 
-    params = ensemble(base, args.samples, SEED)
+    params = ensemble(scenario, args.samples, SEED)
     start = time.perf_counter()
     result = run(params)
     print(f"{args.backend} backend; first {args.samples:,}-sample pass in this process "

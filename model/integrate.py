@@ -2,21 +2,16 @@
 
 Classical fourth-order Runge-Kutta with a fixed number of sub-steps per year. Stocks are
 recorded on 1 January of each year; flows are integrated over each calendar year.
-Large ensembles are split into blocks along the sample axis and run on one worker process
-per core (threads where processes cannot be forked); each sample is calibrated and advanced
-on its own, so the result does not depend on the split.
+This module runs one block of samples as a pure function (:func:`simulate_block`); each
+sample is calibrated and advanced on its own, so a result does not depend on which samples
+share its block. ``projection.model.ensemble`` splits large ensembles into blocks and spreads
+them over an executor.
 """
 
 from __future__ import annotations
 
-import ctypes
-import mmap
-import multiprocessing
-import os
-import sys
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +23,7 @@ from .dynamics import (
     rates,
     with_derived,
 )
+from .errors import RunError
 from .units import SECONDS_PER_YEAR
 
 MAX_CALIBRATION_PASSES = 8
@@ -55,10 +51,6 @@ BLOCK_SAMPLES = 5_000
 large enough that numpy's per-call overhead stays small (measured best on 2 cores)."""
 
 
-class RunError(ValueError):
-    """A run whose results cannot be used; ``str()`` is the one-line message for the user."""
-
-
 class CalibrationError(RunError):
     """The parameters admit no start-year state that meets the start-year targets."""
 
@@ -74,11 +66,15 @@ class RawResult:
     flows: dict[str, np.ndarray]
     parameters: dict[str, np.ndarray]
     calibration_error: np.ndarray
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    """Catalogue outputs (``projection.model.results``) in their file units, laid out
+    (year, [workload,] sample); filled instead of the other groups when a run keeps only
+    named outputs (``simulate(..., keep=...)``)."""
 
     def finite_samples(self) -> np.ndarray:
-        """True for each sample whose every stock, flow and auxiliary value is finite."""
+        """True for each sample whose every kept value is finite."""
         ok = np.isfinite(self.calibration_error)
-        for group in (self.stocks, self.flows, self.auxiliaries):
+        for group in (self.stocks, self.flows, self.auxiliaries, self.outputs):
             for values in group.values():
                 ok &= np.isfinite(values).reshape(-1, values.shape[-1]).all(axis=0)
         return ok
@@ -262,7 +258,10 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str,
     return full
 
 
-def _simulate_block(parameters, start_year: int, end_year: int, substeps: int) -> RawResult:
+def simulate_block(parameters, start_year: int, end_year: int, substeps: int) -> RawResult:
+    """Calibrate and integrate one block of samples (sample axis last, every array the same
+    length) from 1 January of ``start_year`` to the end of ``end_year``: a pure function of
+    its arguments, the unit that ``projection.model.ensemble.simulate`` spreads over workers."""
     with np.errstate(all="ignore"):  # non-finite samples are reported, not warned about
         return _simulate_block_quietly(parameters, start_year, end_year, substeps)
 
@@ -289,156 +288,6 @@ def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int) 
     )
 
 
-_ALLOCATOR_TUNED = False
-GLIBC_M_TRIM_THRESHOLD, GLIBC_M_MMAP_THRESHOLD = -1, -3
-"""mallopt parameter numbers from glibc's malloc.h."""
-HEAP_THRESHOLD_BYTES = 32 * 2**20
-"""Arrays below this size are served from (and returned to) the heap rather than fresh
-mmap'd pages; glibc's ceiling for the mmap threshold on 64-bit systems."""
-
-
-def tune_allocator() -> None:
-    """Keep freed large arrays in the process heap (glibc only; elsewhere nothing happens).
-
-    An ensemble step allocates and frees the same few-megabyte temporaries thousands of times;
-    by default glibc returns each to the system and faults in new zeroed pages for the next,
-    which costs more than the arithmetic. This changes a process-wide malloc setting once.
-    """
-    global _ALLOCATOR_TUNED
-    if _ALLOCATOR_TUNED or not sys.platform.startswith("linux"):
-        return
-    _ALLOCATOR_TUNED = True
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(GLIBC_M_MMAP_THRESHOLD, HEAP_THRESHOLD_BYTES)
-        libc.mallopt(GLIBC_M_TRIM_THRESHOLD, 8 * HEAP_THRESHOLD_BYTES)
-    except (OSError, AttributeError):
-        pass
-
-
-def _release_free_memory() -> None:
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
-
-
 def sample_count(parameters: Mapping[str, np.ndarray]) -> int:
+    """The length of the sample axis (the last) of the longest parameter array."""
     return max(np.shape(v)[-1] for v in parameters.values())
-
-
-def simulate(
-    parameters: Mapping[str, np.ndarray],
-    start_year: int,
-    end_year: int,
-    substeps: int,
-    workers: int | None = None,
-    backend: str = "numpy",
-) -> RawResult:
-    """Calibrate and integrate from 1 January of ``start_year`` to the end of ``end_year``.
-
-    ``parameters`` maps each parameter name to an array whose last axis is the sample axis
-    (length 1 or the ensemble size). Every sample advances at once. Ensembles larger than
-    ``BLOCK_SAMPLES`` run in blocks spread over ``workers`` processes (default: one per
-    core) that write into shared memory; where processes cannot be forked, blocks run on
-    threads. The result does not depend on how the samples are split.
-
-    ``backend="xla"`` runs the same equations compiled by JAX (``projection.model.xla``;
-    needs ``jax``): faster for large ensembles once compiled, a few seconds slower on the
-    first call in a process.
-    """
-    if backend == "xla":
-        from . import xla
-
-        simulate_block = xla.simulate_block
-    elif backend == "numpy":
-        simulate_block = _simulate_block
-    else:
-        raise ValueError(f"backend {backend!r}: expected 'numpy' or 'xla'")
-    n = sample_count(parameters)
-    full = {k: np.broadcast_to(v, (*np.shape(v)[:-1], n)) for k, v in parameters.items()}
-    if n <= BLOCK_SAMPLES:
-        return simulate_block(full, start_year, end_year, substeps)
-    edges = list(range(0, n, BLOCK_SAMPLES)) + [n]
-    spans = list(zip(edges[:-1], edges[1:], strict=True))
-    count = max(1, min(workers or os.cpu_count() or 1, len(spans)))
-
-    def run_block(span: tuple[int, int]) -> RawResult:
-        a, b = span
-        block = {k: np.ascontiguousarray(v[..., a:b]) for k, v in full.items()}
-        return simulate_block(block, start_year, end_year, substeps)
-
-    # the layout of every result array, from a one-sample run
-    forked = count > 1 and _can_fork()
-    out = _allocate_like(run_block((0, 1)), n, shared=forked)
-    if forked:
-        _run_forked(run_block, spans, count, out)
-    else:
-        tune_allocator()
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            for span, block in zip(spans, pool.map(run_block, spans), strict=True):
-                _store(out, block, span)
-    return out
-
-
-def _can_fork() -> bool:
-    # XLA runs threads of its own; forking a process that has started them can deadlock
-    started_xla = "jax" in sys.modules
-    return (hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
-            and not started_xla)
-
-
-def _groups(result: RawResult) -> dict[str, dict[str, np.ndarray]]:
-    return {"stocks": result.stocks, "auxiliaries": result.auxiliaries, "flows": result.flows,
-            "parameters": result.parameters,
-            "error": {"calibration_error": result.calibration_error}}
-
-
-def _allocate_like(example: RawResult, n: int, shared: bool) -> RawResult:
-    """Empty result arrays with ``n`` samples, in memory shared with forked children if asked."""
-
-    def empty(like: np.ndarray) -> np.ndarray:
-        shape = (*np.shape(like)[:-1], n)
-        if not shared:
-            return np.empty(shape)
-        nbytes = max(int(np.prod(shape)) * 8, 1)
-        return np.frombuffer(mmap.mmap(-1, nbytes), dtype=np.float64,
-                             count=int(np.prod(shape))).reshape(shape)
-
-    groups = {name: {k: empty(v) for k, v in group.items()}
-              for name, group in _groups(example).items()}
-    return RawResult(example.years, groups["stocks"], groups["auxiliaries"], groups["flows"],
-                     groups["parameters"], groups["error"]["calibration_error"])
-
-
-def _store(out: RawResult, block: RawResult, span: tuple[int, int]) -> None:
-    a, b = span
-    blocks = _groups(block)
-    for name, group in _groups(out).items():
-        for k, target in group.items():
-            target[..., a:b] = blocks[name][k]
-
-
-def _run_forked(run_block, spans, count: int, out: RawResult) -> None:
-    """Each child takes every ``count``-th block and writes it into ``out`` (shared memory)."""
-    context = multiprocessing.get_context("fork")
-
-    def child(index: int) -> None:
-        tune_allocator()
-        for span in spans[index::count]:
-            _store(out, run_block(span), span)
-
-    # A child that reuses heap pages it shares with this process copies each page on its first
-    # write; hand free memory back to the system first, so children start from fresh pages.
-    _release_free_memory()
-
-    processes = [context.Process(target=child, args=(i,), daemon=True) for i in range(count)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    failed = [p.exitcode for p in processes if p.exitcode != 0]
-    if failed:  # run in this process instead, so that the real error surfaces
-        for span in spans:
-            _store(out, run_block(span), span)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import xarray as xr
 
 from . import __version__
 from .dynamics import CALIBRATION_UNITS
@@ -36,9 +35,15 @@ class Output:
     iamc: str | None = None
     iamc_unit: str | None = None
 
+    def model_values(self, raw: RawResult) -> np.ndarray:
+        """Values in ``unit``, laid out as the model lays them out: (year, [workload,] sample)."""
+        if self.name in raw.outputs:  # kept by ``simulate(..., keep=...)``
+            return raw.outputs[self.name]
+        return self.compute(raw) * conversion_factor(self.base_unit, self.unit)
+
     def values(self, raw: RawResult) -> np.ndarray:
         """Values in ``unit``, laid out (year, sample[, workload])."""
-        values = self.compute(raw) * conversion_factor(self.base_unit, self.unit)
+        values = self.model_values(raw)
         return np.moveaxis(values, 1, -1) if values.ndim == 3 else values
 
 
@@ -208,16 +213,26 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in ["projection", *sys.argv[1:]])
 
 
-def to_dataset(raw: RawResult, provenance: Mapping[str, str | int] | None = None) -> xr.Dataset:
-    """The full result: dims (year, sample[, workload]), ``units`` and ``long_name`` on each."""
-    n_samples = raw.flows["facility_energy"].shape[1]
+def available_outputs(raw: RawResult) -> tuple[Output, ...]:
+    """The catalogue outputs ``raw`` holds: all of them, or those a run kept (``keep=``)."""
+    if raw.flows:
+        return OUTPUTS
+    return tuple(o for o in OUTPUTS if o.name in raw.outputs)
+
+
+def to_dataset(raw: RawResult, provenance: Mapping[str, str | int] | None = None):
+    """The result as an ``xarray.Dataset``: dims (year, sample[, workload]), ``units`` and
+    ``long_name`` on each variable (every output, or those the run kept)."""
+    import xarray as xr
+
+    n_samples = raw.calibration_error.shape[0]
     coords = {
         "year": ("year", raw.years, {"long_name": "Calendar year"}),
         "sample": ("sample", np.arange(n_samples), {"long_name": "Ensemble member"}),
         "workload": ("workload", list(WORKLOADS), {"long_name": "AI workload class"}),
     }
     data_vars = {}
-    for out in OUTPUTS:
+    for out in available_outputs(raw):
         values = out.values(raw)
         dims = ("year", "sample", "workload")[: values.ndim]
         data_vars[out.name] = (

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import xarray as xr
 
-from .integrate import CALIBRATION_TOLERANCE, CalibrationError, RunError, simulate
+from .ensemble import simulate
+from .errors import RunError
+from .integrate import CALIBRATION_TOLERANCE, CalibrationError
 from .results import to_dataset
 from .scenario import Scenario, ScenarioError, load_scenario
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,6 +32,7 @@ from .parameters import (
     WORKLOADS,
     Parameter,
 )
+from .sampling import DISTRIBUTIONS, Distribution, DistributionError, correlation_matrix
 from .units import SECONDS_PER_YEAR, UnitError, parse_quantity, to_base
 
 DEFAULT_START_YEAR = 2024
@@ -51,7 +54,11 @@ SHARE_TOLERANCE = 1e-6
 META_KEYS = (
     "name", "title", "description", "extends", "start_year", "end_year", "substeps_per_year"
 )
-ENTRY_KEYS = ("value", "source", "low", "high")
+ENTRY_KEYS = ("value", "source", "low", "high", "dist", "mode", "sd")
+CORRELATIONS = "correlations"
+"""Array of tables ``[[correlations]]``: ``parameters = [KEY, KEY]``, ``rank = -1..1`` (a
+Spearman rank correlation between two uncertain parameters) and ``source``."""
+CORRELATION_KEYS = ("parameters", "rank", "source")
 
 
 class ScenarioError(InputError):
@@ -70,6 +77,8 @@ class Entry:
     high: float | None = None
     low_text: str | None = None
     high_text: str | None = None
+    distribution: Distribution | None = None  # low/high alone: uniform
+    distribution_text: dict[str, str] | None = None  # the declaration as written
 
 
 @dataclass
@@ -86,6 +95,7 @@ class Scenario:
     sha256: str
     extends: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    correlations: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def years(self) -> np.ndarray:
@@ -107,10 +117,22 @@ class Scenario:
         resolved = {}
         for key, e in sorted(self.entries.items()):
             item = {"value": e.text, "source": e.source, "file": e.file}
-            if e.low_text is not None and e.high_text is not None:
-                item.update(low=e.low_text, high=e.high_text)
+            if e.distribution_text is not None:
+                item.update(e.distribution_text)
             resolved[key] = item
         return resolved
+
+    def distributions(self) -> dict[str, Distribution]:
+        """Every uncertain parameter -> its distribution (SI base units as given), in key
+        order."""
+        return {key: e.distribution for key, e in sorted(self.entries.items())
+                if e.distribution is not None}
+
+    def rank_correlation(self, keys: list[str]) -> np.ndarray | None:
+        """The declared rank-correlation matrix over ``keys`` (None when none is declared)."""
+        pairs = {pair: rho for pair, rho in self.correlations.items()
+                 if pair[0] in keys and pair[1] in keys}
+        return correlation_matrix(keys, pairs) if pairs else None
 
     def uncertain(self) -> dict[str, tuple[float, float]]:
         """Keys with a declared uncertainty range -> (low, high), SI base units as given."""
@@ -149,29 +171,43 @@ def model_value(p: Parameter, base_value: np.ndarray) -> np.ndarray:
     return base_value
 
 
+def bounds_violations(p: Parameter, values: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """For each bound of ``p``: (True where ``values``, SI base units, break it; the reason)."""
+    v = np.asarray(values, dtype=float)
+    rules = [(~np.isfinite(v), "is not a finite number")]
+    with np.errstate(invalid="ignore"):
+        if p.kind == "positive":
+            rules.append((~(v > 0), "must be greater than zero"))
+        elif p.kind == "nonnegative":
+            rules.append((v < 0, "must not be negative"))
+        elif p.kind == "fraction":
+            rules.append((~((v >= 0) & (v <= 1)), "must be between 0 and 1 (0 % to 100 %)"))
+        elif p.kind == "at_least_one":
+            rules.append((v < 1, "must be at least 1"))
+        elif p.kind == "growth":
+            rules.append((~(v * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN),
+                          "must be above -100 %/yr"))
+    return rules
+
+
 def check_bounds(p: Parameter, base_value: float) -> str | None:
     """The reason ``base_value`` is out of bounds for ``p``, or None when it is fine."""
-    if not math.isfinite(base_value):
-        return "is not a finite number"
-    if p.kind == "positive" and not base_value > 0:
-        return "must be greater than zero"
-    if p.kind == "nonnegative" and base_value < 0:
-        return "must not be negative"
-    if p.kind == "fraction" and not 0 <= base_value <= 1:
-        return "must be between 0 and 1 (0 % to 100 %)"
-    if p.kind == "at_least_one" and base_value < 1:
-        return "must be at least 1"
-    if p.kind == "growth" and not base_value * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN:
-        return "must be above -100 %/yr"
+    for bad, reason in bounds_violations(p, np.array([base_value])):
+        if bad[0]:
+            return reason
     return None
 
 
 def shipped_scenarios_dir() -> Path:
-    return Path(str(resources.files("projection.scenarios")))
+    return Path(str(resources.files("projection.scenario_files")))
 
 
 def shipped_scenarios() -> list[Path]:
     return sorted(shipped_scenarios_dir().glob("*.toml"))
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.endswith(".toml") or "/" in text or "\\" in text
 
 
 def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
@@ -182,8 +218,7 @@ def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
     name beside the extending file, else the shipped scenario of that name.
     """
     path = Path(text)
-    looks_like_path = path.suffix == ".toml" or "/" in text or "\\" in text
-    if looks_like_path or (relative_to is None and path.is_file()):
+    if _looks_like_path(text) or (relative_to is None and path.is_file()):
         if relative_to is not None and not path.is_absolute():
             return relative_to / path
         return path
@@ -220,11 +255,12 @@ def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """Section tables -> {"section.name": raw entry}; unknown sections and keys are errors."""
     flat: dict[str, Any] = {}
     for section, table in data.items():
-        if section == "scenario":
+        if section in ("scenario", CORRELATIONS):
             continue
         if section not in SECTIONS:
             raise ScenarioError(
-                path, section, f"unknown section{_suggest(section, ['scenario', *SECTIONS])}"
+                path, section,
+                f"unknown section{_suggest(section, ['scenario', CORRELATIONS, *SECTIONS])}"
             )
         if not isinstance(table, dict):
             raise ScenarioError(path, section, "expected a table of parameters")
@@ -281,29 +317,84 @@ def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
     problem = check_bounds(p, base)
     if problem:
         raise ScenarioError(path, key, f"value {value!r} {problem}")
-    bounds: dict[str, float] = {}
-    for side in ("low", "high"):
-        if side in raw:
+    numbers: dict[str, float] = {}
+    for name in ("low", "high", "mode", "sd"):
+        if name in raw:
             try:
-                bounds[side] = to_base(parse_quantity(raw[side]), p.unit)
+                numbers[name] = to_base(parse_quantity(raw[name]), p.unit)
             except UnitError as exc:
-                raise ScenarioError(path, f"{key}.{side}", f"value {raw[side]!r} {exc}") from None
-            problem = check_bounds(p, bounds[side])
+                raise ScenarioError(path, f"{key}.{name}", f"value {raw[name]!r} {exc}") from None
+            problem = check_bounds(p, numbers[name]) if name != "sd" else None
             if problem:
-                raise ScenarioError(path, f"{key}.{side}", f"value {raw[side]!r} {problem}")
-    if ("low" in bounds) != ("high" in bounds):
-        raise ScenarioError(path, key,
-                            "give both low and high for an uncertainty range, or neither")
-    if bounds and not bounds["low"] <= base <= bounds["high"]:
-        raise ScenarioError(
-            path, key,
-            f"expected low <= value <= high, got {raw['low']!r}, {value!r}, {raw['high']!r}",
-        )
+                raise ScenarioError(path, f"{key}.{name}", f"value {raw[name]!r} {problem}")
+    distribution, text = _distribution(path, key, p, raw, base, numbers)
+    bounded = "low" in numbers and "high" in numbers
     return Entry(
         str(value), source.strip(), str(path), base,
-        bounds.get("low"), bounds.get("high"),
-        str(raw["low"]) if bounds else None, str(raw["high"]) if bounds else None,
+        numbers.get("low") if bounded else None, numbers.get("high") if bounded else None,
+        str(raw["low"]) if bounded else None, str(raw["high"]) if bounded else None,
+        distribution, text,
     )
+
+
+def _distribution(path: Path, key: str, p: Parameter, raw: dict[str, Any], base: float,
+                  numbers: dict[str, float]) -> tuple[Distribution | None, dict[str, str] | None]:
+    """The entry's distribution (or None) and its declaration as written."""
+    kind = raw.get("dist")
+    if kind is None:
+        if "mode" in numbers or "sd" in numbers:
+            extra = "mode" if "mode" in numbers else "sd"
+            raise ScenarioError(path, f"{key}.{extra}", "given without dist; expected dist = "
+                                "\"triangular\" (mode) or \"normal\"/\"lognormal\" (sd)")
+        if ("low" in numbers) != ("high" in numbers):
+            raise ScenarioError(path, key,
+                                "give both low and high for an uncertainty range, or neither")
+        if not numbers:
+            return None, None
+        kind = "uniform"
+    if not isinstance(kind, str):
+        raise ScenarioError(path, f"{key}.dist", f"got {kind!r}, expected a string")
+    if kind not in DISTRIBUTIONS:
+        raise ScenarioError(path, f"{key}.dist", f"got {kind!r}, expected one of "
+                            f"{', '.join(DISTRIBUTIONS)}{_suggest(kind, DISTRIBUTIONS)}")
+    if "low" in numbers and "high" in numbers and not numbers["low"] <= base <= numbers["high"]:
+        raise ScenarioError(
+            path, key,
+            f"expected low <= value <= high, got {raw['low']!r}, {raw['value']!r}, {raw['high']!r}",
+        )
+    unused = [n for n in ("mode", "sd") if n in numbers
+              and not (n == "mode" and kind == "triangular")
+              and not (n == "sd" and kind in ("normal", "lognormal"))]
+    if unused:
+        raise ScenarioError(path, f"{key}.{unused[0]}", f"is not used by dist = {kind!r}")
+    if kind == "triangular" and "mode" not in numbers:
+        numbers = {**numbers, "mode": base}  # the value is the most likely value
+    if p.per_workload and p.name in SHARE_PARAMETERS:
+        raise ScenarioError(path, key, "a share cannot be uncertain on its own (the workload "
+                            "shares must sum to 100 %); remove its range")
+    try:
+        distribution = Distribution(kind, base, numbers.get("low"), numbers.get("high"),
+                                    numbers.get("mode"), numbers.get("sd"))
+    except DistributionError as exc:
+        raise ScenarioError(path, key, f"dist = {kind!r}: {exc}") from None
+    lo, hi = distribution.support
+    for side, edge, name in ((lo, "below", "low"), (hi, "above", "high")):
+        if kind == "lognormal" and side == 0.0:
+            continue  # a lognormal never reaches zero
+        problem = check_bounds(p, side) if math.isfinite(side) else None
+        if problem or (not math.isfinite(side) and _bounded_kind(p, name)):
+            raise ScenarioError(path, key, f"dist = {kind!r} reaches {edge} what the value can "
+                                f"take; give {name} to truncate it")
+    text = {"dist": kind}
+    for name in ("low", "mode", "high", "sd"):
+        if name in raw:
+            text[name] = str(raw[name])
+    return distribution, text
+
+
+def _bounded_kind(p: Parameter, side: str) -> bool:
+    """Whether values of ``p`` have a bound on ``side`` ("low" or "high")."""
+    return side == "low" or p.kind == "fraction"
 
 
 def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -327,6 +418,13 @@ def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     if "\n" in meta["title"].strip():
         raise ScenarioError(path, "scenario.title", "expected one line (a title, not a story)")
     return meta
+
+
+def scenario_summary(path: Path) -> tuple[str, str]:
+    """(title, description) of a scenario file, read without checking its values (fast: for
+    listings)."""
+    meta = _meta(path, _read_toml(path)[0])
+    return meta["title"].strip(), " ".join(meta["description"].split())
 
 
 def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
@@ -355,7 +453,7 @@ than one integration step makes the fixed-step integrator inaccurate or unstable
 def _check_time_constants(entries: dict[str, Entry], substeps: int) -> None:
     for key, stages in TIME_CONSTANTS.items():
         entry = entries[key]
-        span_years = entry.base_value / SECONDS_PER_YEAR / stages
+        span_years = min(entry.base_value, _support(entry)[0]) / SECONDS_PER_YEAR / stages
         if span_years * substeps < 1.0:
             needed = math.ceil(1.0 / span_years)
             per = f" (one of {stages} ageing stages, {span_years:.3g} yr)" if stages > 1 else ""
@@ -377,6 +475,12 @@ CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
 """Pairs (smaller, larger) that a usable scenario must respect."""
 
 
+def _support(entry: Entry) -> tuple[float, float]:
+    if entry.distribution is None:
+        return entry.base_value, entry.base_value
+    return entry.distribution.support
+
+
 def _check_consistency(path: Path, entries: dict[str, Entry]) -> None:
     for smaller, larger, message in CONSISTENCY_RULES:
         if not entries[smaller].base_value < entries[larger].base_value:
@@ -384,6 +488,99 @@ def _check_consistency(path: Path, entries: dict[str, Entry]) -> None:
                 path, smaller,
                 f"value {entries[smaller].text!r} {message} ({entries[larger].text!r})",
             )
+        if not _support(entries[smaller])[1] < _support(entries[larger])[0]:
+            raise ScenarioError(
+                path, smaller,
+                f"the uncertainty range of {smaller} reaches that of {larger}; every sample "
+                f"{message.removeprefix('must ')}",
+            )
+
+
+def _correlations(tables: list[tuple[Path, Any]],
+                  entries: dict[str, Entry]) -> dict[tuple[str, str], float]:
+    """``[[correlations]]`` of every file in the chain (children override a pair), checked."""
+    pairs: dict[tuple[str, str], float] = {}
+    where = CORRELATIONS
+    last = Path("")
+    for file, table in tables:
+        last = file
+        if not isinstance(table, list):
+            raise ScenarioError(file, where, "expected [[correlations]] tables with parameters "
+                                "= [KEY, KEY], rank = -1..1 and source")
+        for i, item in enumerate(table):
+            at = f"{where}[{i}]"
+            if not isinstance(item, dict):
+                raise ScenarioError(file, at, "expected a table")
+            for k in item:
+                if k not in CORRELATION_KEYS:
+                    raise ScenarioError(file, f"{at}.{k}",
+                                        f"unknown key{_suggest(k, CORRELATION_KEYS)}")
+            keys = item.get("parameters")
+            if (not isinstance(keys, list) or len(keys) != 2
+                    or not all(isinstance(k, str) for k in keys) or keys[0] == keys[1]):
+                raise ScenarioError(file, f"{at}.parameters",
+                                    f"got {keys!r}, expected two different parameter keys")
+            for k in keys:
+                if k not in entries:
+                    raise ScenarioError(file, f"{at}.parameters",
+                                        f"unknown key {k!r}{_suggest(k, all_keys())}")
+                if entries[k].distribution is None:
+                    raise ScenarioError(file, f"{at}.parameters", f"{k} has no distribution "
+                                        "(give it low and high, or a dist) to correlate")
+            rank = item.get("rank")
+            if isinstance(rank, bool) or not isinstance(rank, int | float):
+                raise ScenarioError(file, f"{at}.rank", f"got {rank!r}, expected a number "
+                                    "between -1 and 1")
+            if not -1 < rank < 1:
+                raise ScenarioError(file, f"{at}.rank", f"got {rank}, expected a rank "
+                                    "correlation strictly between -1 and 1")
+            source = item.get("source")
+            if not isinstance(source, str) or not source.strip():
+                raise ScenarioError(file, at, "has no source: every correlation needs "
+                                    "source = \"...\"")
+            a, b = sorted(keys)
+            pairs[(a, b)] = float(rank)
+    if pairs:
+        keys = sorted({k for pair in pairs for k in pair})
+        try:
+            correlation_matrix(keys, pairs)
+        except DistributionError as exc:
+            raise ScenarioError(last, CORRELATIONS, str(exc)) from None
+    return pairs
+
+
+OVERRIDES = Path("params")
+"""How errors and provenance name values given as overrides rather than in a file."""
+OVERRIDE_SOURCE = "override given with the run (params)"
+
+
+def _override_entries(overrides: Mapping[str, Any]) -> dict[str, Entry]:
+    """Entries for overriding values, parsed and checked as a scenario file's entries are."""
+    entries = {}
+    known = all_keys()
+    for key, raw in overrides.items():
+        if key not in known:
+            raise ScenarioError(OVERRIDES, str(key), f"unknown key{_suggest(str(key), known)}")
+        if not isinstance(raw, Mapping):
+            raw = {"value": raw, "source": OVERRIDE_SOURCE}
+        entries[key] = _parse_entry(OVERRIDES, key, dict(raw))
+    return entries
+
+
+def find_scenario(text: str | Path) -> Path:
+    """The file of a scenario named by a user: a path, or the name of a shipped scenario.
+
+    A name that matches no file raises :class:`ScenarioError` with the closest shipped name.
+    """
+    path = resolve_scenario_path(str(text))
+    if path.exists():
+        return path
+    names = [p.stem for p in shipped_scenarios()]
+    if _looks_like_path(str(text)):
+        raise ScenarioError(path, "", "no such file")
+    hint = _suggest(str(text), names)
+    raise ScenarioError(path, "", f"no such scenario file or shipped scenario{hint}; "
+                        f"shipped: {', '.join(names)}")
 
 
 def load_scenario(
@@ -391,8 +588,15 @@ def load_scenario(
     *,
     end_year: int | None = None,
     substeps_per_year: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Scenario:
-    """Read, merge (``extends``) and check a scenario file."""
+    """Read, merge (``extends``) and check a scenario file.
+
+    ``overrides`` maps scenario keys (``"demand.adoption_growth"``) to values that replace the
+    file's, each a quantity string (``"40 %/yr"``) or a table as in the file (``{value = ...,
+    source = ...}``); they are checked exactly as the file's entries are, and errors name
+    ``OVERRIDES`` in place of the file. They enter the scenario's hash.
+    """
     path = Path(path)
     chain: list[tuple[Path, dict[str, Any], bytes]] = []
     seen: set[Path] = set()
@@ -417,13 +621,17 @@ def load_scenario(
 
     entries: dict[str, Entry] = {}
     settings: dict[str, Any] = {}
+    correlation_tables: list[tuple[Path, Any]] = []
     for file, data, _ in reversed(chain):  # the root first, so children override
         for key, raw in _flatten_entries(file, data).items():
             entries[key] = _parse_entry(file, key, raw)
+        if CORRELATIONS in data:
+            correlation_tables.append((file, data[CORRELATIONS]))
         for k in ("start_year", "end_year", "substeps_per_year"):
             if k in data["scenario"]:
                 settings[k] = (file, data["scenario"][k])
 
+    entries.update(_override_entries(overrides or {}))
     missing = [k for k in all_keys() if k not in entries]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
@@ -439,6 +647,7 @@ def load_scenario(
             )
 
     _check_consistency(path, entries)
+    correlations = _correlations(correlation_tables, entries)
 
     file_start, value_start = settings.get("start_year", (path, DEFAULT_START_YEAR))
     start = _int_setting(file_start, "scenario.start_year", value_start, MIN_START_YEAR,
@@ -456,6 +665,9 @@ def load_scenario(
     digest = hashlib.sha256()
     for _, _, raw in chain:
         digest.update(raw)
+    if overrides:
+        digest.update(json.dumps({k: overrides[k] for k in sorted(overrides)},
+                                 default=str).encode())
     meta = chain[0][1]["scenario"]
     return Scenario(
         path=path,
@@ -470,4 +682,5 @@ def load_scenario(
         sha256=digest.hexdigest(),
         extends=meta.get("extends"),
         meta=dict(meta),
+        correlations=correlations,
     )

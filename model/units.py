@@ -9,27 +9,55 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import pint
+from .errors import ProjectionError
 
-ureg: pint.UnitRegistry = pint.UnitRegistry()
-# A request (one response, one image, one video) is a count: dimensionless.
-ureg.define("request = 1 = req")
-ureg.define("data_centre = 1")
-ureg.define("household = 1")
-# Counts of accelerators, tokens and floating-point operations are dimensionless too.
-ureg.define("accelerator = 1")
-ureg.define("token = 1")
-ureg.define("FLOP = 1")
-Q_ = ureg.Quantity
+if TYPE_CHECKING:
+    import pint
+
+
+@cache
+def registry() -> pint.UnitRegistry:
+    """The project's one pint registry, made on first use (importing pint and reading its
+    unit definitions take longer than a model run; commands that need no units skip both).
+    pint keeps the parsed definitions in its cache folder when it can write one."""
+    import pint
+
+    try:
+        ureg = pint.UnitRegistry(cache_folder=":auto:")
+    except Exception:  # no writable cache folder: parse the definitions every time
+        ureg = pint.UnitRegistry()
+    # A request (one response, one image, one video) is a count: dimensionless.
+    ureg.define("request = 1 = req")
+    ureg.define("data_centre = 1")
+    ureg.define("household = 1")
+    # Counts of accelerators, tokens and floating-point operations are dimensionless too.
+    ureg.define("accelerator = 1")
+    ureg.define("token = 1")
+    ureg.define("FLOP = 1")
+    return ureg
+
+
+def __getattr__(name: str) -> Any:
+    """``ureg`` and ``Q_``: the registry and its Quantity class, made on first use."""
+    if name == "ureg":
+        return registry()
+    if name == "Q_":
+        return registry().Quantity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 LEADING_NUMBER = re.compile(r"^\s*[-+]?(\d|\.\d|nan\b|inf)", re.IGNORECASE)
 """A quantity string must start with its number ("200 TWh/yr"), so "TWh/yr" is not 1 TWh/yr."""
 
-SECONDS_PER_YEAR = float(Q_(1.0, "year").to("second").magnitude)  # Julian year, 365.25 d
+SECONDS_PER_YEAR = 365.25 * 86_400.0
+"""The Julian year, 365.25 days of 86,400 s: pint's and the IAU's ``year`` (IAU Style Manual,
+1989, section 5.15); a test checks it against pint."""
 
 
-class UnitError(ValueError):
+class UnitError(ProjectionError, ValueError):
     """A value whose unit is missing, unparsable or of the wrong dimension."""
 
 
@@ -37,8 +65,9 @@ def parse_quantity(text: object) -> pint.Quantity:
     """Parse "200 TWh/yr" or "57 J" into a pint quantity; a bare number is dimensionless."""
     if isinstance(text, bool):
         raise UnitError(f"got {text!r}, expected a number with a unit")
+    ureg = registry()
     if isinstance(text, int | float):
-        return Q_(float(text), ureg.dimensionless)
+        return ureg.Quantity(float(text), ureg.dimensionless)
     if not isinstance(text, str):
         raise UnitError(f"got {text!r}, expected a string such as \"200 TWh/yr\"")
     if not LEADING_NUMBER.match(text):
@@ -47,17 +76,17 @@ def parse_quantity(text: object) -> pint.Quantity:
         raise UnitError(f"cannot read {text!r}: write powers of ten as 1e9, not with ** or ^")
     cleaned = text.strip().replace("%", " percent ")
     try:
-        quantity: pint.Quantity = ureg.Quantity(cleaned)
+        quantity = ureg.Quantity(cleaned)
     except Exception as exc:  # pint raises several unrelated exception types
         raise UnitError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
-    if not isinstance(quantity, pint.Quantity):
-        quantity = Q_(float(quantity), ureg.dimensionless)
+    if not isinstance(quantity, ureg.Quantity):
+        quantity = ureg.Quantity(float(quantity), ureg.dimensionless)
     return quantity
 
 
 def to_base(quantity: pint.Quantity, unit: str) -> float:
     """Convert to SI base units after checking the dimension against ``unit``."""
-    expected = ureg.Quantity(1.0, unit)
+    expected = registry().Quantity(1.0, unit)
     if quantity.dimensionality != expected.dimensionality:
         raise UnitError(
             f"has dimension {describe_dimension(quantity)}, expected {describe_dimension(expected)}"
@@ -71,12 +100,12 @@ def to_base(quantity: pint.Quantity, unit: str) -> float:
 
 def base_unit(unit: str):
     """The SI base unit that values of ``unit`` are stored in inside the loop."""
-    return ureg.Quantity(1.0, unit).to_base_units().units
+    return registry().Quantity(1.0, unit).to_base_units().units
 
 
 def conversion_factor(unit_from: str, unit_to: str) -> float:
     """Multiply a value in ``unit_from`` by this to express it in ``unit_to``."""
-    return float(ureg.Quantity(1.0, unit_from).to(unit_to).magnitude)
+    return float(registry().Quantity(1.0, unit_from).to(unit_to).magnitude)
 
 
 def describe_dimension(quantity: pint.Quantity) -> str:

@@ -4,9 +4,9 @@ Nothing is rewritten: the sector modules, ``dynamics`` and the Runge-Kutta step 
 ``integrate`` are re-created with their global ``np`` bound to ``jax.numpy``, so the
 equations stay the ones in demand.py, hardware.py, buildout.py and impacts.py. The time loop
 becomes a ``lax.scan`` around ``integrate._rk4_step``; the start-year calibration stays in
-numpy and calls the compiled run. ``integrate.simulate(..., backend="xla")`` splits large
-ensembles into blocks and runs them on threads (XLA releases the GIL; processes must not be
-forked once XLA has started, and ``integrate`` does not).
+numpy and calls the compiled run. ``ensemble.simulate(..., backend="xla")`` splits large
+ensembles into blocks and runs :func:`simulate_block` on each (processes must not be forked
+once XLA has started, and ``ensemble`` does not fork then).
 
 The first call in a process compiles the run for each block shape (seconds); later calls
 reuse it, and later processes load it from the compilation cache (see ``CACHE_VARIABLE``).
@@ -107,8 +107,8 @@ def compiled_run(p, years: int, substeps: int, record: bool, demand_only: bool =
 
 def simulate_block(parameters, start_year: int, end_year: int,
                    substeps: int) -> integrate.RawResult:
-    """One block of samples, calibrated and integrated on XLA (``integrate.simulate`` splits
-    large ensembles into blocks and runs them on threads)."""
+    """One block of samples, calibrated and integrated on XLA: the compiled counterpart of
+    ``integrate.simulate_block``."""
     with np.errstate(all="ignore"):
         p = integrate.calibrate(parameters, substeps, run=compiled_run)
         n_years = end_year - start_year + 1

@@ -1,28 +1,25 @@
-"""The ``projection`` command line."""
+"""The ``projection`` command line.
+
+Start-up time matters (``projection --help`` and ``projection scenarios`` answer at once):
+this module imports typer and nothing heavy; each command imports the model, xarray or pint
+inside its own body when it runs.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from projection.model import __version__
-from projection.model.integrate import RunError
-from projection.model.run import compare as compare_scenarios
-from projection.model.run import run_scenario
-from projection.model.scenario import (
-    ScenarioError,
-    load_scenario,
-    resolve_scenario_path,
-    shipped_scenarios,
-)
-from projection.outputs.files import OutputError, write_all
-from projection.outputs.netcdf import write_netcdf
-from projection.outputs.tables import write_csv, write_iamc
-from projection.outputs.terminal import comparison_table, headline_table, headline_years
+from projection.model.errors import ProjectionError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 app = typer.Typer(
     name="projection",
@@ -33,9 +30,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-USER_ERRORS = (ScenarioError, OutputError, RunError)
+USER_ERRORS = (ProjectionError,)
 EXIT_BAD_INPUT = 2
 DEFAULT_RESULTS = Path("results")
+RESULT_FILES = ("projection.nc", "projection.csv", "projection.meta.json",
+                "projection_iamc.csv", "projection_iamc.meta.json", "projection_iamc.xlsx")
+SIDECARS = ("projection.meta.json", "projection_iamc.meta.json")
 
 EndYear = Annotated[
     int | None,
@@ -45,22 +45,134 @@ Substeps = Annotated[
     int | None,
     typer.Option("--substeps", help="Integration sub-steps per year (overrides the scenario)."),
 ]
+Years = Annotated[
+    list[str] | None,
+    typer.Option("--year", metavar="YEARS", help="Year(s) to tabulate: '--year 2028,2035' "
+                 "or the option repeated (default: the first year, 2026, 2028, 2030 and the "
+                 "last year)."),
+]
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Replace results in the output folder that were made from "
+                 "other inputs (a rerun of the same inputs replaces them without it)."),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print nothing but errors (no table, no progress)."),
+]
+JsonOutput = Annotated[
+    bool,
+    typer.Option("--json", help="Print the headline figures and the files written as JSON."),
+]
 
 
 def fail(message: str) -> None:
+    """A user error: one line on stderr, exit code 2."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _write_results(ds, folder: Path) -> list[Path]:
-    return write_all(
-        folder,
-        {
-            "projection.nc": lambda p: write_netcdf(ds, p),
-            "projection.csv": lambda p: write_csv(ds, p),
-            "projection_iamc.csv": lambda p: write_iamc(ds, p),
-        },
+@contextmanager
+def progress(steps: int, quiet: bool) -> Iterator[Any]:
+    """A transient progress bar on stderr (rich) while work runs, advanced with
+    ``step(label)``; nothing at all with ``quiet`` or when stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda label="": None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=steps)
+
+        def step(label: str = "") -> None:
+            bar.update(task, advance=1, description=label or "working")
+
+        yield step
+
+
+def parse_years(given: Sequence[str] | None, years: Sequence[int]) -> list[int] | None:
+    """Years named with ``--year`` (comma-separated and/or repeated), checked against the
+    projected ``years``; None when none were given."""
+    if not given:
+        return None
+    wanted: list[int] = []
+    for text in ",".join(given).split(","):
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            year = int(text)
+        except ValueError:
+            fail(f"--year: {text!r} is not a year; expected e.g. --year 2028,2030")
+        if year not in years:
+            fail(f"--year: {year} is outside the projected years {years[0]}-{years[-1]}")
+        if year not in wanted:
+            wanted.append(year)
+    return sorted(wanted) or None
+
+
+def _result_writers(ds: xr.Dataset) -> dict[str, Any]:
+    from projection.outputs.netcdf import write_netcdf
+    from projection.outputs.tables import (
+        write_csv,
+        write_iamc,
+        write_iamc_workbook,
+        write_sidecar,
     )
+
+    return {
+        "projection.nc": lambda p: write_netcdf(ds, p),
+        "projection.csv": lambda p: write_csv(ds, p),
+        "projection.meta.json": lambda p: write_sidecar(ds, p, "projection.csv"),
+        "projection_iamc.csv": lambda p: write_iamc(ds, p),
+        "projection_iamc.meta.json": lambda p: write_sidecar(ds, p, "projection_iamc.csv"),
+        "projection_iamc.xlsx": lambda p: write_iamc_workbook(ds, p),
+    }
+
+
+def check_replaceable(folder: Path, ds: xr.Dataset, force: bool) -> None:
+    """Refuse to replace results in ``folder`` made from other inputs, unless ``force``.
+
+    Results of the same inputs (the same scenario files and overrides, years and sub-steps:
+    the sidecar's ``inputs_sha256``) are replaced; so are none at all. Result files without a
+    readable sidecar count as other inputs.
+    """
+    from projection.outputs.files import OutputError
+    from projection.outputs.tables import inputs_sha256
+
+    if force or not folder.is_dir():
+        return
+    present = [name for name in RESULT_FILES if (folder / name).is_file()]
+    if not present:
+        return
+    ours = inputs_sha256(ds.attrs)
+    theirs = None
+    for name in SIDECARS:
+        try:
+            theirs = json.loads((folder / name).read_text(encoding="utf-8"))["inputs_sha256"]
+            break
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if theirs == ours:
+        return
+    raise OutputError(f"{folder}: holds results ({', '.join(present)}) made from other inputs; "
+                      "use --force to replace them, or --output for another folder")
+
+
+def write_results(ds: xr.Dataset, folder: Path, force: bool) -> list[Path]:
+    """Every result file, written together into ``folder`` (all or none)."""
+    from projection.outputs.files import write_all
+
+    check_replaceable(folder, ds, force)
+    return write_all(folder, _result_writers(ds))
+
+
+def _report(written: Sequence[Path], quiet: bool) -> None:
+    if not quiet:
+        typer.echo("Wrote " + ", ".join(str(p) for p in written))
 
 
 @app.command()
@@ -71,74 +183,165 @@ def run(
                       "files (default: results/<scenario name>/).")] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table.")] = False,
+    year: Years = None,
+    json_output: JsonOutput = False,
+    force: Force = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Run one scenario: print the headline figures and write NetCDF, CSV and IAMC files."""
+    """Run one scenario: print the headline figures and write NetCDF, CSV, IAMC (CSV and
+    Excel) files with provenance sidecars. With --end-year the default folder is
+    results/<scenario name>-<end year>/."""
     try:
-        loaded = load_scenario(resolve_scenario_path(scenario), end_year=end_year,
-                               substeps_per_year=substeps)
-        ds = run_scenario(loaded)
-        folder = output if output is not None else DEFAULT_RESULTS / loaded.name
-        written = _write_results(ds, folder)
+        with progress(3, quiet or json_output) as step:
+            step("reading the scenario")
+            from projection.model.run import run_scenario
+            from projection.model.scenario import find_scenario, load_scenario
+
+            loaded = load_scenario(find_scenario(scenario), end_year=end_year,
+                                   substeps_per_year=substeps)
+            step("running the model")
+            ds = run_scenario(loaded)
+            years = [int(y) for y in ds["year"].values]
+            from projection.outputs.terminal import headline_years
+
+            shown = parse_years(year, years) or headline_years(years)
+            step("writing the results")
+            name = loaded.name if end_year is None else f"{loaded.name}-{end_year}"
+            folder = output if output is not None else DEFAULT_RESULTS / name
+            written = write_results(ds, folder, force)
     except USER_ERRORS as exc:
         fail(str(exc))
         return
+    from projection.outputs.terminal import headline_table, headline_values
+
+    if json_output:
+        typer.echo(json.dumps({
+            "scenario": loaded.name, "title": loaded.title, "scenario_file": str(loaded.path),
+            "scenario_sha256": loaded.sha256, "years": shown,
+            "headlines": headline_values(ds, shown), "files": [str(p) for p in written],
+        }, indent=2))
+        return
     if not quiet:
         typer.echo(f"{loaded.title} ({loaded.name}), {loaded.path}")
-        typer.echo(headline_table(ds))
+        typer.echo(headline_table(ds, shown))
         typer.echo("Energy, water and carbon are calendar-year totals; capacity and centres "
                    "are counted on 1 January.")
-    typer.echo("Wrote " + ", ".join(str(p) for p in written))
+    _report(written, quiet)
+
+
+def compare_folder(names: Sequence[str], end_year: int | None) -> Path:
+    """results/compare-A-B[-C...][-<end year>]: named after what was compared."""
+    name = "compare-" + "-".join(names) + ("" if end_year is None else f"-{end_year}")
+    return DEFAULT_RESULTS / name
 
 
 @app.command()
 def compare(
-    scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario files or names.")],
+    scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario files or names; "
+                                                   "the first is the reference.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the combined "
-                      "result files (default: results/compare/).")] = None,
+                      "result files (default: results/compare-<first>-<second>[-...]/).")] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
-    year: Annotated[list[int] | None, typer.Option("--year", help="Year(s) to tabulate "
-                    "(default: 2028 and the last year).")] = None,
+    year: Annotated[list[str] | None, typer.Option(
+        "--year", metavar="YEARS", help="Year(s) to tabulate: '--year 2028,2035' or the "
+        "option repeated (default: 2028, 2030 and the last year).")] = None,
+    json_output: JsonOutput = False,
+    force: Force = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Run several scenarios and print their headline figures side by side."""
+    """Run several scenarios; print their headline figures side by side with each one's
+    difference from the first (absolute and in %)."""
     try:
-        paths = [resolve_scenario_path(s) for s in scenarios]
-        ds = compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps)
-        years = [int(y) for y in ds["year"].values]
-        wanted = year or [y for y in headline_years(years) if y >= 2028] or [years[-1]]
-        bad = [y for y in wanted if y not in years]
-        if bad:
-            fail(f"--year: {bad[0]} is outside the projected years {years[0]}-{years[-1]}")
-        written = _write_results(ds, output if output is not None else DEFAULT_RESULTS / "compare")
+        with progress(len(scenarios) + 1, quiet or json_output) as step:
+            from projection.model.run import compare as compare_scenarios
+            from projection.model.scenario import find_scenario
+
+            paths = [find_scenario(s) for s in scenarios]
+            step(f"running {len(paths)} scenarios")
+            ds = compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps)
+            years = [int(y) for y in ds["year"].values]
+            from projection.outputs.terminal import headline_years
+
+            wanted = parse_years(year, years) or [
+                y for y in headline_years(years) if y >= 2028] or [years[-1]]
+            step("writing the results")
+            names = [str(s) for s in ds["scenario"].values]
+            folder = output if output is not None else compare_folder(names, end_year)
+            written = write_results(ds, folder, force)
     except USER_ERRORS as exc:
         fail(str(exc))
         return
-    requested = {s: e for s, e in json.loads(ds.attrs["end_years_requested"]).items()}
-    if len(set(requested.values())) > 1:
+    from projection.outputs.terminal import comparison_table, headline_values
+
+    if json_output:
+        typer.echo(json.dumps({
+            "scenarios": names, "reference": names[0], "years": wanted,
+            "headlines": {n: headline_values(ds.sel(scenario=n), wanted) for n in names},
+            "files": [str(p) for p in written],
+        }, indent=2))
+        return
+    requested = json.loads(ds.attrs["end_years_requested"])
+    if len(set(requested.values())) > 1 and not quiet:
         typer.echo(f"note: the scenarios end in different years; all are compared to "
                    f"{years[-1]}, the earliest", err=True)
-    for y in wanted:
-        typer.echo(comparison_table(ds, y))
-        typer.echo("")
-    typer.echo("Wrote " + ", ".join(str(p) for p in written))
+    if not quiet:
+        for y in wanted:
+            typer.echo(comparison_table(ds, y))
+            typer.echo("")
+    _report(written, quiet)
+
+
+def _scenario_diff(first: str, second: str) -> None:
+    from projection.model.scenario import find_scenario, load_scenario
+
+    a, b = (load_scenario(find_scenario(s)) for s in (first, second))
+    differing = [k for k in sorted(a.entries) if a.entries[k].base_value != b.entries[k].base_value]
+    settings = [(k, getattr(a, k), getattr(b, k)) for k in ("start_year", "end_year",
+                                                             "substeps_per_year")
+                if getattr(a, k) != getattr(b, k)]
+    typer.echo(f"{b.name} ({b.path}) against {a.name} ({a.path}): {len(differing)} "
+               f"parameter{'s' if len(differing) != 1 else ''} differ")
+    width = max(len(a.name), len(b.name)) + 1
+    for key, va, vb in settings:
+        typer.echo(f"scenario.{key}")
+        typer.echo(f"  {a.name + ':':<{width}} {va}\n  {b.name + ':':<{width}} {vb}")
+    for key in differing:
+        typer.echo(key)
+        for s in (a, b):
+            e = s.entries[key]
+            typer.echo(f"  {s.name + ':':<{width}} {e.text}  (source: {e.source}; {e.file})")
 
 
 @app.command("scenarios")
-def list_scenarios() -> None:
+def list_scenarios(
+    diff: Annotated[tuple[str, str] | None, typer.Option(
+        "--diff", metavar="A B", help="List the parameters in which scenario B differs from "
+        "scenario A, with their values and sources.")] = None,
+) -> None:
     """List the shipped scenarios with their one-line descriptions."""
-    for path in shipped_scenarios():
-        try:
-            s = load_scenario(path)
-        except ScenarioError as exc:  # a shipped file should never fail; say so if it does
-            typer.echo(f"{path.stem:<20} (cannot be read: {exc})")
-            continue
-        first = s.description.split(". ")[0].rstrip(".") + "."
-        typer.echo(f"{path.stem:<20} {s.title}: {first}")
+    try:
+        if diff is not None:
+            _scenario_diff(*diff)
+            return
+        from projection.model.scenario import scenario_summary, shipped_scenarios
+
+        for path in shipped_scenarios():
+            try:
+                title, description = scenario_summary(path)
+            except ProjectionError as exc:  # a shipped file should never fail; say so if it does
+                typer.echo(f"{path.stem:<20} (cannot be read: {exc})")
+                continue
+            first = description.split(". ")[0].rstrip(".") + "."
+            typer.echo(f"{path.stem:<20} {title}: {first}")
+    except USER_ERRORS as exc:
+        fail(str(exc))
 
 
 def _version(value: bool) -> None:
     if value:
+        from projection.model import __version__
+
         typer.echo(f"projection {__version__}")
         raise typer.Exit()
 
@@ -156,6 +359,14 @@ from projection.outputs.cli_validation import calibrate_command, validate_comman
 
 app.command("validate")(validate_command)
 app.command("calibrate")(calibrate_command)
+from projection.outputs.cli_brief import brief_command  # noqa: E402
+
+app.command("brief")(brief_command)
+from projection.outputs import cli_uncertainty  # noqa: E402
+
+app.command("uncertainty")(cli_uncertainty.uncertainty_command)
+app.command("sensitivity")(cli_uncertainty.sensitivity_command)
+app.command("sweep")(cli_uncertainty.sweep_command)
 
 
 def main() -> None:

@@ -10,29 +10,23 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
-from projection.model.integrate import RunError
-from projection.model.run import run_scenario
-from projection.model.scenario import ScenarioError, load_scenario, resolve_scenario_path
-from projection.validation.calibration import (
-    FitResult,
-    calibrate_scenario,
-    calibrated_toml,
-    count,
-    value_text,
-)
-from projection.validation.checks import format_table, report_json, run_checks
-from projection.validation.references import ReferenceDataError, fmt, load_series
+from projection.model.errors import ProjectionError
+
+if TYPE_CHECKING:
+    from projection.validation.calibration import FitResult
+
+# The model, scipy and the reference data load inside the commands that use them, so that
+# `projection --help` starts at once.
 
 EXIT_FAILED = 1
 """A check failed, or a fit is ill-posed or did not converge."""
 EXIT_BAD_INPUT = 2
 """The user's input (a file, a key, an option) cannot be used."""
-USER_ERRORS = (ScenarioError, ReferenceDataError, RunError)
+USER_ERRORS = (ProjectionError,)
 
 
 def fail(message: str) -> None:
@@ -51,6 +45,8 @@ def validate_command(
     )] = None,
 ) -> None:
     """Check the model against every published figure; exit 0 only when all pass."""
+    from projection.validation.checks import format_table, report_json, run_checks
+
     try:
         report = run_checks(checks, references)
     except USER_ERRORS as exc:
@@ -76,6 +72,9 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]:
 
 def fit_report(result: FitResult, series_path: Path) -> str:
     """The fit in words and tables: values with 1-sigma, correlation, residuals, hold-outs."""
+    from projection.validation.calibration import count, value_text
+    from projection.validation.references import fmt
+
     s = result.scenario
     out = [f"Calibrating {s.name} ({s.path}) to {count(len(result.points), 'figure')} "
            f"of {series_path}"]
@@ -121,6 +120,8 @@ def fit_report(result: FitResult, series_path: Path) -> str:
 
 def fit_json(result: FitResult) -> dict:
     """The fit for machines."""
+    import numpy as np
+
     return {
         "scenario": str(result.scenario.path),
         "ok": result.ok,
@@ -163,6 +164,9 @@ def write_scenario_file(text: str, output: Path, force: bool) -> None:
     A temporary file in the same folder is loaded with ``load_scenario`` and run, then moved
     into place; an existing file is replaced only with ``force``.
     """
+    from projection.model.run import run_scenario
+    from projection.model.scenario import ScenarioError, load_scenario
+
     folder = output.parent if str(output.parent) else Path(".")
     if output.exists() and not force:
         raise ScenarioError(output, "", "exists; use --force to overwrite it")
@@ -209,8 +213,12 @@ def calibrate_command(
     Exit 0 on a good fit, 1 when the fit is ill-posed or does not converge (nothing is
     written), 2 on bad input.
     """
+    from projection.model.scenario import ScenarioError, find_scenario, load_scenario
+    from projection.validation.calibration import calibrate_scenario, calibrated_toml
+    from projection.validation.references import load_series
+
     try:
-        loaded = load_scenario(resolve_scenario_path(scenario))
+        loaded = load_scenario(find_scenario(scenario))
         target = output if output is not None else Path(f"{loaded.path.stem}_calibrated.toml")
         if target.exists() and not force:
             raise ScenarioError(target, "", "exists; use --force to overwrite it")

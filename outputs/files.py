@@ -7,8 +7,10 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from projection.model.errors import ProjectionError
 
-class OutputError(Exception):
+
+class OutputError(ProjectionError):
     """The output folder cannot be used; ``str()`` is the one-line message for the user."""
 
 

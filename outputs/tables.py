@@ -1,39 +1,64 @@
-"""CSV outputs: every variable in long form, and the IAMC table that pyam reads.
+"""Table outputs: every variable in long form, the IAMC table, and their provenance.
 
-Both files open with ``# key: value`` provenance lines; read them with
-``pandas.read_csv(path, comment="#")`` (and hand that frame to ``pyam.IamDataFrame``).
+The CSV files are plain tables that ``pandas.read_csv(path)`` and ``pyam.IamDataFrame(path)``
+read without options; the provenance of each goes into a sidecar JSON file beside it
+(``projection.meta.json``, ``projection_iamc.meta.json``) and, for the IAMC table, into the
+``meta`` sheet of an Excel workbook in pyam's layout (``projection_iamc.xlsx``: sheets
+``data`` and ``meta``).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from projection.model.results import OUTPUTS
+from projection.outputs.excel import write_workbook
 
-PROVENANCE_KEYS = (
-    "model",
-    "model_version",
-    "scenario",
-    "scenario_title",
-    "scenario_file",
-    "scenario_sha256",
-    "command",
-)
+if TYPE_CHECKING:
+    import xarray as xr
+
 IAMC_REGION = "United States"
 
 
-def _provenance_lines(ds: xr.Dataset) -> list[str]:
-    lines = []
-    for key in PROVENANCE_KEYS:
-        if key in ds.attrs:
-            value = " ".join(str(ds.attrs[key]).split())  # one line, whatever it holds
-            lines.append(f"# {key}: {value}")
-    return lines
+INPUT_KEYS = ("scenario", "scenario_sha256", "start_year", "end_year", "substeps_per_year")
+"""The attributes that identify a result's inputs: the same values, the same numbers."""
+
+
+def inputs_sha256(attrs: dict[str, Any]) -> str:
+    """A fingerprint of the inputs a result was made from (scenario files and overrides, years,
+    sub-steps), to tell a rerun of the same inputs from results of other inputs."""
+    given = {k: str(attrs.get(k, "")) for k in INPUT_KEYS}
+    return hashlib.sha256(json.dumps(given, sort_keys=True).encode()).hexdigest()
+
+
+def provenance(ds: xr.Dataset, describes: str) -> dict[str, Any]:
+    """Everything a result file's sidecar records: the Dataset's attributes (JSON-valued ones
+    decoded), the file it describes and the inputs' fingerprint."""
+    record: dict[str, Any] = {"describes": describes, "inputs_sha256": inputs_sha256(ds.attrs)}
+    for key, value in ds.attrs.items():
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        elif isinstance(value, np.generic):
+            value = value.item()
+        record[key] = value
+    return record
+
+
+def write_sidecar(ds: xr.Dataset, path: Path, describes: str) -> None:
+    """The provenance of ``describes`` as JSON."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(provenance(ds, describes), fh, indent=2, default=str)
+        fh.write("\n")
 
 
 def _scenarios(ds: xr.Dataset) -> list[str]:
@@ -58,8 +83,6 @@ def write_csv(ds: xr.Dataset, path: Path) -> None:
     """Long form: scenario, variable, workload, unit, quantity_type, then one column a year."""
     years = [int(y) for y in ds["year"].values]
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        for line in _provenance_lines(ds):
-            fh.write(line + "\n")
         writer = csv.writer(fh)
         writer.writerow(["scenario", "variable", "workload", "unit", "quantity_type", *years])
         for scenario, sub in _by_scenario(ds):
@@ -103,13 +126,45 @@ def iamc_rows(ds: xr.Dataset) -> list[list[str]]:
 
 
 def write_iamc(ds: xr.Dataset, path: Path) -> None:
+    """The IAMC table as a plain CSV: model, scenario, region, variable, unit, one column a year."""
     years = [int(y) for y in ds["year"].values]
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        for line in _provenance_lines(ds):
-            fh.write(line + "\n")
         writer = csv.writer(fh)
         writer.writerow(["model", "scenario", "region", "variable", "unit", *years])
         writer.writerows(iamc_rows(ds))
 
 
-__all__ = ["write_csv", "write_iamc", "iamc_rows"]
+META_COLUMNS = ("scenario_title", "scenario_sha256", "scenario_file", "model_version",
+                "start_year", "end_year", "command")
+"""Provenance per scenario in the workbook's ``meta`` sheet."""
+
+
+def _per_scenario(ds: xr.Dataset, key: str, index: int, count: int) -> str:
+    """One scenario's share of an attribute that a comparison joins with ',' or ' | '."""
+    value = str(ds.attrs.get(key, ""))
+    if count > 1:
+        for separator in (" | ", ","):
+            parts = value.split(separator)
+            if len(parts) == count:
+                return parts[index]
+    return value
+
+
+def write_iamc_workbook(ds: xr.Dataset, path: Path) -> None:
+    """The IAMC table in pyam's Excel layout: a ``data`` sheet and a ``meta`` sheet with one
+    row of provenance per scenario (``pyam.IamDataFrame(path)`` reads both)."""
+    years = [int(y) for y in ds["year"].values]
+    data: list[list[Any]] = [["model", "scenario", "region", "variable", "unit", *years]]
+    for row in iamc_rows(ds):
+        data.append([*row[:5], *(float(v) if v else None for v in row[5:])])
+    model = data[1][0] if len(data) > 1 else "projection"
+    names = _scenarios(ds)
+    meta: list[list[Any]] = [["model", "scenario", "exclude", *META_COLUMNS]]
+    for i, name in enumerate(names):
+        meta.append([model, name, False,
+                     *(_per_scenario(ds, k, i, len(names)) for k in META_COLUMNS)])
+    write_workbook(path, {"data": data, "meta": meta})
+
+
+__all__ = ["write_csv", "write_iamc", "write_iamc_workbook", "write_sidecar", "iamc_rows",
+           "inputs_sha256", "provenance"]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import xarray as xr
+from projection.model.units import conversion_factor
 
-from projection.model.units import ureg
+if TYPE_CHECKING:
+    import xarray as xr
 
-LITRES_PER_US_GALLON = float(ureg.Quantity(1, "gallon").to("L").magnitude)
+LITRES_PER_US_GALLON = conversion_factor("gallon", "L")
+HEADLINE_YEARS = (2026, 2028, 2030)
+"""Years quoted in every headline table besides the first and the last projected year: 2028
+is the year LBNL's 2024 report projects to, 2030 the year most other projections quote."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,9 @@ HEADLINES: tuple[Headline, ...] = (
 
 
 def headline_years(years: Sequence[int]) -> list[int]:
+    """The first year, 2026, 2028, 2030 and the last year, where projected."""
     first, last = int(years[0]), int(years[-1])
-    wanted = [first, 2026, 2028, last]
+    wanted = [first, *HEADLINE_YEARS, last]
     return sorted({y for y in wanted if first <= y <= last})
 
 
@@ -72,9 +78,10 @@ def _render(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def headline_table(ds: xr.Dataset) -> str:
-    """One scenario: a row per headline figure, a column per headline year."""
-    years = headline_years([int(y) for y in ds["year"].values])
+def headline_table(ds: xr.Dataset, years: Sequence[int] | None = None) -> str:
+    """One scenario: a row per headline figure, a column per year (default: the headline
+    years)."""
+    years = years or headline_years([int(y) for y in ds["year"].values])
     rows = []
     for h in HEADLINES:
         da = h.value(ds)
@@ -82,11 +89,34 @@ def headline_table(ds: xr.Dataset) -> str:
     return _render(["", "unit", *(str(y) for y in years)], rows)
 
 
+def headline_values(ds: xr.Dataset, years: Sequence[int]) -> list[dict[str, Any]]:
+    """The headline figures as records (label, unit, {year: value}), for ``--json``."""
+    return [{"label": h.label.strip(), "unit": h.unit,
+             "values": {str(y): _point(h.value(ds).sel(year=y)) for y in years}}
+            for h in HEADLINES]
+
+
+def _difference(value: float, reference: float) -> list[str]:
+    change = value - reference
+    relative = f"{change / reference * 100:+.1f} %" if reference else "n/a"
+    return [("+" if change >= 0 else "-") + fmt(abs(change)), relative]
+
+
 def comparison_table(ds: xr.Dataset, year: int) -> str:
-    """Several scenarios (a ``scenario`` dimension): a column per scenario for one year."""
+    """Several scenarios (a ``scenario`` dimension) for one year: a column per scenario and,
+    after each but the first, its difference from the first (absolute and in %)."""
     scenarios = [str(s) for s in ds["scenario"].values]
+    first = scenarios[0]
+    header = [str(year), "unit", first]
+    for s in scenarios[1:]:
+        header += [s, f"vs {first}", "%"]
     rows = []
     for h in HEADLINES:
         da = h.value(ds).sel(year=year)
-        rows.append([h.label, h.unit, *(fmt(_point(da.sel(scenario=s))) for s in scenarios)])
-    return _render([str(year), "unit", *scenarios], rows)
+        reference = _point(da.sel(scenario=first))
+        row = [h.label, h.unit, fmt(reference)]
+        for s in scenarios[1:]:
+            value = _point(da.sel(scenario=s))
+            row += [fmt(value), *_difference(value, reference)]
+        rows.append(row)
+    return _render(header, rows)

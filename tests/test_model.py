@@ -21,7 +21,8 @@ from projection.model.dynamics import (
     initial_state,
     rates,
 )
-from projection.model.integrate import calibrate, simulate
+from projection.model.ensemble import simulate
+from projection.model.integrate import calibrate
 from projection.model.parameters import BY_NAME, PARAMETERS
 from projection.model.scenario import load_scenario, model_value
 from projection.model.units import SECONDS_PER_YEAR, base_unit, parse_quantity, to_base, ureg
@@ -459,7 +460,7 @@ def test_each_sample_reports_whether_it_stayed_finite():
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_large_ensembles_split_into_blocks_give_the_same_numbers(workers):
-    """Blocks on threads or forked processes: every sample's result is its own."""
+    """Blocks in this process or on a process pool: every sample's result is its own."""
     from projection.model import integrate
 
     p = baseline_parameters()
@@ -469,7 +470,7 @@ def test_large_ensembles_split_into_blocks_give_the_same_numbers(workers):
     ens["adoption_growth"] = ens["adoption_growth"] * rng.uniform(0.6, 1.4, n)
     ens["frontier_efficiency_gain"] = ens["frontier_efficiency_gain"] * rng.uniform(0.6, 1.4, n)
     split = simulate(ens, 2024, 2027, 3, workers=workers)
-    whole = integrate._simulate_block(ens, 2024, 2027, 3)
+    whole = integrate.simulate_block(ens, 2024, 2027, 3)
     for group in ("flows", "stocks", "auxiliaries"):
         for k, v in getattr(whole, group).items():
             np.testing.assert_allclose(getattr(split, group)[k], v, rtol=1e-9, err_msg=k)

@@ -19,16 +19,15 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
-from projection.model.integrate import CALIBRATION_TOLERANCE, simulate
-from projection.model.parameters import SHARE_PARAMETERS, WORKLOADS, Parameter
+from projection.model.ensemble import parameter_samples, simulate
+from projection.model.integrate import CALIBRATION_TOLERANCE
+from projection.model.parameters import SHARE_PARAMETERS, Parameter
 from projection.model.results import OUTPUT_BY_NAME
 from projection.model.scenario import (
     Entry,
     Scenario,
     ScenarioError,
     all_keys,
-    check_bounds,
-    model_value,
     parameter_for_key,
 )
 from projection.model.units import ureg
@@ -206,18 +205,10 @@ def sample_arrays(scenario: Scenario, fit: Sequence[FitParameter], x: np.ndarray
     ``x`` is (samples, fitted parameters) in display units. Returns the arrays (sample axis
     last, as the model lays them out) and a mask of samples whose values are out of bounds.
     """
-    n = x.shape[0]
-    arrays = {k: np.repeat(v, n, axis=-1) for k, v in scenario.parameter_arrays().items()}
-    valid = np.ones(n, dtype=bool)
-    for j, fp in enumerate(fit):
-        base = np.array([from_display(fp.parameter, float(v)) for v in x[:, j]])
-        valid &= np.array([check_bounds(fp.parameter, b) is None for b in base])
-        values = model_value(fp.parameter, np.where(np.isfinite(base), base, 1.0))
-        if fp.parameter.per_workload:
-            arrays[fp.parameter.name][WORKLOADS.index(fp.key.split(".")[1])] = values
-        else:
-            arrays[fp.parameter.name] = values
-    return arrays, valid
+    table = {fp.key: [from_display(fp.parameter, float(v)) for v in x[:, j]]
+             for j, fp in enumerate(fit)}
+    samples = parameter_samples(scenario, table, size=x.shape[0], units="base", invalid="mask")
+    return dict(samples), samples.valid
 
 
 def model_values(scenario: Scenario, fit: Sequence[FitParameter], points: Sequence[SeriesPoint],

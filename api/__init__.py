@@ -1,0 +1,151 @@
+"""projection: the electricity, water and carbon footprint of AI in US data centres.
+
+The Python API, for notebooks and scripts::
+
+    import projection
+
+    projection.scenarios()                       # names of the shipped scenarios
+    ds = projection.run("baseline", params={"demand.adoption_growth": "40 %/yr"},
+                        end_year=2035)           # an xarray.Dataset
+    both = projection.compare(["baseline", "high_growth"])
+    s = projection.load_scenario("scenarios/my_case.toml")
+
+Scenarios are named as on the command line: a shipped name or a path to a ``.toml`` file.
+``params`` overrides scenario values by key (the keys of the scenario files), checked exactly
+as the file's values are (units, bounds, did-you-mean). Every error a user can act on is a
+:class:`ProjectionError`; ``str()`` is a one-line message.
+
+For ensembles: :func:`parameter_samples` builds samples from a scenario and a table of values,
+:func:`simulate` runs them in blocks on any ``concurrent.futures.Executor``.
+
+Importing this package is light: the model, xarray and pint load on first use (PEP 562).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from projection.model import __version__
+from projection.model.errors import ProjectionError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from projection.model.scenario import Scenario
+
+__all__ = [
+    "ProjectionError",
+    "__version__",
+    "compare",
+    "load_scenario",
+    "parameter_samples",
+    "run",
+    "scenarios",
+    "simulate",
+]
+
+_LAZY = {
+    "parameter_samples": "projection.model.ensemble",
+    "simulate": "projection.model.ensemble",
+    "Samples": "projection.model.ensemble",
+    "Scenario": "projection.model.scenario",
+}
+"""Names this package hands out from the model, imported when first asked for."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'projection' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+def scenarios() -> list[str]:
+    """Names of the shipped scenarios (``projection.run`` takes any of them)."""
+    from projection.model.scenario import shipped_scenarios
+
+    return [path.stem for path in shipped_scenarios()]
+
+
+def load_scenario(
+    scenario: str | Path,
+    *,
+    params: Mapping[str, Any] | None = None,
+    end_year: int | None = None,
+    substeps: int | None = None,
+) -> Scenario:
+    """Read and check a scenario: a shipped name (``"baseline"``) or a ``.toml`` path.
+
+    ``params`` maps scenario keys (``"demand.adoption_growth"``,
+    ``"workloads.reasoning.tokens_per_request"``) to values that replace the file's: a
+    quantity string (``"40 %/yr"``) or ``{"value": ..., "source": ...}`` as in a file.
+    """
+    from projection.model.scenario import find_scenario
+    from projection.model.scenario import load_scenario as load
+
+    return load(find_scenario(scenario), end_year=end_year, substeps_per_year=substeps,
+                overrides=params)
+
+
+def _loaded(scenario: str | Path | Scenario, params, end_year, substeps) -> Scenario:
+    from projection.model.scenario import Scenario
+
+    if isinstance(scenario, Scenario):
+        if params or end_year is not None or substeps is not None:
+            return load_scenario(scenario.path, params={**_given(scenario), **(params or {})},
+                                 end_year=end_year or scenario.end_year,
+                                 substeps=substeps or scenario.substeps_per_year)
+        return scenario
+    return load_scenario(scenario, params=params, end_year=end_year, substeps=substeps)
+
+
+def _given(scenario: Scenario) -> dict[str, dict[str, str]]:
+    """The overrides a loaded scenario was built with, to build it again with more."""
+    from projection.model.scenario import OVERRIDES
+
+    return {k: {"value": e.text, "source": e.source} for k, e in scenario.entries.items()
+            if e.file == str(OVERRIDES)}
+
+
+def run(
+    scenario: str | Path | Scenario,
+    *,
+    params: Mapping[str, Any] | None = None,
+    end_year: int | None = None,
+    substeps: int | None = None,
+) -> xr.Dataset:
+    """Run one scenario and return its results as an ``xarray.Dataset``.
+
+    Dimensions ``year`` (and ``workload`` where a variable has one); every variable carries
+    ``units`` and ``long_name``, the attributes carry the provenance (model version, scenario
+    hash, resolved parameters with their sources). ``scenario`` is a shipped name, a path or a
+    :class:`Scenario`; ``params``, ``end_year`` and ``substeps`` as in :func:`load_scenario`.
+    """
+    from projection.model.run import run_scenario
+
+    return run_scenario(_loaded(scenario, params, end_year, substeps))
+
+
+def compare(
+    scenarios: Iterable[str | Path],
+    *,
+    params: Mapping[str, Any] | None = None,
+    end_year: int | None = None,
+    substeps: int | None = None,
+) -> xr.Dataset:
+    """Run several scenarios and stack them along a ``scenario`` dimension (the years that all
+    of them cover); ``params`` applies to every one of them."""
+    from projection.model.run import compare as compare_scenarios
+    from projection.model.scenario import find_scenario
+
+    paths = [find_scenario(s) for s in scenarios]
+    return compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps,
+                             overrides=params)

@@ -1,0 +1,493 @@
+"""Ensembles over a scenario's declared uncertainty: Monte Carlo percentiles and sweeps.
+
+:func:`uncertainty` draws every declared distribution (``model.sampling``), runs the members
+through the vectorised engine in blocks and returns percentiles of the chosen yearly outputs.
+With a folder, each finished block is written to its own NetCDF file as it completes and only
+the chosen outputs are kept, so memory stays bounded whatever the sample count, and an
+interrupted run resumes from its last finished block with the same result. :func:`sweep` runs
+a grid over one or two parameters, the grid axes becoming dimensions of the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .ensemble import parameter_samples, simulate
+from .errors import InputError
+from .integrate import CALIBRATION_TOLERANCE
+from .parameters import WORKLOADS
+from .results import OUTPUT_BY_NAME
+from .sampling import METHODS, Distribution, sample
+from .scenario import Scenario, _suggest, all_keys, check_bounds, parameter_for_key
+from .units import conversion_factor
+
+HEADLINE_OUTPUTS: tuple[str, ...] = (
+    "facility_energy",
+    "ai_facility_energy",
+    "share_of_us_electricity",
+    "ai_share_of_household_electricity",
+    "operating_capacity",
+    "data_centres",
+    "ai_requests_per_day_total",
+    "water_consumption",
+    "emissions",
+    "unserved_energy",
+)
+"""The outputs an ensemble keeps unless told otherwise: the terminal's headline figures."""
+PERCENTILES: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
+STREAM_BLOCK = 2**16
+"""Samples per block written to disk (the draws' own chunk size, so no block straddles two
+random streams)."""
+PERCENTILE_PASS_BYTES = 128 * 2**20
+"""Most bytes of one output held at once while the percentiles are computed from disk."""
+BLOCKS_FOLDER = "ensemble"
+MANIFEST = "manifest.json"
+
+
+class EnsembleError(InputError):
+    """An ensemble request that cannot be run (no uncertain parameter, a bad option, a folder
+    that holds another ensemble); ``str()`` names the option and what was expected."""
+
+    def __init__(self, where: object, key: str, message: str) -> None:
+        super().__init__(where, key, message)
+
+
+# --- what to sample ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Design:
+    """The samples of an ensemble: which keys vary, how they are drawn, how many."""
+
+    scenario: Scenario
+    keys: tuple[str, ...]
+    distributions: tuple[Distribution, ...]
+    rank: np.ndarray | None
+    method: str
+    seed: int
+    samples: int
+
+    def values(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
+        """Samples ``start``..``stop``: key -> values in SI base units as given."""
+        table = sample(self.distributions, self.method, self.seed, self.samples, self.rank,
+                       start, stop)
+        return {k: table[:, j] for j, k in enumerate(self.keys)}
+
+    def record(self) -> dict[str, object]:
+        """Everything that fixes the samples, for provenance and for resuming."""
+        resolved = self.scenario.resolved()
+        return {
+            "scenario_sha256": self.scenario.sha256,
+            "method": self.method,
+            "seed": self.seed,
+            "samples": self.samples,
+            "distributions": {k: {n: v for n, v in resolved[k].items() if n != "file"}
+                              for k in self.keys},
+            "rank_correlations": {f"{a} ~ {b}": r
+                                  for (a, b), r in sorted(self.scenario.correlations.items())},
+            "start_year": self.scenario.start_year,
+            "end_year": self.scenario.end_year,
+            "substeps_per_year": self.scenario.substeps_per_year,
+        }
+
+
+def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
+           only: Iterable[str] | None = None) -> Design:
+    """Every declared distribution of ``scenario`` (or the keys in ``only``), drawn ``samples``
+    times by ``method`` (lhs, sobol or random) from ``seed``."""
+    if method not in METHODS:
+        raise EnsembleError("--method", method, f"expected one of {', '.join(METHODS)}"
+                            f"{_suggest(method, METHODS)}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise EnsembleError("--samples", str(samples), "expected a whole number of at least 1")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise EnsembleError("--seed", str(seed), "expected a whole number of at least 0")
+    declared = scenario.distributions()
+    keys = list(declared) if only is None else list(only)
+    for key in keys:
+        if key not in declared:
+            hint = (" has no declared distribution (give it low and high in the scenario)"
+                    if key in scenario.entries else f": unknown key{_suggest(key, all_keys())}")
+            raise EnsembleError(scenario.path, key, hint.strip(": "))
+    if not keys:
+        raise EnsembleError(scenario.path, "", "declares no uncertain parameter (give a value "
+                            "low and high, or a dist)")
+    return Design(scenario, tuple(keys), tuple(declared[k] for k in keys),
+                  scenario.rank_correlation(keys), method, seed, samples)
+
+
+def check_outputs(names: Iterable[str] | None) -> tuple[str, ...]:
+    """Output names (default: the headline outputs), each checked against the catalogue."""
+    chosen = tuple(HEADLINE_OUTPUTS if not names else names)
+    for name in chosen:
+        if name not in OUTPUT_BY_NAME:
+            raise EnsembleError("--output", name,
+                                f"no such output{_suggest(name, list(OUTPUT_BY_NAME))}")
+    return chosen
+
+
+# --- running members ----------------------------------------------------------------------------
+
+def evaluate(scenario: Scenario, values: Mapping[str, np.ndarray], outputs: Sequence[str],
+             *, executor: Executor | None = None,
+             backend: str = "numpy") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Run the members that take ``values`` (key -> SI base values as given) and the
+    scenario's values elsewhere.
+
+    Returns output name -> values in the output's unit, laid out (year, [workload,] member);
+    a mask of the usable members (values that pass the scenario checks, finite results; the
+    others hold NaN); and each member's largest relative miss of its start-year targets
+    (members whose start-year demand exceeds start-year capacity miss them; they stay in:
+    they are futures the inputs allow).
+    """
+    samples = parameter_samples(scenario, dict(values), units="base", invalid="mask")
+    raw = simulate(samples, scenario.start_year, scenario.end_year, scenario.substeps_per_year,
+                   executor=executor, keep=outputs, backend=backend)
+    ok = raw.finite_samples() & samples.valid
+    out = {name: np.where(ok, raw.outputs[name], np.nan) for name in outputs}
+    return out, ok, raw.calibration_error
+
+
+# --- streaming blocks to disk -------------------------------------------------------------------
+
+def block_spans(n: int, size: int = STREAM_BLOCK) -> list[tuple[int, int]]:
+    edges = [*range(0, n, size), n]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _block_name(span: tuple[int, int]) -> str:
+    return f"block_{span[0]:011d}_{span[1]:011d}.nc"
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
+                 values: Mapping[str, np.ndarray], ok: np.ndarray, miss: np.ndarray,
+                 parameters: Mapping[str, np.ndarray]) -> None:
+    import h5netcdf
+
+    def write(target: Path) -> None:
+        with h5netcdf.File(target, "w") as f:
+            f.dimensions = {"year": len(years), "sample": span[1] - span[0],
+                            "workload": len(WORKLOADS)}
+            f.create_variable("year", ("year",), data=years)
+            f.create_variable("sample", ("sample",), data=np.arange(*span))
+            f.create_variable("usable", ("sample",), data=ok.astype(np.int8))
+            f.create_variable("calibration_error", ("sample",), data=miss)
+            for key, column in parameters.items():
+                f.create_variable(f"input:{key}", ("sample",), data=column)
+            for name, v in values.items():
+                dims = ("year", "workload", "sample")[: v.ndim] if v.ndim == 3 else (
+                    "year", "sample")
+                var = f.create_variable(name, dims, data=v)
+                var.attrs["units"] = OUTPUT_BY_NAME[name].unit
+
+    _write_atomic(path, write)
+
+
+@dataclass
+class Ensemble:
+    """Finished members: in memory (``values``) or as block files in ``folder``."""
+
+    design: Design
+    outputs: tuple[str, ...]
+    years: np.ndarray
+    usable: int
+    uncalibrated: int
+    folder: Path | None = None
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    block_samples: int = STREAM_BLOCK
+
+    def blocks(self) -> list[Path]:
+        assert self.folder is not None
+        return [self.folder / _block_name(s)
+                for s in block_spans(self.design.samples, self.block_samples)]
+
+    def output(self, name: str, years: slice = slice(None)) -> np.ndarray:
+        """One output for all members, (year, [workload,] member), the years in ``years``."""
+        if self.folder is None:
+            return self.values[name][years]
+        import h5py
+
+        parts = []
+        for path in self.blocks():
+            with h5py.File(path, "r") as f:
+                parts.append(f[name][years])
+        return np.concatenate(parts, axis=-1)
+
+
+def _check_manifest(folder: Path, record: Mapping[str, object], resume: bool) -> None:
+    """Refuse a folder holding another ensemble; without ``resume``, clear this one's blocks."""
+    manifest = folder / MANIFEST
+    blocks = sorted(folder.glob("block_*.nc"))
+    if manifest.exists():
+        try:
+            previous = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            previous = None
+        if previous != json.loads(json.dumps(record)):
+            raise EnsembleError(folder, MANIFEST, "holds an ensemble made from other inputs "
+                                "(scenario, samples, seed, method or outputs); choose another "
+                                "folder")
+        if not resume:
+            for path in blocks:  # the same inputs: these blocks are made again
+                path.unlink()
+    elif blocks:
+        raise EnsembleError(folder, MANIFEST, "missing beside block files; cannot tell which "
+                            "ensemble they belong to; choose another folder")
+
+
+def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = None, *,
+                 resume: bool = False, executor: Executor | None = None, backend: str = "numpy",
+                 block_samples: int = STREAM_BLOCK,
+                 progress: Callable[[int, int], None] | None = None) -> Ensemble:
+    """Run every member of ``design`` block by block, keeping ``outputs``.
+
+    With ``folder``, each finished block goes to ``folder/block_<start>_<stop>.nc`` (written
+    atomically) and nothing but the block in hand stays in memory; ``resume`` skips blocks
+    already there (the folder's manifest must describe the same design). ``progress`` is
+    called with (members done, members in all) after each block.
+    """
+    scenario = design.scenario
+    years = scenario.years
+    record = {**design.record(), "outputs": list(outputs), "block_samples": block_samples}
+    spans = block_spans(design.samples, block_samples)
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in outputs}
+    usable = uncalibrated = 0
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        _check_manifest(folder, record, resume)
+        _write_atomic(folder / MANIFEST, lambda p: p.write_text(json.dumps(record, indent=1)))
+    done = 0
+    for span in spans:
+        path = folder / _block_name(span) if folder is not None else None
+        if path is not None and path.exists():
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                usable += int(np.asarray(f["usable"]).sum())
+                uncalibrated += int((np.asarray(f["calibration_error"])
+                                     > CALIBRATION_TOLERANCE).sum())
+        else:
+            values = design.values(*span)
+            out, ok, miss = evaluate(scenario, values, outputs, executor=executor,
+                                     backend=backend)
+            usable += int(ok.sum())
+            uncalibrated += int((miss > CALIBRATION_TOLERANCE).sum())
+            if path is not None:
+                _write_block(path, span, years, out, ok, miss, values)
+            else:
+                for name in outputs:
+                    kept[name].append(out[name])
+        done += span[1] - span[0]
+        if progress is not None:
+            progress(done, design.samples)
+    ensemble = Ensemble(design, tuple(outputs), years, usable, uncalibrated, folder,
+                        block_samples=block_samples)
+    if folder is None:
+        ensemble.values = {name: np.concatenate(parts, axis=-1) for name, parts in kept.items()}
+    else:
+        ensemble.folder = folder
+    return ensemble
+
+
+# --- percentiles ----------------------------------------------------------------------------------
+
+def _percentiles_of(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """Percentiles over the last axis ignoring NaN members: (percentile, ...)."""
+    with np.errstate(all="ignore"):
+        if not np.isnan(values).any():
+            return np.percentile(values, q, axis=-1)
+        return np.nanpercentile(values, q, axis=-1)
+
+
+def ensemble_percentiles(ensemble: Ensemble, q: Sequence[float] = PERCENTILES):
+    """Percentiles of every kept output: an ``xarray.Dataset``, dims (percentile, year[,
+    workload]); members whose run is unusable are left out."""
+    import xarray as xr
+
+    n_years = len(ensemble.years)
+    data = {}
+    for name in ensemble.outputs:
+        o = OUTPUT_BY_NAME[name]
+        per_year = ensemble.design.samples * 8 * (len(WORKLOADS) if name == "ai_requests_per_day"
+                                                  or name == "request_share" else 1)
+        step = max(1, min(n_years, PERCENTILE_PASS_BYTES // max(per_year, 1)))
+        parts = [_percentiles_of(ensemble.output(name, slice(a, min(a + step, n_years))), q)
+                 for a in range(0, n_years, step)]
+        values = np.concatenate(parts, axis=1)
+        dims = ("percentile", "year", "workload")[: values.ndim]
+        data[name] = (dims, values, {"units": o.unit, "long_name": o.long_name,
+                                     "quantity_type": o.kind})
+    coords = {"percentile": ("percentile", np.asarray(q, dtype=float),
+                             {"long_name": "Percentile of the ensemble", "units": "percent"}),
+              "year": ("year", ensemble.years, {"long_name": "Calendar year"})}
+    if any(len(v[0]) == 3 for v in data.values()):
+        coords["workload"] = ("workload", list(WORKLOADS), {"long_name": "AI workload class"})
+    return xr.Dataset(data, coords=coords)
+
+
+def provenance(design: Design, outputs: Sequence[str], usable: int,
+               uncalibrated: int = 0) -> dict[str, str | int]:
+    """Attributes every ensemble file carries: the scenario's and the design's."""
+    from .run import provenance as scenario_provenance
+
+    record = design.record()
+    return {
+        **scenario_provenance(design.scenario),
+        "sample_method": design.method,
+        "seed": design.seed,
+        "samples": design.samples,
+        "usable_samples": usable,
+        "samples_missing_start_targets": uncalibrated,
+        "uncertain_parameters": json.dumps(record["distributions"]),
+        "rank_correlations": json.dumps(record["rank_correlations"]),
+        "outputs": ",".join(outputs),
+    }
+
+
+def uncertainty(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs", *,
+                outputs: Iterable[str] | None = None, folder: Path | None = None,
+                resume: bool = False, executor: Executor | None = None,
+                backend: str = "numpy", percentiles: Sequence[float] = PERCENTILES,
+                progress: Callable[[int, int], None] | None = None):
+    """Monte Carlo over every declared distribution of ``scenario``.
+
+    Returns an ``xarray.Dataset`` of percentiles (dims percentile, year[, workload]) of each
+    output (default: ``HEADLINE_OUTPUTS``), in the catalogue's units, with the scenario's own
+    run beside each as ``<output>_run`` and the design (method, seed, every distribution)
+    in the attributes. ``folder`` streams members to disk block by block (see
+    :func:`run_ensemble`); without it they are held in memory.
+    """
+    from .run import run_scenario
+
+    chosen = check_outputs(outputs)
+    d = design(scenario, samples, seed, method)
+    ensemble = run_ensemble(d, chosen, folder, resume=resume, executor=executor,
+                            backend=backend, progress=progress)
+    ds = ensemble_percentiles(ensemble, percentiles)
+    central = run_scenario(scenario)
+    for name in chosen:
+        ds[f"{name}_run"] = central[name].assign_attrs(
+            long_name=f"{OUTPUT_BY_NAME[name].long_name} (the scenario's own run)")
+    ds.attrs.update(central.attrs)
+    ds.attrs.update(provenance(d, chosen, ensemble.usable, ensemble.uncalibrated))
+    ds.attrs["title"] = "projection: percentiles of an uncertainty ensemble"
+    return ds
+
+
+# --- sweeps -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept parameter: key and its values (SI base units as given), with the text."""
+
+    key: str
+    values: np.ndarray
+    text: str
+
+
+def sweep_axis(scenario: Scenario, spec: str) -> Axis:
+    """Parse ``KEY=LOW:HIGH:N`` (LOW and HIGH with units, as in a scenario file)."""
+    from .units import UnitError, parse_quantity, to_base
+
+    if "=" not in spec:
+        raise EnsembleError("--param", spec, "expected KEY=LOW:HIGH:N, e.g. "
+                            "demand.adoption_growth=40%/yr:120%/yr:5")
+    key, _, grid = spec.partition("=")
+    key = key.strip()
+    if key not in scenario.entries:
+        raise EnsembleError("--param", key, f"unknown key{_suggest(key, all_keys())}")
+    parts = grid.split(":")
+    if len(parts) != 3:
+        raise EnsembleError("--param", spec, "expected KEY=LOW:HIGH:N with two colons")
+    p = parameter_for_key(key)
+    try:
+        count = int(parts[2])
+    except ValueError:
+        count = 0
+    if count < 2:
+        raise EnsembleError("--param", spec, f"N {parts[2]!r}: expected a whole number of at "
+                            "least 2 (grid points)")
+    ends = []
+    for text in parts[:2]:
+        try:
+            base = to_base(parse_quantity(text.strip()), p.unit)
+        except UnitError as exc:
+            raise EnsembleError("--param", key, f"{text.strip()!r} {exc}") from None
+        problem = check_bounds(p, base)
+        if problem:
+            raise EnsembleError("--param", key, f"{text.strip()!r} {problem}")
+        ends.append(base)
+    if not ends[0] < ends[1]:
+        raise EnsembleError("--param", key, f"expected LOW < HIGH, got {parts[0]!r} and "
+                            f"{parts[1]!r}")
+    entry = scenario.entries[key]
+    if not ends[0] <= entry.base_value <= ends[1]:
+        raise EnsembleError("--param", key, f"the range {parts[0]}..{parts[1]} excludes the "
+                            f"scenario's value {entry.text!r}; a sweep is read around the "
+                            "scenario's own run")
+    return Axis(key, np.linspace(ends[0], ends[1], count), grid)
+
+
+def sweep(scenario: Scenario, axes: Sequence[Axis], outputs: Iterable[str] | None = None, *,
+          executor: Executor | None = None, backend: str = "numpy"):
+    """Every combination of the swept values (one or two axes): an ``xarray.Dataset`` with
+    a dimension per swept key (values in the key's scenario unit), then year[, workload]."""
+    import xarray as xr
+
+    from .run import provenance as scenario_provenance
+    from .units import base_unit
+
+    if not 1 <= len(axes) <= 2:
+        raise EnsembleError("--param", "", "expected one or two --param options")
+    if len({a.key for a in axes}) != len(axes):
+        raise EnsembleError("--param", axes[0].key, "given twice; sweep two different keys")
+    chosen = check_outputs(outputs)
+    grids = np.meshgrid(*[a.values for a in axes], indexing="ij")
+    values = {a.key: g.ravel() for a, g in zip(axes, grids, strict=True)}
+    out, ok, _ = evaluate(scenario, values, chosen, executor=executor, backend=backend)
+    shape = tuple(len(a.values) for a in axes)
+    coords: dict[str, object] = {"year": ("year", scenario.years, {"long_name": "Calendar year"})}
+    for a in axes:
+        p = parameter_for_key(a.key)
+        factor = conversion_factor(str(base_unit(p.unit)), p.unit)
+        shown = a.values * factor
+        if p.kind == "growth":
+            shown = shown * 100.0
+        unit = "%/yr" if p.kind == "growth" else p.unit
+        coords[a.key] = (a.key, shown, {"units": unit, "long_name": p.description})
+    data = {}
+    dims_grid = tuple(a.key for a in axes)
+    for name, v in out.items():
+        o = OUTPUT_BY_NAME[name]
+        v = v.reshape(*v.shape[:-1], *shape)
+        v = np.moveaxis(v, list(range(v.ndim - len(shape), v.ndim)), list(range(len(shape))))
+        dims = (*dims_grid, "year", "workload")[: v.ndim]
+        data[name] = (dims, v, {"units": o.unit, "long_name": o.long_name,
+                                "quantity_type": o.kind})
+    if any(len(d[0]) == len(dims_grid) + 2 for d in data.values()):
+        coords["workload"] = ("workload", list(WORKLOADS), {"long_name": "AI workload class"})
+    ds = xr.Dataset(data, coords=coords)
+    ds["usable"] = (dims_grid, ok.reshape(shape).astype(np.int8),
+                    {"long_name": "1 where the run is finite and calibrated"})
+    ds.attrs.update(scenario_provenance(scenario))
+    ds.attrs.update({"model": "projection", "swept": json.dumps({a.key: a.text for a in axes}),
+                     "title": "projection: parameter sweep"})
+    return ds
+

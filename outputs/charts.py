@@ -1,0 +1,290 @@
+"""The briefing's charts, drawn by matplotlib from a compared run (dims scenario, year[, workload]).
+
+Every chart shows the baseline scenario, names its units on every axis, labels its lines and
+areas directly (with line styles and hatching, so it reads in grey), and comes with alt text
+and a source line. Charts are SVG, embedded in the page as data URIs. matplotlib is imported
+here only, and this module only by ``projection brief``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from projection.model.units import ureg
+from projection.validation.references import fmt as _fmt
+
+TWH_PER_YEAR_TO_GW = float(ureg.Quantity(1.0, "TWh/year").to("GW").magnitude)
+"""TWh per year -> average GW, over the model's Julian year of 365.25 days (model/units.py)."""
+
+INK = "#1a1a1a"
+GREYS = ("#3b4a6b", "#8fa3c7", "#d9e1ef", "#6b6b6b")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "P")
+HATCHES = ("", "//", "..", "xx", "\\\\", "++")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One figure: its title, the SVG text, the alt text and the source line under it."""
+
+    key: str
+    title: str
+    svg: str
+    alt: str
+    source: str
+
+
+def fmt(x: float) -> str:
+    """Three significant figures, thousands separated: how the briefing writes a number."""
+    return _fmt(float(x), 3)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "svg.fonttype": "none",  # text stays text: searchable, small
+        "svg.hashsalt": "projection",  # same inputs, same SVG ids
+        "font.family": "sans-serif",
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": INK,
+        "axes.labelcolor": INK,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "hatch.linewidth": 0.6,
+    })
+    return plt
+
+
+def _svg(fig) -> str:
+    plt = _pyplot()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _years(ds: xr.Dataset) -> np.ndarray:
+    return ds["year"].values.astype(int)
+
+
+def _series(ds: xr.Dataset, name: str, scenario: str) -> np.ndarray:
+    return np.asarray(ds[name].sel(scenario=scenario).values, dtype=float)
+
+
+def _year_axis(ax, years: np.ndarray, ticks: int = 8) -> None:
+    ax.set_xlabel("year")
+    step = max(1, int(np.ceil(len(years) / ticks)))
+    ax.set_xticks(years[::-1][::step][::-1])
+    ax.set_xlim(years[0], years[-1] + 0.9 * max(1, len(years) / 7))
+
+
+def _label_end(ax, x: float, y: float, text: str, **kw) -> None:
+    ax.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", va="center",
+                fontsize=8, color=INK, **kw)
+
+
+def _panel_title(scenario: str, baseline: str) -> str:
+    return f"{scenario} (baseline)" if scenario == baseline and scenario != "baseline" \
+        else scenario
+
+
+def _spread(values: Sequence[float], gap: float) -> list[float]:
+    """Label heights moved apart by at least ``gap`` so that direct labels do not overlap."""
+    order = np.argsort(values)
+    placed = np.asarray(values, dtype=float)[order].copy()
+    for i in range(1, len(placed)):
+        placed[i] = max(placed[i], placed[i - 1] + gap)
+    out = np.empty_like(placed)
+    out[order] = placed
+    return out.tolist()
+
+
+def _range_text(values: np.ndarray, years: np.ndarray, unit: str) -> str:
+    return f"{fmt(values[0])} {unit} in {years[0]} to {fmt(values[-1])} {unit} in {years[-1]}"
+
+
+DRIVERS = (
+    ("conventional_facility_energy", "conventional load"),
+    ("ai_training_energy", "AI training"),
+    ("ai_inference_energy", "AI inference"),
+)
+
+
+def electricity_by_driver(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
+                          source: str) -> Chart:
+    """Stacked electricity by driver, one panel per scenario, baseline total dashed on each."""
+    plt = _pyplot()
+    years = _years(ds)
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(3.4 * len(scenarios) + 0.6, 3.3),
+                             sharey=True, squeeze=False)
+    base_total = _series(ds, "facility_energy", baseline)
+    top = max(float(np.nanmax(_series(ds, "facility_energy", s))) for s in scenarios)
+    alt_parts = []
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        layers = [_series(ds, name, scenario) for name, _ in DRIVERS]
+        stacks = ax.stackplot(years, *layers, colors=GREYS[:3], edgecolor=INK, linewidth=0.5)
+        for poly, hatch in zip(stacks, HATCHES, strict=False):
+            poly.set_hatch(hatch)
+        cumulative = np.cumsum([layer[-1] for layer in layers])
+        mids = [c - layer[-1] / 2 for c, layer in zip(cumulative, layers, strict=True)]
+        labels = [label for _, label in DRIVERS]
+        ax.plot(years, base_total, color=INK, linestyle="--", linewidth=1.4)
+        if scenario != baseline:
+            mids.append(base_total[-1])
+            labels.append("baseline total")
+        for label, y in zip(labels, _spread(mids, 0.08 * top), strict=True):
+            _label_end(ax, years[-1], y, label)
+        ax.set_title(_panel_title(scenario, baseline), fontsize=9)
+        _year_axis(ax, years, 4)
+        ax.set_xlim(years[0], years[-1] + 0.55 * (years[-1] - years[0]))
+        total = np.sum(layers, axis=0)
+        alt_parts.append(f"{scenario}: total {_range_text(total, years, 'TWh')}, of which AI "
+                         f"inference "
+                         f"{fmt(layers[2][-1])} TWh and training {fmt(layers[1][-1])} TWh in "
+                         f"{years[-1]}")
+    axes[0][0].set_ylabel("electricity, TWh per year")
+    axes[0][0].set_ylim(0, top * 1.12)
+    alt = (f"Stacked area charts, one per scenario, of US data-centre electricity by driver "
+           f"(conventional load, AI training, AI inference), {years[0]}-{years[-1]}, in TWh per "
+           f"year, with the baseline total as a dashed line. " + "; ".join(alt_parts) + ".")
+    return Chart("electricity", "Electricity by driver", _svg(fig), alt, source)
+
+
+def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
+                    source: str) -> Chart:
+    """Average power demanded and delivered against operating capacity, unserved hatched."""
+    plt = _pyplot()
+    years = _years(ds)
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(3.4 * len(scenarios) + 0.6, 3.3),
+                             sharey=True, squeeze=False)
+    base_capacity = _series(ds, "operating_capacity", baseline)
+    alt_parts = []
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        demand = _series(ds, "facility_energy_demand", scenario) * TWH_PER_YEAR_TO_GW
+        served = _series(ds, "facility_energy", scenario) * TWH_PER_YEAR_TO_GW
+        capacity = _series(ds, "operating_capacity", scenario)
+        ax.fill_between(years, served, demand, where=demand > served * (1 + 1e-9),
+                        facecolor="white", edgecolor=INK, hatch="xxx", linewidth=0,
+                        interpolate=True)
+        ax.plot(years, capacity, color=GREYS[0], linewidth=2.0, marker="s", markersize=3)
+        ax.plot(years, demand, color=INK, linewidth=1.2, linestyle=":")
+        ax.plot(years, served, color=GREYS[3], linewidth=1.6)
+        if scenario != baseline:
+            ax.plot(years, base_capacity, color=INK, linewidth=1.0, linestyle="--")
+        top = max(capacity[-1], demand[-1])
+        labels = [(capacity[-1], "operating capacity (1 Jan)")]
+        if demand[-1] > served[-1] * (1 + 1e-6):
+            labels += [(demand[-1], "demand (average)"), (served[-1], "delivered (average)")]
+        else:
+            labels += [(served[-1], "demand, all delivered (average)")]
+        if scenario != baseline:
+            labels.append((base_capacity[-1], "baseline capacity"))
+        heights = _spread([h for h, _ in labels], 0.08 * top)
+        for (_, text), y in zip(labels, heights, strict=True):
+            _label_end(ax, years[-1], y, text)
+        unserved = _series(ds, "unserved_energy", scenario)
+        if np.any(unserved > 0):
+            worst = int(np.argmax(unserved))
+            ax.annotate(f"unserved (hatched):\n{fmt(unserved[worst])} TWh in {years[worst]}",
+                        (years[worst], (demand[worst] + served[worst]) / 2), xytext=(-70, 28),
+                        textcoords="offset points", fontsize=7.5,
+                        arrowprops={"arrowstyle": "->", "color": INK, "lw": 0.7})
+        ax.set_title(_panel_title(scenario, baseline), fontsize=9)
+        _year_axis(ax, years, 4)
+        ax.set_xlim(years[0], years[-1] + 0.7 * (years[-1] - years[0]))
+        alt_parts.append(f"{scenario}: capacity {_range_text(capacity, years, 'GW')}; average "
+                         f"demand "
+                         f"{fmt(demand[-1])} GW and delivered {fmt(served[-1])} GW in {years[-1]};"
+                         f" unserved demand {fmt(float(unserved.sum()))} TWh over the period")
+    axes[0][0].set_ylabel("power, GW (capacity on 1 January;\nenergy as average draw)")
+    axes[0][0].set_ylim(bottom=0)
+    alt = ("Line charts, one per scenario, of operating data-centre capacity against the average "
+           "power demanded and delivered, in GW, with unserved demand hatched and the baseline's "
+           "capacity dashed. " + "; ".join(alt_parts) + ".")
+    return Chart("capacity", "Demand against capacity", _svg(fig), alt, source)
+
+
+def water(ds: xr.Dataset, scenarios: Sequence[str], baseline: str, years: Sequence[int],
+          source: str) -> Chart:
+    """Stacked bars of on-site and power-plant water for the key years, one bar per scenario."""
+    plt = _pyplot()
+    n = len(scenarios)
+    width = 0.8 / n
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.3 * n * len(years) + 1.5), 3.5))
+    alt_parts = []
+    top = max(float(ds["onsite_water"].sel(scenario=s, year=y) + ds["indirect_water"].sel(
+        scenario=s, year=y)) for s in scenarios for y in years)
+    for i, scenario in enumerate(scenarios):
+        x = np.arange(len(years)) + (i - (n - 1) / 2) * width
+        onsite = np.array([float(ds["onsite_water"].sel(scenario=scenario, year=y))
+                           for y in years])
+        plant = np.array([float(ds["indirect_water"].sel(scenario=scenario, year=y))
+                          for y in years])
+        edge = INK
+        ax.bar(x, onsite, width * 0.92, color=GREYS[0], edgecolor=edge, linewidth=0.6,
+               linestyle="--" if scenario == baseline else "-")
+        ax.bar(x, plant, width * 0.92, bottom=onsite, color=GREYS[2], edgecolor=edge,
+               hatch="//", linewidth=0.6, linestyle="--" if scenario == baseline else "-")
+        for xi, total in zip(x, onsite + plant, strict=True):
+            name = _panel_title(scenario, baseline)
+            ax.text(xi, total + 0.02 * top, name, ha="center", va="bottom", fontsize=6.5,
+                    rotation=90)
+        alt_parts.append(f"{scenario}: " + ", ".join(
+            f"{y} on-site {fmt(o)} and power-plant {fmt(p)} billion litres"
+            for y, o, p in zip(years, onsite, plant, strict=True)))
+    ax.set_xticks(np.arange(len(years)), [str(y) for y in years])
+    ax.set_xlabel("year")
+    ax.set_ylabel("water consumed, billion litres per year")
+    ax.set_ylim(0, top * 1.45)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(facecolor=GREYS[0], edgecolor=INK, label="on-site (data centres)"),
+                       Patch(facecolor=GREYS[2], edgecolor=INK, hatch="//",
+                             label="power plants (generating their electricity)")],
+              loc="upper left", fontsize=8, frameon=False)
+    alt = ("Stacked bar chart of water consumed, in billion litres per year, split into on-site "
+           "water (solid, lower part) and water consumed at power plants (hatched, upper part), "
+           "for each scenario including the baseline (dashed outline). "
+           + "; ".join(alt_parts) + ".")
+    return Chart("water", "Water: on-site and at power plants", _svg(fig), alt, source)
+
+
+def lines(ds: xr.Dataset, output: str, scenarios: Sequence[str], baseline: str, *, key: str,
+          title: str, ylabel: str, unit: str, what: str, source: str) -> Chart:
+    """One output over time, one directly labelled line per scenario, the baseline thick grey."""
+    plt = _pyplot()
+    years = _years(ds)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    ends = []
+    alt_parts = []
+    for i, scenario in enumerate(scenarios):
+        values = _series(ds, output, scenario)
+        if scenario == baseline:
+            ax.plot(years, values, color=GREYS[3], linewidth=3.0, alpha=0.8)
+        else:
+            ax.plot(years, values, color=INK, linewidth=1.3, linestyle=LINESTYLES[i % 6],
+                    marker=MARKERS[i % 6], markersize=3.5)
+        ends.append((values[-1], _panel_title(scenario, baseline)))
+        alt_parts.append(f"{scenario} {_range_text(values, years, unit)}")
+    top = max(float(np.nanmax(_series(ds, output, s))) for s in scenarios)
+    for (_, text), y in zip(ends, _spread([v for v, _ in ends], 0.06 * top), strict=True):
+        _label_end(ax, years[-1], y, text)
+    _year_axis(ax, years)
+    ax.set_xlim(years[0], years[-1] + 0.45 * (years[-1] - years[0]))
+    ax.set_ylim(bottom=0, top=top * 1.1)
+    ax.set_ylabel(ylabel)
+    alt = (f"Line chart of {what}, {years[0]}-{years[-1]}, one labelled line per scenario, the "
+           f"baseline thick grey: " + "; ".join(alt_parts) + ".")
+    return Chart(key, title, _svg(fig), alt, source)

@@ -1,0 +1,138 @@
+"""``projection brief``: a briefing that a reader takes in within five minutes.
+
+Writes a self-contained HTML page (styles inline, charts as data URIs, no script, nothing
+fetched to view it), a Markdown version beside it and, with ``--pdf``, a PDF printed from the
+same page by headless Chromium. matplotlib (the ``brief`` extra) is imported only when the
+command runs. Bad input is one line on stderr, exit code 2, and nothing written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+"""Executables tried, in order, for --pdf; PROJECTION_CHROMIUM names another."""
+PDF_TIMEOUT_S = 120
+
+
+def find_chromium() -> str | None:
+    """The headless browser that prints the PDF: $PROJECTION_CHROMIUM, or the first on PATH."""
+    named = os.environ.get("PROJECTION_CHROMIUM")
+    if named:
+        return shutil.which(named)
+    return next((found for b in BROWSERS if (found := shutil.which(b))), None)
+
+
+def chromium_flags(profile: str) -> list[str]:
+    """Flags for a headless run that touches nothing of the user's (a throw-away profile)."""
+    flags = ["--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+             f"--user-data-dir={profile}", "--disable-extensions", "--disable-sync",
+             "--metrics-recording-only"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        flags.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
+    return flags
+
+
+def print_pdf(browser: str, page: str, target: Path) -> None:
+    """Print ``page`` (HTML text) to ``target`` with headless Chromium."""
+    from projection.outputs.files import OutputError
+
+    with tempfile.TemporaryDirectory(prefix="projection-brief-") as work:
+        source = Path(work) / "brief.html"
+        source.write_text(page, encoding="utf-8")
+        command = [browser, *chromium_flags(str(Path(work) / "profile")),
+                   "--no-pdf-header-footer", f"--print-to-pdf={target}", source.as_uri()]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  timeout=PDF_TIMEOUT_S, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise OutputError(f"{target}: Chromium could not print the PDF ({exc})") from None
+        if done.returncode != 0 or not target.exists() or target.stat().st_size == 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise OutputError(f"{target}: Chromium could not print the PDF ({last})")
+
+
+def output_problem(output: Path) -> str | None:
+    """Why the briefing could not be written to ``output`` (checked before any work), or None."""
+    if output.is_dir():
+        return f"{output}: is a folder; expected a file name ending in .html"
+    folder = output.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder}: exists and is not a folder; cannot write {output.name} under it"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{folder}: is not writable; cannot write {output.name}"
+    return None
+
+
+def brief_command(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario files or shipped names; the "
+                         "first is the one the headline is about.")],
+    uncertainty: Annotated[int | None, typer.Option(
+        "--uncertainty", help="Samples for the uncertainty ranges (at least 2).")] = None,
+    baseline: Annotated[str, typer.Option(
+        "--baseline", help="The scenario every chart and difference is compared with.")
+    ] = "baseline",
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="The HTML file to write; the Markdown (.md) and PDF (.pdf) go "
+        "beside it.")] = Path("brief.html"),
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print a PDF of the page with "
+                                      "headless Chromium.")] = False,
+) -> None:
+    """Write a briefing (HTML, Markdown and optionally PDF) on one or more scenarios."""
+    from projection.model.errors import ProjectionError
+    from projection.model.scenario import resolve_scenario_path
+    from projection.outputs.cli_validation import fail
+
+    if uncertainty is not None and uncertainty < 2:
+        fail(f"--uncertainty: expected a number of samples of at least 2, got {uncertainty}")
+    if output.suffix.lower() not in (".html", ".htm"):
+        fail(f"--output: {output}: expected a file name ending in .html")
+    problem = output_problem(output)
+    if problem:
+        fail(f"--output: {problem}")
+    browser = find_chromium() if pdf else None
+    if pdf and browser is None:
+        fail("--pdf: no Chromium found on PATH (install Debian's 'chromium' package, or set "
+             "PROJECTION_CHROMIUM to the browser's executable)")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:  # the optional 'brief' extra is missing
+        fail(f"brief needs the optional 'brief' extra (pip install 'projection[brief]'): {exc}")
+        return
+    try:
+        page, markdown, written = _write(scenarios, baseline, output, browser, uncertainty,
+                                         resolve_scenario_path)
+    except ProjectionError as exc:
+        fail(str(exc))
+        return
+    typer.echo("Wrote " + ", ".join(str(p) for p in written))
+
+
+def _write(scenarios, baseline, output, browser, uncertainty, resolve):
+    from projection.model.results import command_line
+    from projection.outputs import brief
+    from projection.outputs.files import write_all
+
+    paths = [resolve(s) for s in scenarios]
+    briefing = brief.prepare(paths, resolve(baseline), command=command_line(),
+                             uncertainty=uncertainty)
+    content = brief.blocks(briefing, brief.make_charts(briefing))
+    page = brief.render_html(briefing, content)
+    markdown = brief.render_markdown(briefing, content)
+    writers = {
+        output.name: lambda p: p.write_text(page, encoding="utf-8"),
+        output.with_suffix(".md").name: lambda p: p.write_text(markdown, encoding="utf-8"),
+    }
+    if browser is not None:
+        writers[output.with_suffix(".pdf").name] = lambda p: print_pdf(browser, page, p)
+    folder = output.parent if str(output.parent) else Path(".")
+    return page, markdown, write_all(folder, writers)

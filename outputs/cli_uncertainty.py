@@ -1,0 +1,363 @@
+"""``projection uncertainty``, ``projection sensitivity`` and ``projection sweep``: the command
+functions that outputs/cli.py registers.
+
+Same conventions as the other commands: every option is checked before anything is written;
+a user error prints one line ``error: ...`` and exits 2; result files appear all together or
+not at all. Heavy libraries are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from projection.model.errors import ProjectionError
+
+DEFAULT_RESULTS = Path("results")
+ENSEMBLE_FOLDER = "ensemble"
+
+Output = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Folder for the result "
+                   "files (default: results/<scenario>/<command>/).")]
+EndYear = Annotated[int | None, typer.Option("--end-year", help="Last year to project.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the random draws (same seed, same "
+                                   "result).")]
+Outputs = Annotated[list[str] | None, typer.Option("--output", help="Output to keep (repeat "
+                    "for several; default: the headline outputs).")]
+Backend = Annotated[str, typer.Option("--backend", help="numpy, or xla (needs the 'fast' "
+                                      "extra).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no table and no progress.")]
+
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from projection.outputs.files import OutputError
+
+    return (ProjectionError, OutputError)  # OutputError is a ProjectionError; named for clarity
+
+
+def _load(scenario: str, end_year: int | None):
+    from projection.model.scenario import load_scenario, resolve_scenario_path
+
+    return load_scenario(resolve_scenario_path(scenario), end_year=end_year)
+
+
+def _check_backend(backend: str) -> None:
+    from projection.model.ensemble import BACKENDS
+    from projection.model.uncertainty import EnsembleError
+
+    if backend not in BACKENDS:
+        raise EnsembleError("--backend", backend, f"expected one of {', '.join(BACKENDS)}")
+    if backend == "xla":
+        try:
+            import jax  # noqa: F401
+        except ImportError:
+            raise EnsembleError("--backend", backend, "needs jax: pip install "
+                                "'projection[fast]'") from None
+
+
+@contextmanager
+def _executor(dask: bool, scheduler: str | None) -> Iterator[object | None]:
+    """Dask's executor on a local cluster (``--dask``) or at ``scheduler``; else None."""
+    if not dask and scheduler is None:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        _fail("--dask needs Dask distributed: pip install 'projection[dask]'")
+        return
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            _fail(f"--scheduler {scheduler}: cannot connect ({exc})")
+            return
+        with client:
+            yield client.get_executor()
+        return
+    with LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        yield client.get_executor()
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal (and not ``--quiet``)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _write(folder: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+    from projection.outputs.files import write_all
+
+    return write_all(folder, writers)
+
+
+def _charts_note(quiet: bool) -> None:
+    if not quiet:
+        typer.echo("note: charts skipped (matplotlib is not installed: pip install "
+                   "'projection[charts]')", err=True)
+
+
+# --- uncertainty ----------------------------------------------------------------------------------
+
+def percentile_table(ds) -> str:
+    """Every output: a row per percentile and the scenario's run, a column per year."""
+    from projection.outputs.terminal import fmt
+
+    years = [int(y) for y in ds["year"].values]
+    header = ["", "unit", "", *(str(y) for y in years)]
+    rows = []
+    for name in ds.attrs["outputs"].split(","):
+        var = ds[name]
+        if "workload" in var.dims:
+            var = var.sum("workload") if var.attrs.get("units") != "percent" else None
+            if var is None:
+                continue
+        unit = ds[name].attrs.get("units", "")
+        rows.append([name, unit, "run", *(fmt(float(v)) for v in ds[f"{name}_run"].values
+                                           if ds[f"{name}_run"].ndim == 1)])
+        for q in ds["percentile"].values:
+            rows.append(["", "", f"p{q:g}", *(fmt(float(v)) for v in var.sel(percentile=q).values)])
+    return _render(header, rows)
+
+
+def _render(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in [header, *rows])
+              for i in range(len(header))]
+    lines = []
+    for k, row in enumerate([header, ["-" * w for w in widths], *rows]):
+        cells = [(c.ljust(w) if i < 3 else c.rjust(w)) for i, (c, w)
+                 in enumerate(zip(row, widths, strict=False))]
+        lines.append("  ".join(cells).rstrip() if k != 1 else "  ".join(row))
+    return "\n".join(lines)
+
+
+def uncertainty_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or shipped name.")],
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Number of ensemble members.")],
+    seed: Seed = 0,
+    method: Annotated[str, typer.Option("--method", help="lhs (Latin hypercube), sobol "
+                                        "(scrambled Sobol' sequence) or random.")] = "lhs",
+    output_dir: Output = None,
+    output: Outputs = None,
+    end_year: EndYear = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep the finished blocks of an "
+                      "interrupted run in the same folder and run only the rest.")] = False,
+    dask: Annotated[bool, typer.Option("--dask", help="Run the blocks on a local Dask "
+                    "cluster (the 'dask' extra).")] = False,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the blocks on the "
+                         "Dask scheduler at this address.")] = None,
+    backend: Backend = "numpy",
+    quiet: Quiet = False,
+) -> None:
+    """Monte Carlo over every declared distribution: percentiles of each output per year."""
+    from projection.model.uncertainty import check_outputs, design, uncertainty
+    from projection.outputs import uncertainty_files as files
+
+    try:
+        loaded = _load(scenario, end_year)
+        chosen = check_outputs(output)
+        design(loaded, samples, seed, method)  # every option checked before anything is written
+        _check_backend(backend)
+        folder = output_dir if output_dir is not None else (
+            DEFAULT_RESULTS / loaded.name / "uncertainty")
+        with _executor(dask, scheduler) as executor, _progress("members", quiet) as progress:
+            ds = uncertainty(loaded, samples, seed, method, outputs=chosen,
+                             folder=folder / ENSEMBLE_FOLDER, resume=resume, executor=executor,
+                             backend=backend, progress=progress)
+        writers = {
+            "uncertainty.nc": lambda p: files.write_netcdf(ds, p),
+            "uncertainty.csv": lambda p: files.write_long_csv(ds, p, ("percentile",)),
+            "uncertainty_iamc.csv": lambda p: files.write_iamc(ds, p),
+            "uncertainty_iamc.meta.json": lambda p: files.write_meta(ds, p),
+        }
+        charts = files.charts_available()
+        if charts:
+            writers.update({f"fan_{name}.png": files.fan_chart(ds, name) for name in chosen
+                            if "workload" not in ds[name].dims})
+        written = _write(folder, writers)
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+    if not quiet:
+        typer.echo(f"{loaded.title} ({loaded.name}): {samples:,} members ({method}, seed "
+                   f"{seed}), {ds.attrs['usable_samples']:,} usable; "
+                   f"{ds.attrs['samples_missing_start_targets']:,} miss the start-year targets "
+                   "(start-year demand above start-year capacity)")
+        typer.echo(percentile_table(ds))
+    if not charts:
+        _charts_note(quiet)
+    typer.echo(f"Wrote {', '.join(str(p) for p in written)} and the members in "
+               f"{folder / ENSEMBLE_FOLDER}")
+
+
+# --- sensitivity ----------------------------------------------------------------------------------
+
+def ranked_table(ds, top: int = 5) -> str:
+    """Per output: the parameters ranked by their main index in the last year, with that
+    index in each headline year."""
+    from projection.outputs.terminal import headline_years
+    from projection.validation.sensitivity import ranking
+
+    method = ds.attrs["sensitivity_method"]
+    key = {"sobol": "ST", "morris": "mu_star", "oat": "swing"}[method]
+    years = headline_years([int(y) for y in ds["year"].values])
+    ranked = ranking(ds)
+    header = ["output", "rank", "parameter", *(f"{key} {y}" for y in years)]
+    rows = []
+    for output in ds["output"].values:
+        for r, parameter in enumerate(ranked.sel(output=output).values[:top], start=1):
+            cells = []
+            for y in years:
+                value = float(ds[key].sel(output=output, parameter=parameter, year=y))
+                conf = (f" ±{float(ds[f'{key}_conf'].sel(output=output, parameter=parameter, year=y)):.2f}"  # noqa: E501
+                        if f"{key}_conf" in ds and method == "sobol" else "")
+                cells.append(f"{value:.3g}{conf}")
+            rows.append([str(output) if r == 1 else "", str(r), str(parameter), *cells])
+    return _render(header, rows)
+
+
+def sensitivity_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or shipped name.")],
+    method: Annotated[str, typer.Option("--method", help="sobol (Sobol' indices), morris "
+                                        "(elementary effects) or oat (one at a time, tornado)."
+                                        )] = "sobol",
+    samples: Annotated[int | None, typer.Option("--samples", "-n", help="Base sample count: "
+                       "Sobol' N (a power of two, default 512), Morris trajectories (default "
+                       "50); not used by oat.")] = None,
+    output: Outputs = None,
+    second_order: Annotated[bool, typer.Option("--second-order", help="Sobol' second-order "
+                            "indices too (twice the runs).")] = False,
+    seed: Seed = 0,
+    output_dir: Output = None,
+    end_year: EndYear = None,
+    backend: Backend = "numpy",
+    quiet: Quiet = False,
+) -> None:
+    """Rank the declared assumptions by their effect on each output, year by year."""
+    from projection.outputs import uncertainty_files as files
+    from projection.validation.sensitivity import check_samples, sensitivity
+
+    try:
+        loaded = _load(scenario, end_year)
+        check_samples(method, samples)
+        _check_backend(backend)
+        ds = sensitivity(loaded, method, samples, output, seed, second_order=second_order,
+                         backend=backend)
+        folder = output_dir if output_dir is not None else (
+            DEFAULT_RESULTS / loaded.name / f"sensitivity-{method}")
+        writers = {
+            "sensitivity.nc": lambda p: files.write_netcdf(ds, p),
+            "sensitivity.csv": lambda p: files.write_long_csv(
+                ds.drop_vars([v for v in ds.data_vars if "parameter_2" in ds[v].dims]), p,
+                ("parameter", "output")),
+        }
+        charts = files.charts_available()
+        last = int(ds["year"][-1])
+        if charts:
+            for name in ds["output"].values:
+                if method == "oat":
+                    writers[f"tornado_{name}.png"] = files.tornado_chart(ds, str(name), last)
+                else:
+                    key = "ST" if method == "sobol" else "mu_star"
+                    writers[f"bars_{name}.png"] = files.bar_chart(ds, str(name), last, key)
+        written = _write(folder, writers)
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+    if not quiet:
+        typer.echo(f"{loaded.title} ({loaded.name}): {method} sensitivity, "
+                   f"{ds.attrs['runs']:,} runs, {ds.sizes['parameter']} uncertain parameters")
+        typer.echo(ranked_table(ds))
+    if not charts:
+        _charts_note(quiet)
+    typer.echo("Wrote " + ", ".join(str(p) for p in written))
+
+
+# --- sweep ----------------------------------------------------------------------------------------
+
+def sweep_table(ds, outputs: Sequence[str], year: int) -> str:
+    from projection.outputs.terminal import fmt
+
+    keys = [d for d in ds[outputs[0]].dims if d not in ("year", "workload")]
+    header = [*keys, *(f"{o} ({ds[o].attrs.get('units', '')})" for o in outputs)]
+    rows = []
+    grid = ds[outputs[0]].sel(year=year)
+    for index in __import__("numpy").ndindex(*grid.shape[: len(keys)]):
+        at = {k: i for k, i in zip(keys, index, strict=True)}
+        cells = [f"{float(ds[k].values[i]):.4g}" for k, i in at.items()]
+        for o in outputs:
+            var = ds[o].sel(year=year).isel(at)
+            cells.append(fmt(float(var.sum("workload") if "workload" in var.dims else var)))
+        rows.append(cells)
+    return f"{year}\n" + _render(header, rows)
+
+
+def sweep_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or shipped name.")],
+    param: Annotated[list[str], typer.Option("--param", help="KEY=LOW:HIGH:N, e.g. "
+                     "demand.adoption_growth=40%/yr:120%/yr:5 (once or twice).")],
+    output: Outputs = None,
+    output_dir: Output = None,
+    end_year: EndYear = None,
+    backend: Backend = "numpy",
+    quiet: Quiet = False,
+) -> None:
+    """Run a grid over one or two parameters; the swept parameters become dimensions."""
+    from projection.model.uncertainty import check_outputs, sweep, sweep_axis
+    from projection.outputs import uncertainty_files as files
+
+    try:
+        loaded = _load(scenario, end_year)
+        chosen = check_outputs(output)
+        axes = [sweep_axis(loaded, spec) for spec in param]
+        _check_backend(backend)
+        ds = sweep(loaded, axes, chosen, backend=backend)
+        folder = output_dir if output_dir is not None else (
+            DEFAULT_RESULTS / loaded.name / ("sweep-" + "-".join(a.key for a in axes)))
+        keys = tuple(a.key for a in axes)
+        writers = {
+            "sweep.nc": lambda p: files.write_netcdf(ds, p),
+            "sweep.csv": lambda p: files.write_long_csv(ds.drop_vars("usable"), p, keys),
+        }
+        charts = files.charts_available()
+        last = int(ds["year"][-1])
+        if charts:
+            writers.update({f"sweep_{name}.png": files.sweep_chart(ds, name, last)
+                            for name in chosen if "workload" not in ds[name].dims})
+        written = _write(folder, writers)
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+    if not quiet:
+        typer.echo(f"{loaded.title} ({loaded.name}): sweep of {', '.join(keys)}, "
+                   f"{int(ds['usable'].sum())} of {ds['usable'].size} runs usable")
+        typer.echo(sweep_table(ds, list(chosen[:3]), last))
+    if not charts:
+        _charts_note(quiet)
+    typer.echo("Wrote " + ", ".join(str(p) for p in written))

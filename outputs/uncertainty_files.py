@@ -1,0 +1,220 @@
+"""Files and charts of the uncertainty, sensitivity and sweep commands.
+
+Tables are long-form CSV opening with ``# key: value`` provenance lines (read them with
+``pandas.read_csv(path, comment="#")``); the IAMC table is plain (pyam and pandas read it
+without options) with its provenance in a ``.meta.json`` sidecar. Charts need matplotlib
+(the optional ``charts`` extra); without it they are skipped and the command says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from projection.model.results import OUTPUT_BY_NAME
+
+IAMC_REGION = "United States"
+PROVENANCE_KEYS = ("model", "model_version", "command", "scenario", "scenario_file",
+                   "scenario_sha256", "sample_method", "seed", "samples", "usable_samples",
+                   "samples_missing_start_targets", "sensitivity_method", "runs",
+                   "uncertain_parameters", "distributions", "rank_correlations", "swept",
+                   "correlations_used")
+
+
+def _fmt(value: float) -> str:
+    return "" if not np.isfinite(value) else f"{value:.6g}"
+
+
+def _header(ds, fh) -> None:
+    for key in PROVENANCE_KEYS:
+        if key in ds.attrs:
+            fh.write(f"# {key}: {' '.join(str(ds.attrs[key]).split())}\n")
+
+
+def write_netcdf(ds, path: Path) -> None:
+    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars
+                if ds[name].dtype.kind in "fi"}
+    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+
+
+def write_long_csv(ds, path: Path, extra_dims: tuple[str, ...]) -> None:
+    """One row per variable and combination of ``extra_dims`` (and workload), one column a
+    year."""
+    years = [int(y) for y in ds["year"].values]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        _header(ds, fh)
+        writer = csv.writer(fh)
+        writer.writerow(["variable", *extra_dims, "workload", "unit", *years])
+        for name, var in ds.data_vars.items():
+            if "year" not in var.dims:
+                continue
+            stacked = var.transpose(*[d for d in var.dims if d != "year"], "year")
+            index_dims = [d for d in stacked.dims if d != "year"]
+            for index in np.ndindex(*[stacked.sizes[d] for d in index_dims]):
+                labels = {d: stacked[d].values[i] for d, i in zip(index_dims, index, strict=True)}
+                row = [name, *(_label(labels.get(d, "")) for d in extra_dims),
+                       _label(labels.get("workload", "")), var.attrs.get("units", "")]
+                writer.writerow(row + [_fmt(float(v)) for v in stacked.values[index]])
+
+
+def _label(value) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def iamc_percentile_rows(ds) -> list[list[str]]:
+    """IAMC rows: the scenario's run as the plain variable, and ``<variable>|5.0th
+    Percentile`` rows for each percentile."""
+    model = f"projection {ds.attrs.get('model_version', '')}".strip()
+    scenario = str(ds.attrs.get("scenario", "scenario"))
+    rows = []
+    for name in ds.attrs.get("outputs", "").split(","):
+        out = OUTPUT_BY_NAME.get(name)
+        if out is None or out.iamc is None or "workload" in ds[name].dims:
+            continue
+        unit = out.iamc_unit or out.unit
+        rows.append([model, scenario, IAMC_REGION, out.iamc, unit,
+                     *(_fmt(float(v)) for v in ds[f"{name}_run"].values)])
+        for q in ds["percentile"].values:
+            rows.append([model, scenario, IAMC_REGION, f"{out.iamc}|{q:.1f}th Percentile", unit,
+                         *(_fmt(float(v)) for v in ds[name].sel(percentile=q).values)])
+    return rows
+
+
+def write_iamc(ds, path: Path) -> None:
+    years = [int(y) for y in ds["year"].values]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["model", "scenario", "region", "variable", "unit", *years])
+        writer.writerows(iamc_percentile_rows(ds))
+
+
+def write_meta(ds, path: Path) -> None:
+    meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in ds.attrs.items()}
+    path.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+def charts_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _saver(draw: Callable[[object], None]) -> Callable[[Path], None]:
+    def save(path: Path) -> None:
+        plt = _figure()
+        fig = plt.figure(figsize=(7, 4.2))
+        try:
+            draw(fig)
+            fig.tight_layout()
+            fig.savefig(path, format="png", dpi=110)
+        finally:
+            plt.close(fig)
+
+    return save
+
+
+def fan_chart(ds, name: str) -> Callable[[Path], None]:
+    """Percentile bands of one output over the years, with the scenario's run drawn on them."""
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        years = ds["year"].values
+        var = ds[name]
+        q = list(var["percentile"].values)
+        pairs = [(q[i], q[-1 - i]) for i in range(len(q) // 2)]
+        for i, (lo, hi) in enumerate(pairs):
+            ax.fill_between(years, var.sel(percentile=lo), var.sel(percentile=hi),
+                            color="tab:blue", alpha=0.2 + 0.2 * i, linewidth=0,
+                            label=f"{lo:g}th-{hi:g}th percentile")
+        if 50.0 in q:
+            ax.plot(years, var.sel(percentile=50.0), color="tab:blue", label="median")
+        ax.plot(years, ds[f"{name}_run"], color="black", linestyle="--",
+                label=f"scenario run ({ds.attrs.get('scenario', '')})")
+        ax.set_title(var.attrs.get("long_name", name), fontsize=10)
+        ax.set_ylabel(var.attrs.get("units", ""))
+        ax.legend(fontsize=8, loc="upper left")
+
+    return _saver(draw)
+
+
+def bar_chart(ds, output: str, year: int, key: str) -> Callable[[Path], None]:
+    """Indices of every parameter for one output and year, largest first."""
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        values = ds[key].sel(output=output, year=year)
+        order = np.argsort(np.abs(values.values))
+        names = ds["parameter"].values[order]
+        ax.barh(names, values.values[order], color="tab:blue",
+                xerr=(ds[f"{key}_conf"].sel(output=output, year=year).values[order]
+                      if f"{key}_conf" in ds else None))
+        if "S1" in ds and key == "ST":
+            ax.barh(names, ds["S1"].sel(output=output, year=year).values[order],
+                    color="tab:orange", height=0.4, label="first order (S1)")
+            ax.legend(fontsize=8)
+        ax.set_title(f"{key} of {output}, {year}", fontsize=10)
+        ax.tick_params(axis="y", labelsize=7)
+
+    return _saver(draw)
+
+
+def tornado_chart(ds, output: str, year: int) -> Callable[[Path], None]:
+    """Output with each parameter at the low and high ends of its range, around the run."""
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        run = float(ds["run"].sel(output=output, year=year))
+        low = ds["low"].sel(output=output, year=year).values - run
+        high = ds["high"].sel(output=output, year=year).values - run
+        order = np.argsort(np.abs(high - low))
+        names = ds["parameter"].values[order]
+        ax.barh(names, low[order], left=run, color="tab:blue", label="low end")
+        ax.barh(names, high[order], left=run, color="tab:red", label="high end")
+        ax.axvline(run, color="black", linewidth=0.8)
+        unit = str(ds["output_units"].sel(output=output).values)
+        ax.set_xlabel(f"{output} in {year} ({unit})")
+        ax.tick_params(axis="y", labelsize=7)
+        ax.legend(fontsize=8)
+
+    return _saver(draw)
+
+
+def sweep_chart(ds, output: str, year: int) -> Callable[[Path], None]:
+    """A line over one swept parameter, or a heat map over two."""
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        var = ds[output].sel(year=year)
+        keys = [d for d in var.dims if d != "workload"]
+        if len(keys) == 1:
+            ax.plot(ds[keys[0]].values, var.values, marker="o")
+            ax.set_xlabel(f"{keys[0]} ({ds[keys[0]].attrs.get('units', '')})")
+            ax.set_ylabel(f"{output} ({var.attrs.get('units', '')})")
+        else:
+            mesh = ax.pcolormesh(ds[keys[1]].values, ds[keys[0]].values, var.values,
+                                 shading="nearest")
+            fig.colorbar(mesh, ax=ax, label=f"{output} ({var.attrs.get('units', '')})")
+            ax.set_xlabel(f"{keys[1]} ({ds[keys[1]].attrs.get('units', '')})")
+            ax.set_ylabel(f"{keys[0]} ({ds[keys[0]].attrs.get('units', '')})")
+        ax.set_title(f"{output} in {year}", fontsize=10)
+
+    return _saver(draw)

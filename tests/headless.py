@@ -1,0 +1,161 @@
+"""Open a page in headless Chromium as a reader would, and report what went wrong.
+
+A small client of the Chrome DevTools protocol (over a WebSocket, ``websocket-client``): it
+loads a file, records every network request, console message, page error and log entry,
+checks every image, and returns the DOM and a full-page screenshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from projection.outputs.cli_brief import chromium_flags, find_chromium
+
+LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:", "chrome:", "devtools:")
+"""URLs that a self-contained page may load without the network."""
+
+
+@dataclass
+class Rendered:
+    dom: str
+    screenshot: bytes
+    requests: list[str] = field(default_factory=list)  # URLs that needed the network
+    errors: list[str] = field(default_factory=list)  # console errors, page errors, error logs
+    images: list[dict[str, Any]] = field(default_factory=list)  # src scheme, alt, size, loaded
+
+
+def browser_or_none() -> str | None:
+    return find_chromium()
+
+
+class _Session:
+    def __init__(self, url: str, timeout: float):
+        import websocket  # websocket-client
+
+        self.ws = websocket.create_connection(url, timeout=timeout, suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        ident = self.next_id
+        self.ws.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == ident:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for(self, event: str, timeout: float) -> None:
+        if any(e.get("method") == event for e in self.events):
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            message = json.loads(self.ws.recv())
+            self.events.append(message)
+            if message.get("method") == event:
+                return
+        raise TimeoutError(event)
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+
+def _port(profile: Path, process: subprocess.Popen, timeout: float) -> int:
+    marker = profile / "DevToolsActivePort"
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if marker.exists() and marker.read_text().strip():
+            return int(marker.read_text().split()[0])
+        if process.poll() is not None:
+            raise RuntimeError(f"Chromium exited with {process.returncode}")
+        time.sleep(0.05)
+    raise TimeoutError("Chromium did not open its DevTools port")
+
+
+def _page_target(port: int, timeout: float) -> dict[str, Any]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout) as r:
+            pages = [t for t in json.load(r) if t.get("type") == "page"]
+        if pages:
+            return pages[0]
+        time.sleep(0.05)
+    raise TimeoutError("Chromium opened no page")
+
+
+def render(page: Path, browser: str, width: int = 1100, timeout: float = 60.0) -> Rendered:
+    """Load ``page`` and return its DOM, a full-page screenshot and everything that failed."""
+    with tempfile.TemporaryDirectory(prefix="projection-render-") as work:
+        profile = Path(work) / "profile"
+        profile.mkdir()
+        process = subprocess.Popen(
+            [browser, *chromium_flags(str(profile)), "--remote-debugging-port=0",
+             f"--window-size={width},900", "--hide-scrollbars", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "LANG": "en_US.UTF-8"},
+        )
+        try:
+            target = _page_target(_port(profile, process, timeout), timeout)
+            session = _Session(target["webSocketDebuggerUrl"], timeout)
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                session.send(f"{domain}.enable")
+            session.events.clear()
+            session.send("Page.navigate", url=page.resolve().as_uri())
+            session.wait_for("Page.loadEventFired", timeout)
+            session.evaluate("new Promise(r => setTimeout(r, 200))")
+            images = session.evaluate(
+                "Array.from(document.images).map(i => ({src: i.src.slice(0, 30), alt: i.alt,"
+                " loaded: i.complete && i.naturalWidth > 0, width: i.naturalWidth,"
+                " height: i.naturalHeight}))"
+            )
+            dom = session.evaluate("document.documentElement.outerHTML")
+            height = session.evaluate("document.documentElement.scrollHeight")
+            session.send("Emulation.setDeviceMetricsOverride", width=width, height=int(height),
+                         deviceScaleFactor=1, mobile=False)
+            shot = session.send("Page.captureScreenshot", format="png",
+                                captureBeyondViewport=True)
+            session.ws.close()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return Rendered(dom=dom, screenshot=base64.b64decode(shot["data"]),
+                    requests=_network(session.events), errors=_errors(session.events),
+                    images=images)
+
+
+def _network(events: list[dict[str, Any]]) -> list[str]:
+    urls = [e["params"]["request"]["url"] for e in events
+            if e.get("method") == "Network.requestWillBeSent"]
+    return [u for u in urls if not u.startswith(LOCAL_SCHEMES)]
+
+
+def _errors(events: list[dict[str, Any]]) -> list[str]:
+    found = []
+    for e in events:
+        method, params = e.get("method"), e.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            found.append("console: " + " ".join(str(a.get("value", a.get("description", "")))
+                                                for a in params.get("args", [])))
+        elif method == "Runtime.exceptionThrown":
+            found.append("exception: " + params["exceptionDetails"].get("text", ""))
+        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+            found.append(f"log ({params['entry'].get('source')}): {params['entry'].get('text')}")
+        elif method == "Network.loadingFailed":
+            found.append(f"failed to load: {params.get('errorText')}")
+    return found

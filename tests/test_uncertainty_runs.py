@@ -1,0 +1,238 @@
+"""Ensembles, sensitivity indices, sweeps and their commands, on small sample counts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from projection.model.sampling import Distribution
+from projection.model.scenario import load_scenario
+from projection.model.uncertainty import (
+    EnsembleError,
+    design,
+    ensemble_percentiles,
+    run_ensemble,
+    sweep,
+    sweep_axis,
+    uncertainty,
+)
+from projection.validation.sensitivity import sensitivity, sobol_indices
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+OUTPUTS = ("facility_energy", "water_consumption")
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(BASELINE)
+
+
+def only_uncertain(tmp_path: Path, keep: dict[str, str]) -> Path:
+    """The baseline with every declared range removed except ``keep`` (key -> entry body)."""
+    import tomllib
+
+    data = tomllib.loads(BASELINE.read_text())
+    lines = ['[scenario]', 'title = "Test"', 'description = "Test."', f'extends = "{BASELINE}"']
+    for section, table in data.items():
+        if section in ("scenario", "workloads"):
+            continue
+        rows = []
+        for name, entry in table.items():
+            key = f"{section}.{name}"
+            if key in keep:
+                rows.append(f"{name} = {{ {keep[key]}, source = \"test\" }}")
+            elif "low" in entry:
+                rows.append(f"{name} = {{ value = \"{entry['value']}\", source = \"test\" }}")
+        if rows:
+            lines += [f"[{section}]", *rows]
+    path = tmp_path / "only.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
+    a, b = 7.0, 0.1
+    pi = np.pi
+    dists = [Distribution("uniform", 0.0, -pi, pi)] * 3
+
+    def ishigami(x):
+        return np.sin(x[:, 0]) + a * np.sin(x[:, 1]) ** 2 + b * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+    found = sobol_indices(ishigami, dists, 2048, seed=1)
+    var = a**2 / 8 + b * pi**4 / 5 + b**2 * pi**8 / 18 + 0.5
+    v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * pi**8 * (1 / 18 - 1 / 50)
+    np.testing.assert_allclose(found["S1"][:, 0], [v1 / var, v2 / var, 0.0], atol=0.04)
+    np.testing.assert_allclose(found["ST"][:, 0], [(v1 + v13) / var, v2 / var, v13 / var],
+                               atol=0.04)
+
+
+def test_salib_indices_on_the_model_agree_with_scipy(baseline):
+    keys = ["demand.adoption_growth", "hardware.frontier_efficiency_gain",
+            "demand.saturation_multiple"]
+    ours = sensitivity(baseline, "sobol", 256, ["facility_energy"], seed=2, keys=keys)
+    at = {"output": "facility_energy", "year": 2030}
+    dists = [baseline.distributions()[k] for k in keys]
+
+    from projection.model.uncertainty import evaluate
+
+    def model(x):  # scipy passes (parameter, sample)
+        out, _, _ = evaluate(baseline, dict(zip(keys, x, strict=True)), ["facility_energy"])
+        return out["facility_energy"][-1]
+
+    scipy_found = stats.sobol_indices(
+        func=model, n=256, rng=np.random.default_rng(3),
+        dists=[stats.uniform(d.low, d.high - d.low) for d in dists])
+    for ours_key, theirs in (("S1", scipy_found.first_order), ("ST", scipy_found.total_order)):
+        mine = ours[ours_key].sel(**at).values
+        conf = ours[f"{ours_key}_conf"].sel(**at).values
+        assert np.all(np.abs(mine - theirs) <= 2 * conf + 0.03), (ours_key, mine, theirs, conf)
+
+
+def test_a_water_parameter_has_no_effect_on_electricity(baseline):
+    water = next(k for k in baseline.distributions() if k.startswith("water."))
+    keys = [water, "demand.adoption_growth"]
+    ds = sensitivity(baseline, "sobol", 64, list(OUTPUTS), seed=0, keys=keys)
+    energy = ds["ST"].sel(parameter=water, output="facility_energy")
+    assert float(abs(energy).max()) < 1e-6
+    assert float(ds["ST"].sel(parameter=water, output="water_consumption", year=2030)) > 0.01
+    morris = sensitivity(baseline, "morris", 4, list(OUTPUTS), keys=keys)
+    assert float(morris["mu_star"].sel(parameter=water, output="facility_energy").max()) < 1e-9
+
+
+def test_narrowing_a_range_narrows_the_spread(tmp_path):
+    wide = load_scenario(only_uncertain(tmp_path, {"demand.adoption_growth":
+                         'value = "80 %/yr", low = "40 %/yr", high = "120 %/yr"'}))
+    narrow = load_scenario(only_uncertain(tmp_path, {"demand.adoption_growth":
+                           'value = "80 %/yr", low = "70 %/yr", high = "90 %/yr"'}))
+
+    def spread(s):
+        ds = uncertainty(s, 64, seed=4, outputs=["facility_energy"])
+        p = ds["facility_energy"].sel(year=2030)
+        return float(p.sel(percentile=95) - p.sel(percentile=5))
+
+    assert spread(narrow) < 0.5 * spread(wide)
+
+
+def test_percentiles_of_a_linear_model_response_match_the_analytic_ones(tmp_path):
+    # US electricity outside data centres is proportional to its start-year value
+    s = load_scenario(only_uncertain(tmp_path, {"context.us_other_electricity_start":
+                      'value = "3897 TWh/yr", low = "3700 TWh/yr", high = "4100 TWh/yr"'}))
+    ds = uncertainty(s, 500, seed=5, outputs=["us_other_electricity"])
+    q = ds["percentile"].values
+    expected = ds["us_other_electricity_run"].values[None, :] * (
+        (3700 + 400 * q / 100) / 3897)[:, None]
+    np.testing.assert_allclose(ds["us_other_electricity"].values, expected, rtol=2e-4)
+
+
+def test_blocked_equals_unblocked_and_resumed_equals_uninterrupted(baseline, tmp_path):
+    d = design(baseline, 300, seed=6, method="sobol")
+    whole = run_ensemble(d, OUTPUTS, block_samples=300)
+    blocked = run_ensemble(d, OUTPUTS, tmp_path / "blocked", block_samples=100)
+    for name in OUTPUTS:
+        np.testing.assert_array_equal(blocked.output(name), whole.output(name))
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(done, total):
+        if done == 100:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_ensemble(d, OUTPUTS, tmp_path / "resumed", block_samples=100,
+                     progress=stop_after_first)
+    assert len(list((tmp_path / "resumed").glob("block_*.nc"))) == 1
+    resumed = run_ensemble(d, OUTPUTS, tmp_path / "resumed", block_samples=100, resume=True)
+    assert ensemble_percentiles(resumed).identical(ensemble_percentiles(whole))
+    for name in OUTPUTS:
+        np.testing.assert_array_equal(resumed.output(name), whole.output(name))
+    other = design(baseline, 300, seed=7, method="sobol")
+    with pytest.raises(EnsembleError, match="other inputs"):
+        run_ensemble(other, OUTPUTS, tmp_path / "resumed", block_samples=100, resume=True)
+
+
+def test_dask_equals_local(baseline):
+    distributed = pytest.importorskip("distributed")
+    d = design(baseline, 40, seed=8)
+    local = run_ensemble(d, OUTPUTS, block_samples=20)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1,
+                            dashboard_address=None) as client:
+        on_dask = run_ensemble(d, OUTPUTS, block_samples=20, executor=client.get_executor())
+    for name in OUTPUTS:
+        np.testing.assert_array_equal(on_dask.output(name), local.output(name))
+
+
+def test_a_sweep_makes_the_swept_keys_dimensions(baseline):
+    axis = sweep_axis(baseline, "demand.adoption_growth=40%/yr:120%/yr:3")
+    ds = sweep(baseline, [axis], ["facility_energy"])
+    assert ds["facility_energy"].dims == ("demand.adoption_growth", "year")
+    np.testing.assert_allclose(ds["demand.adoption_growth"].values, [40, 80, 120])
+    energy = ds["facility_energy"].sel(year=2030).values
+    assert np.all(np.diff(energy) > 0)  # faster adoption, more electricity
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+def projection(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "projection.outputs.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_uncertainty_command_writes_percentiles_with_provenance(tmp_path):
+    result = projection("uncertainty", "baseline", "--samples", "24", "--seed", "3",
+                        "--method", "random", "-o", "u", "--output", "facility_energy",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "p95" in result.stdout and "Wrote" in result.stdout
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "u" / "uncertainty.nc") as ds:
+        assert ds.attrs["seed"] == 3 and ds.attrs["sample_method"] == "random"
+        assert "demand.adoption_growth" in json.loads(ds.attrs["uncertain_parameters"])
+        assert list(ds["percentile"].values) == [5, 25, 50, 75, 95]
+    rows = list(csv.reader((tmp_path / "u" / "uncertainty_iamc.csv").open()))
+    variables = {r[3] for r in rows[1:]}
+    assert "Final Energy|Electricity|Data Centers|5.0th Percentile" in variables
+    assert "Final Energy|Electricity|Data Centers" in variables
+    assert "# seed: 3" in (tmp_path / "u" / "uncertainty.csv").read_text()
+
+
+def test_sensitivity_and_sweep_commands_write_their_files(tmp_path):
+    result = projection("sensitivity", "baseline", "--method", "oat", "-o", "s",
+                        "--output", "emissions", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "rank" in result.stdout and (tmp_path / "s" / "sensitivity.nc").is_file()
+    result = projection("sweep", "baseline", "--param", "facility.pue_target=1.2:1.4:3", "-o",
+                        "w", "--output", "facility_energy", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "w" / "sweep.csv").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("sweep", "baseline", "--param", "demand.adoption_growht=40%/yr:90%/yr:3"),
+     "did you mean 'demand.adoption_growth'"),
+    (("sweep", "baseline", "--param", "demand.adoption_growth=90%/yr:120%/yr:3"),
+     "excludes the scenario's value"),
+    (("sweep", "baseline", "--param", "demand.adoption_growth=40TWh:90%/yr:3"), "dimension"),
+    (("sensitivity", "baseline", "--samples", "100"), "power of two"),
+    (("sensitivity", "baseline", "--method", "sobl"), "did you mean 'sobol'"),
+    (("uncertainty", "baseline", "--samples", "10", "--method", "latin"), "expected one of"),
+    (("uncertainty", "baseline", "--samples", "0"), "at least 1"),
+    (("uncertainty", "baseline", "--samples", "10", "--output", "facility_energi"),
+     "did you mean 'facility_energy'"),
+])
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
+    result = projection(*args, "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
