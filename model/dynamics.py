@@ -478,7 +478,8 @@ def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, A
         {**p, "other_work_start": 0.0, "training_work_start": 0.0}, 0.0)
     training_peak = p["training_share_start"] * demanded
     other_peak = np.maximum(demanded - training_peak - generative_peak, 1e-6 * demanded)
-    conventional_it = (p["facility_energy_start"] - p["ai_energy_start"]) / p["conventional_pue_start"]
+    conventional_it = ((p["facility_energy_start"] - p["ai_energy_start"])
+                       / p["conventional_pue_start"])
     operating = p["facility_energy_start"] / p["load_factor_start"]
     return {
         "requests_start": requests_start,

@@ -246,8 +246,8 @@ def test_extends_path_is_relative_to_the_extending_file_not_the_working_director
          "start.facility_energy_start", "1e9"),
         ('[hardware]\nprocurement_time = { value = "1 day", source = "x" }\n',
          "hardware.procurement_time", "substeps_per_year to at least"),
-        ('[hardware]\naccelerator_lifetime = { value = "0.3 yr", source = "x" }\n',
-         "hardware.accelerator_lifetime", "ageing stages"),
+        ('[buildout]\nconstruction_time = { value = "0.1 yr", source = "x" }\n',
+         "buildout.construction_time", "substeps_per_year to at least"),
     ],
 )
 def test_values_the_equations_cannot_follow_are_refused(tmp_path, body, key, words):

@@ -299,7 +299,8 @@ def request_total(scenario: Scenario, workload: str) -> float:
     overhead and cooling)."""
     p = scenario.parameter_arrays()
     row = WORKLOADS.index(workload)
-    flop = FLOP_PER_PARAMETER_TOKEN * p["active_parameters"][row, 0] * p["tokens_per_request"][row, 0]
+    flop = (FLOP_PER_PARAMETER_TOKEN * p["active_parameters"][row, 0]
+            * p["tokens_per_request"][row, 0])
     return float(flop / (p["flop_utilisation"][row, 0] * p["peak_flop_per_joule_start"][0]))
 
 
