@@ -212,7 +212,7 @@ def test_sensitivity_and_sweep_commands_write_their_files(tmp_path):
                         "--output", "emissions", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "rank" in result.stdout and (tmp_path / "s" / "sensitivity.nc").is_file()
-    result = projection("sweep", "baseline", "--param", "facility.pue_target=1.2:1.4:3", "-o",
+    result = projection("sweep", "baseline", "--param", "facility.ai_pue_target=1.1:1.3:3", "-o",
                         "w", "--output", "facility_energy", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "w" / "sweep.csv").is_file()

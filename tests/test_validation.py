@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from projection.model.scenario import load_scenario
@@ -84,7 +85,8 @@ def test_every_check_runs_once_and_names_its_source(report):
 
 def test_the_issue_checks_are_all_in_the_registry():
     """The figures the issue names: each is compared with the model, not typed into a test."""
-    references_used = {c.get("reference") for c in CHECKS} | {p.reference.id for p in SERIES}
+    references_used = ({c.get(field) for c in CHECKS for field in ("reference", "energy")}
+                       | {p.reference.id for p in SERIES})
     for rid in ("mittr_llama8b_gpu", "mittr_llama8b_total", "mittr_llama405b_total",
                 "mittr_sd3_gpu", "mittr_cogvideox_total", "mittr_llama405b_microwave",
                 "mittr_llama405b_ebike", "derived_1bn_queries_annual_energy",
@@ -127,6 +129,9 @@ def test_backcast_reports_fitted_values_with_uncertainty(report):
     fit = report.fit
     assert fit.sigma is not None and (fit.sigma > 0).all()
     assert fit.correlation.diagonal() == pytest.approx(1.0)
+    # identifiable: history separates what it fits (no correlation beyond 0.95)
+    off_diagonal = fit.correlation - np.diag(fit.correlation.diagonal())
+    assert np.abs(off_diagonal).max() < 0.95
     assert fit.dof >= 1
     for fp, value in zip(fit.parameters, fit.values, strict=True):
         assert fp.lower < value < fp.upper, fp.key
@@ -143,6 +148,10 @@ def test_compare_value_range_and_bound():
     assert compare(590, ref(low=325, high=580), 0.05, "high")[0]
     assert not compare(300, ref(low=325, high=580), 0.05, "low")[0]
     assert compare(41, ref(low=40), None)[0] and not compare(39, ref(low=40), None)[0]
+    assert compare(190, ref(100), None, within_factor=2.0)[0]
+    assert compare(51, ref(100), None, within_factor=2.0)[0]
+    assert not compare(49, ref(100), None, within_factor=2.0)[0]
+    assert not compare(201, ref(100), None, within_factor=2.0)[0]
     assert not compare(float("nan"), ref(100), 0.05)[0]
 
 

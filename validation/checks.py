@@ -139,15 +139,21 @@ def percent(x: float) -> str:
 
 
 def compare(model: float, ref: Reference, tolerance: float | None,
-            target: str | None = None) -> tuple[bool, str, str]:
+            target: str | None = None, within_factor: float | None = None
+            ) -> tuple[bool, str, str]:
     """(passed, difference, tolerance text) of a model value against a figure.
 
-    With a tolerance, the model is compared with the figure's value (or one end of its range,
+    With ``within_factor`` f, the model passes between the figure's value / f and x f. With a
+    tolerance, the model is compared with the figure's value (or one end of its range,
     ``target`` "low" or "high"): relative difference within the tolerance. Without one, a range
     must contain the model and a bound must not be crossed.
     """
     if not math.isfinite(model):
         return False, "no value", "-"
+    if within_factor is not None and ref.value is not None:
+        ratio = model / ref.value
+        passed = 1.0 / within_factor <= ratio <= within_factor
+        return passed, percent(ratio - 1.0), f"within a factor of {within_factor:g}"
     if tolerance is not None:
         goal = {"low": ref.low, "high": ref.high}.get(target or "", ref.value)
         if goal is None:
@@ -216,6 +222,15 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
         if kind == "equivalent" and ("energy" in check) == ("workload" in check):
             raise ReferenceDataError(path, cid, "give either energy (a reference) or workload")
         check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
+        if "within_factor" in check:
+            try:
+                factor = float(check["within_factor"])
+            except (TypeError, ValueError):
+                factor = float("nan")
+            if not factor > 1.0:
+                raise ReferenceDataError(
+                    path, f"{cid}.within_factor",
+                    f"got {check['within_factor']!r}, expected a number above 1")
     for name in ("scenario", "series"):
         if name not in data.get("backcast", {}):
             raise ReferenceDataError(path, "backcast", f"missing {name!r}")
@@ -385,7 +400,8 @@ def _result(check: dict[str, Any], ref: Reference, model: float, title: str | No
             tolerance: float | None = None, reason: str | None = None,
             group: str | None = None) -> CheckResult:
     tol = check.get("tolerance_value") if tolerance is None else tolerance
-    passed, difference, tol_text = compare(model, ref, tol, check.get("target"))
+    factor = float(check["within_factor"]) if "within_factor" in check else None
+    passed, difference, tol_text = compare(model, ref, tol, check.get("target"), factor)
     return CheckResult(
         id=check["id"], group=group or check["group"], title=title or check["title"],
         reference_id=ref.id, reference=ref.describe(), model=model, unit=ref.unit,
