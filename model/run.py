@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .ensemble import simulate
@@ -48,7 +49,34 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
             f"(missed by {float(raw.calibration_error.max()):.2%}); check that start-year demand "
             "fits in start-year capacity"
         )
-    return to_dataset(raw, provenance(scenario)).isel(sample=0, drop=True)
+    with np.errstate(all="ignore"):  # values that are not finite are reported just below
+        ds = to_dataset(raw, provenance(scenario)).isel(sample=0, drop=True)
+    bad = first_nonfinite(ds)
+    if bad is not None:
+        name, year = bad
+        raise RunError(
+            f"{scenario.path}: output {name} is not a finite number"
+            f"{'' if year is None else f' in {year}'}; a value is at the edge of what the "
+            "equations can follow (check the smallest and largest values given)"
+        )
+    return ds
+
+
+def first_nonfinite(ds: xr.Dataset) -> tuple[str, int | None] | None:
+    """The first variable of ``ds`` holding a value that is not finite (NaN or infinite), with
+    the first year where it happens, or None when every value is finite. Derived outputs
+    (ratios, equivalents) are included: a finite state can still divide by a tiny value."""
+    for name, var in ds.data_vars.items():
+        values = np.asarray(var.values)
+        if values.dtype.kind not in "fc" or np.isfinite(values).all():
+            continue
+        if "year" not in var.dims:
+            return str(name), None
+        axis = var.dims.index("year")
+        others = tuple(i for i in range(values.ndim) if i != axis)
+        bad_years = np.any(~np.isfinite(values), axis=others) if others else ~np.isfinite(values)
+        return str(name), int(ds["year"].values[int(np.argmax(bad_years))])
+    return None
 
 
 def compare(paths: Sequence[Path | str], **overrides) -> xr.Dataset:

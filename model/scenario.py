@@ -11,8 +11,8 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,6 +31,7 @@ from .parameters import (
     WORKLOADS,
     Parameter,
 )
+from .safe_io import check_path_name, load_toml, path_name_problem, printable
 from .sampling import DISTRIBUTIONS, Distribution, DistributionError, correlation_matrix
 from .units import SECONDS_PER_YEAR, UnitError, parse_quantity, to_base
 
@@ -216,15 +217,15 @@ def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
     of the extending file when there is one (``relative_to``). A bare name is the file of that
     name beside the extending file, else the shipped scenario of that name.
     """
-    path = Path(text)
-    if _looks_like_path(text) or (relative_to is None and path.is_file()):
+    path = check_path_name(text, ScenarioError)
+    if _looks_like_path(text) or (relative_to is None and os.path.isfile(path)):
         if relative_to is not None and not path.is_absolute():
             return relative_to / path
         return path
     candidates = [] if relative_to is None else [relative_to / f"{text}.toml"]
     candidates.append(shipped_scenarios_dir() / f"{text}.toml")
     for candidate in candidates:
-        if candidate.is_file():
+        if path_name_problem(candidate) is None and os.path.isfile(candidate):
             return candidate
     return path
 
@@ -235,19 +236,29 @@ def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
-    if not path.exists():
-        raise ScenarioError(path, "", "no such file")
-    if path.is_dir():
-        raise ScenarioError(path, "", "is a folder, expected a scenario .toml file")
-    try:
-        raw = path.read_bytes()
-        return tomllib.loads(raw.decode("utf-8")), raw
-    except UnicodeDecodeError:
-        raise ScenarioError(path, "", "is not UTF-8 text, expected a TOML file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"is not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise ScenarioError(path, "", f"cannot be read ({exc.strerror})") from None
+    return load_toml(path, what="a scenario .toml file", error=ScenarioError)
+
+
+def _home(name: str) -> str | None:
+    """Where a parameter called ``name`` belongs ("[facility]"), or None if there is none."""
+    sections = sorted({p.section for p in PARAMETERS if p.name == name and not p.per_workload})
+    if sections:
+        return " or ".join(f"[{s}]" for s in sections)
+    if any(p.name == name for p in WORKLOAD_PARAMETERS):
+        return f"a [workloads.NAME] table ({', '.join(WORKLOADS)})"
+    return None
+
+
+def _unknown_key(name: str, options: list[str], everywhere: list[str] | None = None) -> str:
+    """"unknown key" with the section the key belongs in, else a did-you-mean."""
+    home = _home(name)
+    if home:
+        return f"unknown key here: {name} belongs in {home}"
+    hint = _suggest(name, options)
+    if not hint and everywhere:
+        close = difflib.get_close_matches(name, everywhere, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}' in {_home(close[0])}?)" if close else ""
+    return f"unknown key{hint}"
 
 
 def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +268,10 @@ def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         if section in ("scenario", CORRELATIONS):
             continue
         if section not in SECTIONS:
+            home = _home(section)
+            if home:
+                raise ScenarioError(path, section, f"is outside any section: {section} belongs "
+                                                   f"in {home}")
             raise ScenarioError(
                 path, section,
                 f"unknown section{_suggest(section, ['scenario', CORRELATIONS, *SECTIONS])}"
@@ -278,15 +293,15 @@ def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
                 for name, raw in wtable.items():
                     if name not in names:
                         raise ScenarioError(path, workload_key(workload, name),
-                                            f"unknown key{_suggest(name, names)}")
+                                            _unknown_key(name, names))
                     flat[workload_key(workload, name)] = raw
             continue
         names = [p.name for p in PARAMETERS if p.section == section and not p.per_workload]
         for name, raw in table.items():
             if name not in names:
-                everywhere = [k for k in BY_KEY]
-                hint = _suggest(name, names) or _suggest(f"{section}.{name}", everywhere)
-                raise ScenarioError(path, f"{section}.{name}", f"unknown key{hint}")
+                everywhere = sorted({p.name for p in PARAMETERS})
+                raise ScenarioError(path, f"{section}.{name}",
+                                    _unknown_key(name, names, everywhere))
             flat[f"{section}.{name}"] = raw
     return flat
 
@@ -303,7 +318,9 @@ def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
     if "value" not in raw:
         raise ScenarioError(path, key, "has no value")
     source = raw.get("source")
-    if not isinstance(source, str) or not source.strip():
+    if isinstance(source, str):  # free text that reaches terminals and files: no escapes
+        source = printable(source).strip()
+    if not isinstance(source, str) or not source:
         raise ScenarioError(path, key, "has no source: every value needs source = \"...\"")
     value = raw["value"]
     try:
@@ -406,17 +423,32 @@ def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         if k not in META_KEYS:
             raise ScenarioError(path, f"scenario.{k}", f"unknown key{_suggest(k, META_KEYS)}")
     for k in ("title", "description"):
-        if not isinstance(meta.get(k), str) or not meta[k].strip():
+        if k not in meta:
             raise ScenarioError(path, f"scenario.{k}", "missing; expected a non-empty string")
-    for k in ("name", "extends"):
+    for k in ("title", "description", "name", "extends"):
         if k in meta and not isinstance(meta[k], str):
-            raise ScenarioError(path, f"scenario.{k}", f"got {meta[k]!r}, expected a string")
+            raise ScenarioError(path, f"scenario.{k}",
+                                f"got {_brief(meta[k])}, expected a string")
+    if "\n" in meta["title"].strip():
+        raise ScenarioError(path, "scenario.title", "expected one line (a title, not a story)")
+    for k in ("title", "description"):
+        # free text reaches terminals and output files: no escape sequences, no overrides
+        meta[k] = printable(meta[k], keep_newlines=(k == "description")).strip()
+        if not meta[k]:
+            raise ScenarioError(path, f"scenario.{k}", "is empty; expected a non-empty string")
     if "name" in meta and not NAME_PATTERN.match(meta["name"]):
         raise ScenarioError(path, "scenario.name", f"got {meta['name']!r}, expected letters, "
                             "digits, '_', '.' or '-' (it names the results folder)")
-    if "\n" in meta["title"].strip():
-        raise ScenarioError(path, "scenario.title", "expected one line (a title, not a story)")
+    if "extends" in meta and not meta["extends"].strip():
+        raise ScenarioError(path, "scenario.extends", "is empty; expected the name of a shipped "
+                            "scenario or the path of a .toml file")
     return meta
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages about values of a wrong type."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def scenario_summary(path: Path) -> tuple[str, str]:
@@ -549,6 +581,21 @@ def _correlations(tables: list[tuple[Path, Any]],
     return pairs
 
 
+def _parent_path(child: Path, parent: str) -> Path:
+    """The file that ``child``'s ``extends = parent`` names; refused in one line naming the
+    child and the key when the name cannot be a file or nothing is there."""
+    problem = path_name_problem(parent)
+    if problem:
+        raise ScenarioError(child, "scenario.extends", f"{parent!r} {problem}")
+    found = resolve_scenario_path(parent, relative_to=child.parent)
+    problem = path_name_problem(found)
+    if problem:
+        raise ScenarioError(child, "scenario.extends", f"{parent!r} {problem}")
+    if not os.path.lexists(found):
+        raise ScenarioError(child, "scenario.extends", f"{parent!r}: no such scenario file")
+    return found
+
+
 OVERRIDES = Path("params")
 """How errors and provenance name values given as overrides rather than in a file."""
 OVERRIDE_SOURCE = "override given with the run (params)"
@@ -573,7 +620,7 @@ def find_scenario(text: str | Path) -> Path:
     A name that matches no file raises :class:`ScenarioError` with the closest shipped name.
     """
     path = resolve_scenario_path(str(text))
-    if path.exists():
+    if os.path.lexists(path):  # a symbolic link that loops is reported when it is read
         return path
     names = [p.stem for p in shipped_scenarios()]
     if _looks_like_path(str(text)):
@@ -597,12 +644,12 @@ def load_scenario(
     source = ...}``); they are checked exactly as the file's entries are, and errors name
     ``OVERRIDES`` in place of the file. They enter the scenario's hash.
     """
-    path = Path(path)
+    path = check_path_name(path, ScenarioError)
     chain: list[tuple[Path, dict[str, Any], bytes]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     current: Path | None = path
     while current is not None:
-        resolved = current.resolve()
+        resolved = os.path.realpath(current)  # never raises, even on a symlink loop
         if resolved in seen:
             raise ScenarioError(current, "scenario.extends", "extends itself in a loop")
         seen.add(resolved)
@@ -613,11 +660,7 @@ def load_scenario(
         if parent is None:
             current = None
         else:
-            current = resolve_scenario_path(parent, relative_to=current.parent)
-            if not current.exists():
-                raise ScenarioError(
-                    chain[-1][0], "scenario.extends", f"{parent!r}: no such scenario file"
-                )
+            current = _parent_path(current, parent)
 
     entries: dict[str, Entry] = {}
     settings: dict[str, Any] = {}

@@ -49,8 +49,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-LEADING_NUMBER = re.compile(r"^\s*[-+]?(\d|\.\d|nan\b|inf)", re.IGNORECASE)
-"""A quantity string must start with its number ("200 TWh/yr"), so "TWh/yr" is not 1 TWh/yr."""
+NUMBER = re.compile(
+    r"^\s*(?P<number>[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf(?:inity)?))"
+    r"(?P<unit>.*?)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+"""A quantity string is one number ("200", "2e9", "-1.5", "nan", "inf") then its unit."""
+FREE_NUMBER = re.compile(r"(?<![A-Za-z_])\d|\.")
+"""A point, or a digit that does not follow a letter, in the unit: a second number, as in
+"10 500 kWh/yr" or "25 GW/yr 2", which pint would multiply in. A digit right after a letter is
+an exponent ("m3", "CO2") and is allowed, as is a unit that starts "1/" ("0.3 1/yr")."""
+MAX_QUANTITY_CHARS = 200
+"""Longest quantity string read; the longest in the shipped files has 20 characters."""
 
 SECONDS_PER_YEAR = 365.25 * 86_400.0
 """The Julian year, 365.25 days of 86,400 s: pint's and the IAU's ``year`` (IAU Style Manual,
@@ -62,7 +72,11 @@ class UnitError(ProjectionError, ValueError):
 
 
 def parse_quantity(text: object) -> pint.Quantity:
-    """Parse "200 TWh/yr" or "57 J" into a pint quantity; a bare number is dimensionless."""
+    """Parse "200 TWh/yr" or "57 J" into a pint quantity; a bare number is dimensionless.
+
+    The text must be exactly one number followed by one unit: "10 500 kWh/yr", "25 GW/yr 2",
+    "5 kWh * 3" or "1e3 2 J" raise :class:`UnitError` (pint alone would multiply the numbers).
+    """
     if isinstance(text, bool):
         raise UnitError(f"got {text!r}, expected a number with a unit")
     ureg = registry()
@@ -70,18 +84,33 @@ def parse_quantity(text: object) -> pint.Quantity:
         return ureg.Quantity(float(text), ureg.dimensionless)
     if not isinstance(text, str):
         raise UnitError(f"got {text!r}, expected a string such as \"200 TWh/yr\"")
-    if not LEADING_NUMBER.match(text):
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise UnitError(f"is {len(text)} characters long, expected a number and a unit such as "
+                        "\"200 TWh/yr\"")
+    match = NUMBER.match(text)
+    if not match:
         raise UnitError(f"cannot read {text!r}: expected a number first, as in \"200 TWh/yr\"")
-    if "**" in text or "^" in text:
+    unit = match["unit"].strip()
+    if "**" in unit or "^" in unit:
         raise UnitError(f"cannot read {text!r}: write powers of ten as 1e9, not with ** or ^")
-    cleaned = text.strip().replace("%", " percent ")
+    if FREE_NUMBER.search(unit.removeprefix("1/")):  # "0.3 1/yr" is a reciprocal unit
+        raise UnitError(f"cannot read {text!r}: expected exactly one number and one unit, as in "
+                        "\"200 TWh/yr\", found a second number (write 10500, not 10 500)")
+    magnitude = float(match["number"])
+    if not unit:
+        return ureg.Quantity(magnitude, ureg.dimensionless)
+    cleaned = unit.replace("%", " percent ")
+    if cleaned.startswith("/"):  # "1 /yr": a unit that is a reciprocal
+        cleaned = "1" + cleaned
     try:
-        quantity = ureg.Quantity(cleaned)
+        one: object = ureg.Quantity(cleaned)
     except Exception as exc:  # pint raises several unrelated exception types
         raise UnitError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
-    if not isinstance(quantity, ureg.Quantity):
-        quantity = ureg.Quantity(float(quantity), ureg.dimensionless)
-    return quantity
+    if not isinstance(one, ureg.Quantity) or one.magnitude != 1:
+        # a number hidden in the unit (a constant, a prefix alone): never multiply it in
+        raise UnitError(f"cannot read {text!r}: expected exactly one number and one unit, as in "
+                        "\"200 TWh/yr\"")
+    return ureg.Quantity(magnitude, one.units)
 
 
 def to_base(quantity: pint.Quantity, unit: str) -> float:

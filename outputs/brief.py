@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from projection.model import __version__
@@ -31,8 +32,8 @@ from projection.model.errors import InputError
 from projection.model.parameters import WORKLOAD_LABELS, WORKLOADS
 from projection.model.results import OUTPUT_BY_NAME
 from projection.model.run import compare
-from projection.model.scenario import Scenario, ScenarioError, load_scenario
-from projection.model.units import UnitError, parse_quantity
+from projection.model.scenario import Scenario, ScenarioError, load_scenario, parameter_for_key
+from projection.model.units import UnitError, parse_quantity, ureg
 from projection.validation.references import fmt as _fmt
 from projection.validation.references import load_references
 
@@ -69,7 +70,7 @@ class Constant:
 
     @property
     def text(self) -> str:
-        return f"{self.value:,.4g} {self.unit}"
+        return f"{fmt(self.value, 4)} {self.unit}"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ class Briefing:
     command: str
     created: str  # ISO 8601, UTC
     validation: Any = None  # validation.checks.Report
+    ranges: dict[str, xr.Dataset] = field(default_factory=dict)  # name -> percentiles by year
+    sensitivity: dict[str, xr.Dataset] = field(default_factory=dict)  # name -> one-at-a-time
+    samples: int | None = None
     omitted: list[str] = field(default_factory=list)  # sections left out, and why
 
     @property
@@ -178,10 +182,23 @@ class Briefing:
         return float(self.ds[output].sel(sel).values)
 
 
+RANGE_OUTPUTS = ("facility_energy", "ai_facility_energy")
+"""Outputs the uncertainty ensemble keeps: the two the headline quotes."""
+RANGE_LOW, RANGE_HIGH = 5.0, 95.0
+"""Percentiles of the range quoted beside a number (a 90 % range)."""
+RANGE_SEED = 0
+RANGE_METHOD = "lhs"
+SENSITIVITY_OUTPUT = "facility_energy"
+SENSITIVITY_SHOWN = 8
+"""Parameters shown in the sensitivity ranking (the largest swings)."""
+
+
 def prepare(paths: Sequence[Path], baseline_path: Path, *, command: str,
             validate: bool = True, equivalents: Path | None = None,
             uncertainty: int | None = None) -> Briefing:
-    """Run the baseline and every scenario (one start year, the earliest end year) and validate."""
+    """Run the baseline and every scenario (one start year, the earliest end year), validate,
+    rank the lead scenario's and the baseline's declared ranges one at a time and, with
+    ``uncertainty`` samples, run an ensemble of each scenario for its percentiles."""
     baseline = load_scenario(baseline_path)
     asked = [load_scenario(p) for p in paths]
     names = [s.name for s in asked]
@@ -193,16 +210,44 @@ def prepare(paths: Sequence[Path], baseline_path: Path, *, command: str,
     ordered = [baseline.path] + [s.path for s in asked if s.name != baseline.name]
     ds = compare(ordered)
     scenarios = [load_scenario(p) for p in ordered]
-    report = None
+    b = Briefing(
+        ds=ds, scenarios=scenarios, baseline=baseline.name, lead=asked[0].name,
+        equivalents=load_equivalents(equivalents), command=command,
+        created=datetime.now(UTC).replace(microsecond=0).isoformat(), samples=uncertainty,
+    )
     if validate:
         from projection.validation.checks import run_checks
 
-        report = run_checks()
-    return Briefing(
-        ds=ds, scenarios=scenarios, baseline=baseline.name, lead=asked[0].name,
-        equivalents=load_equivalents(equivalents), command=command,
-        created=datetime.now(UTC).replace(microsecond=0).isoformat(), validation=report,
-    )
+        b.validation = run_checks()
+    if uncertainty is not None:
+        b.ranges = ranges(scenarios, uncertainty)
+    else:
+        b.omitted.append("Ranges: the numbers above are single runs of each scenario; run the "
+                         "command with --uncertainty N to add the spread over the declared "
+                         "ranges of the inputs.")
+    b.sensitivity = sensitivities([b.scenario(b.lead), b.scenario(b.baseline)])
+    return b
+
+
+def ranges(scenarios: Sequence[Scenario], samples: int) -> dict[str, xr.Dataset]:
+    """Percentiles of the range outputs for each scenario (model/uncertainty.py's ensemble)."""
+    from projection.model.uncertainty import uncertainty
+
+    return {s.name: uncertainty(s, samples, RANGE_SEED, RANGE_METHOD, outputs=RANGE_OUTPUTS)
+            for s in scenarios}
+
+
+def sensitivities(scenarios: Sequence[Scenario]) -> dict[str, xr.Dataset]:
+    """One-at-a-time swings of electricity over each scenario's declared ranges
+    (validation/sensitivity.py); a scenario that declares no range is left out."""
+    from projection.validation.sensitivity import sensitivity
+
+    found = {}
+    for s in scenarios:
+        if s.name in found or not s.uncertain():
+            continue
+        found[s.name] = sensitivity(s, "oat", outputs=(SENSITIVITY_OUTPUT,))
+    return found
 
 
 # --- content blocks ------------------------------------------------------------------------------
@@ -337,6 +382,21 @@ def _homes(b: Briefing, scenario: str, twh: float) -> tuple[float, Constant]:
     return twh * 1e9 / kwh, constant
 
 
+def range_of(b: Briefing, output: str, scenario: str, year: int) -> tuple[Inline, ...]:
+    """" (range 480-690 TWh)" from the scenario's ensemble, or nothing without one."""
+    if scenario not in b.ranges:
+        return ()
+    ds = b.ranges[scenario]
+    unit = _unit_text(OUTPUT_BY_NAME[output].unit)
+
+    def at(p: float) -> Num:
+        value = float(ds[output].sel(percentile=p, year=year))
+        return Num(value, "", {"output": output, "scenario": scenario, "year": str(year),
+                               "percentile": f"{p:g}"})
+
+    return (" (range ", at(RANGE_LOW), "-", at(RANGE_HIGH), f" {unit})")
+
+
 def _label(b: Briefing, name: str) -> str:
     """A scenario's title, saying so when it is the baseline of the comparisons."""
     title = b.scenario(name).title
@@ -355,19 +415,30 @@ def headline(b: Briefing) -> list[Block]:
     blocks: list[Block] = [Heading("The headline", 2, "headline")]
     first: list[Inline] = [
         f"In the {title} scenario, US data centres use ",
-        out_num(b, "facility_energy", s, y1), f" of electricity in {y1}, ",
+        out_num(b, "facility_energy", s, y1), *range_of(b, "facility_energy", s, y1),
+        f" of electricity in {y1}, ",
         out_num(b, "share_of_us_electricity", s, y1), " of all US electricity",
     ]
     if y2 != y1:
-        first += [", and ", out_num(b, "facility_energy", s, y2), f" in {y2} (",
+        first += [", and ", out_num(b, "facility_energy", s, y2),
+                  *range_of(b, "facility_energy", s, y2), f" in {y2} (",
                   out_num(b, "share_of_us_electricity", s, y2), ")"]
     first += [". AI servers account for ", out_num(b, "ai_facility_energy", s, y1),
-              f" in {y1}"]
+              *range_of(b, "ai_facility_energy", s, y1), f" in {y1}"]
     if y2 != y1:
-        first += [" and ", out_num(b, "ai_facility_energy", s, y2), f" in {y2}"]
+        first += [" and ", out_num(b, "ai_facility_energy", s, y2),
+                  *range_of(b, "ai_facility_energy", s, y2), f" in {y2}"]
     first += [" (", out_num(b, "ai_share_of_us_electricity", s, y1),
               f" of US electricity in {y1})."]
     blocks.append(Para(tuple(first), "lead"))
+    if b.ranges:
+        blocks.append(para(
+            f"Ranges in brackets hold the middle 90 % (the {RANGE_LOW:g}th to "
+            f"{RANGE_HIGH:g}th percentile) of ", Num(b.samples or 0, "", {"quantity": "samples"},
+                                                    count=True),
+            " runs of each scenario with its uncertain inputs drawn from their declared ranges "
+            f"({RANGE_METHOD.upper()} sampling, seed {RANGE_SEED}); they are not forecasts' error "
+            "bars but the spread the stated ranges imply."))
 
     twh = b.value("facility_energy", s, y1)
     homes, household = _homes(b, s, twh)
@@ -398,17 +469,27 @@ def headline(b: Briefing) -> list[Block]:
     return blocks
 
 
+def meaning(key: str) -> str:
+    """What a scenario parameter means, from the parameter table (model/parameters.py)."""
+    try:
+        return parameter_for_key(key).description
+    except (KeyError, ScenarioError):
+        return ""
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-J_PER_WH = 3600.0
-"""1 Wh = 3,600 J (definition)."""
+def in_unit(output: str, unit: str) -> float:
+    """Factor from the catalogue unit of ``output`` to ``unit`` (pint)."""
+    return float(ureg.Quantity(1.0, OUTPUT_BY_NAME[output].unit).to(unit).magnitude)
 
 
 def _wh(b: Briefing, s: str, year: int, w: str) -> Num:
     """Energy per request in Wh, tagged with the output it comes from (stored in J)."""
-    return Num(b.value("energy_per_request", s, year, w) / J_PER_WH, "Wh",
+    return Num(b.value("energy_per_request", s, year, w) * in_unit("energy_per_request", "Wh"),
+               "Wh",
                {"output": "energy_per_request", "scenario": s, "year": str(year),
                 "workload": w, "unit": "Wh"})
 
@@ -419,7 +500,7 @@ def per_request(b: Briefing, s: str, year: int) -> list[Block]:
     mw, eb = b.equivalents.microwave, b.equivalents.ebike
     rows = []
     for w in WORKLOADS:
-        joules = b.value("energy_per_request", s, year, w)
+        joules = b.value("energy_per_request", s, year, w) * in_unit("energy_per_request", "J")
         metres = joules / eb.value
         distance = (derived(metres / 1e3, "ebike_distance", s, year, "km", workload=w)
                     if metres >= 1e3 else derived(metres, "ebike_distance", s, year, "m",
@@ -513,6 +594,35 @@ def charts_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
             Figure(charts["electricity"]), Figure(charts["capacity"])]
 
 
+def uncertainty_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
+    """The fan chart (with --uncertainty) and the ranking of the assumptions that matter."""
+    blocks: list[Block] = [Heading("How sure, and which assumptions matter", 2, "uncertainty")]
+    if "fan" in charts:
+        blocks.append(Figure(charts["fan"]))
+    if b.lead not in b.sensitivity:
+        return blocks + [para(f"The {b.scenario(b.lead).title} scenario declares no ranges on "
+                              "its inputs, so its assumptions cannot be ranked.")]
+    year = b.headline_years[0]
+    ds = b.sensitivity[b.lead]
+    swing = ds["swing"].sel(output=SENSITIVITY_OUTPUT, year=year)
+    order = np.argsort(-np.abs(swing.values))[:3]
+    parts: list[Inline] = [f"Taking each input with a declared range from its low to its high "
+                           f"end, one at a time, moves {year} data-centre electricity in the "
+                           f"{b.scenario(b.lead).title} scenario most through "]
+    for rank, i in enumerate(order):
+        key = str(ds["parameter"].values[i])
+        moved = Num(float(swing.values[i]), "TWh", {"quantity": "swing", "scenario": b.lead,
+                                                     "year": str(year), "parameter": key},
+                    signed=True)
+        parts += [f"{key} ({_lower_first(meaning(key)).rstrip('.')}: ", moved, ")"]
+        parts.append("; " if rank < len(order) - 2 else (" and " if rank == len(order) - 2
+                                                          else "."))
+    blocks.append(Para(tuple(parts)))
+    if "sensitivity" in charts:
+        blocks.append(Figure(charts["sensitivity"]))
+    return blocks
+
+
 def assumptions(b: Briefing) -> list[Block]:
     blocks: list[Block] = [Heading("What each scenario assumes differently from the baseline", 2,
                                    "assumptions")]
@@ -522,8 +632,8 @@ def assumptions(b: Briefing) -> list[Block]:
             continue
         mine = s.resolved()
         rows = tuple(
-            (key, mine[key]["value"], base.get(key, {}).get("value", "(not set)"),
-             mine[key]["source"])
+            (f"{key}: {meaning(key)}", mine[key]["value"],
+             base.get(key, {}).get("value", "(not set)"), mine[key]["source"])
             for key in sorted(mine) if mine[key]["value"] != base.get(key, {}).get("value")
         )
         blocks.append(para(f"{s.title} ({s.name}): {s.description.strip()}"))
@@ -620,7 +730,8 @@ def blocks(b: Briefing, charts: Sequence[Chart]) -> list[Block]:
     """The whole briefing, in reading order."""
     by_key = {c.key: c for c in charts}
     return [
-        *headline(b), *charts_section(b, by_key), *water_section(b, by_key),
+        *headline(b), *charts_section(b, by_key), *uncertainty_section(b, by_key),
+        *water_section(b, by_key),
         *carbon_section(b, by_key), *comparison(b), *assumptions(b), *validation_section(b),
         *method_limitations(b), *constants_section(b), *provenance(b),
     ]
@@ -636,6 +747,15 @@ def make_charts(b: Briefing) -> list[Chart]:
         charts.demand_capacity(b.ds, b.names, b.baseline, source),
         charts.water(b.ds, b.names, b.baseline, b.key_years, source),
     ]
+    if b.ranges:
+        made.append(charts.fan(b.ranges, b.ds, b.names, b.baseline, "facility_energy",
+                               (RANGE_LOW, RANGE_HIGH), source + f" {b.samples:,} runs a "
+                               f"scenario, {RANGE_METHOD.upper()} sampling, seed {RANGE_SEED}."))
+    if b.lead in b.sensitivity:
+        made.append(charts.sensitivity_ranking(
+            b.sensitivity, b.lead, b.baseline, SENSITIVITY_OUTPUT, b.headline_years[0],
+            SENSITIVITY_SHOWN, source + " Each input at the low and the high end of its declared "
+            "range, the others at the scenario's values."))
     for name, basis in emission_outputs(b):
         label = basis.split(":")[0]
         made.append(charts.lines(
@@ -666,6 +786,8 @@ th { border-bottom: 2px solid #444; }
 td.n, th.n { text-align: right; }
 td.n .num { font-weight: normal; }
 td.wrap { overflow-wrap: anywhere; max-width: 22rem; }
+td:first-child { min-width: 8rem; }
+caption, thead { break-after: avoid; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.2rem; }
 figure { margin: 1rem 0; break-inside: avoid; }
 figure img { max-width: 100%; height: auto; }

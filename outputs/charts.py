@@ -134,12 +134,18 @@ def electricity_by_driver(ds: xr.Dataset, scenarios: Sequence[str], baseline: st
     alt_parts = []
     for ax, scenario in zip(axes[0], scenarios, strict=True):
         layers = [_series(ds, name, scenario) for name, _ in DRIVERS]
-        stacks = ax.stackplot(years, *layers, colors=GREYS[:3], edgecolor=INK, linewidth=0.5)
+        names = [label for _, label in DRIVERS]
+        rest = _series(ds, "facility_energy", scenario) - np.sum(layers, axis=0)
+        if np.max(np.abs(rest)) > 1e-3 * top:  # drivers that the catalogue does not split out
+            layers.append(rest)
+            names.append("other")
+        stacks = ax.stackplot(years, *layers, colors=GREYS[:len(layers)], edgecolor=INK,
+                              linewidth=0.5)
         for poly, hatch in zip(stacks, HATCHES, strict=False):
             poly.set_hatch(hatch)
         cumulative = np.cumsum([layer[-1] for layer in layers])
         mids = [c - layer[-1] / 2 for c, layer in zip(cumulative, layers, strict=True)]
-        labels = [label for _, label in DRIVERS]
+        labels = list(names)
         ax.plot(years, base_total, color=INK, linestyle="--", linewidth=1.4)
         if scenario != baseline:
             mids.append(base_total[-1])
@@ -288,3 +294,103 @@ def lines(ds: xr.Dataset, output: str, scenarios: Sequence[str], baseline: str, 
     alt = (f"Line chart of {what}, {years[0]}-{years[-1]}, one labelled line per scenario, the "
            f"baseline thick grey: " + "; ".join(alt_parts) + ".")
     return Chart(key, title, _svg(fig), alt, source)
+
+
+def fan(ranges: dict[str, xr.Dataset], ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
+        output: str, outer: tuple[float, float], source: str) -> Chart:
+    """Percentile bands of ``output`` per scenario, its own run on it, the baseline run dashed."""
+    plt = _pyplot()
+    years = _years(ds)
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(3.4 * len(scenarios) + 0.6, 3.3),
+                             sharey=True, squeeze=False)
+    low, high = outer
+    base_run = _series(ds, output, baseline)
+    top = max(float(ranges[s][output].sel(percentile=high, year=list(years)).max())
+              for s in scenarios)
+    alt_parts = []
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        band = ranges[scenario][output].sel(year=list(years))
+        p_low, p_high = band.sel(percentile=low).values, band.sel(percentile=high).values
+        q1, q3 = band.sel(percentile=25.0).values, band.sel(percentile=75.0).values
+        run = _series(ds, output, scenario)
+        ax.fill_between(years, p_low, p_high, facecolor=GREYS[2], edgecolor=GREYS[1],
+                        hatch="..", linewidth=0.5)
+        ax.fill_between(years, q1, q3, facecolor=GREYS[1], edgecolor=GREYS[0], linewidth=0.5)
+        ax.plot(years, run, color=INK, linewidth=1.6)
+        labels = [(p_high[-1], f"{high:g}th percentile"), (q3[-1], "75th"), (run[-1], "run"),
+                  (q1[-1], "25th"), (p_low[-1], f"{low:g}th")]
+        if scenario != baseline:
+            ax.plot(years, base_run, color=INK, linewidth=1.1, linestyle="--")
+            labels.append((base_run[-1], "baseline run"))
+        for (_, text), y in zip(labels, _spread([h for h, _ in labels], 0.06 * top),
+                                strict=True):
+            _label_end(ax, years[-1], y, text)
+        ax.set_title(_panel_title(scenario, baseline), fontsize=9)
+        _year_axis(ax, years, 4)
+        ax.set_xlim(years[0], years[-1] + 0.6 * (years[-1] - years[0]))
+        alt_parts.append(f"{scenario}: in {years[-1]} the {low:g}th to {high:g}th percentile "
+                         f"runs from {fmt(p_low[-1])} to {fmt(p_high[-1])} TWh, the middle half "
+                         f"from {fmt(q1[-1])} to {fmt(q3[-1])} TWh, the scenario's own run "
+                         f"{fmt(run[-1])} TWh")
+    axes[0][0].set_ylabel("electricity, TWh per year")
+    axes[0][0].set_ylim(0, top * 1.08)
+    alt = (f"Fan charts, one per scenario, of US data-centre electricity in TWh per year, "
+           f"{years[0]}-{years[-1]}: a dotted band from the {low:g}th to the {high:g}th "
+           "percentile of the ensemble, a darker band for the middle half, the scenario's own "
+           "run as a solid line and the baseline's run dashed. " + "; ".join(alt_parts) + ".")
+    return Chart("fan", "Uncertainty: the spread of electricity", _svg(fig), alt, source)
+
+
+def sensitivity_ranking(found: dict[str, xr.Dataset], lead: str, baseline: str, output: str,
+                        year: int, shown: int, source: str) -> Chart:
+    """Horizontal bars of each input's one-at-a-time swing, largest first; the baseline's swing
+    for the same input drawn as an outlined bar beneath."""
+    plt = _pyplot()
+    ds = found[lead]
+    swing = ds["swing"].sel(output=output, year=year)
+    scale = float(np.max(np.abs(swing.values))) if swing.size else 0.0
+    moving = np.flatnonzero(np.abs(swing.values) > 1e-9 * max(scale, 1e-300))
+    order = moving[np.argsort(-np.abs(swing.values[moving]))][:shown][::-1]
+    keys = [str(k) for k in ds["parameter"].values[order]]
+    values = swing.values[order]
+    base = found.get(baseline)
+    fig, ax = plt.subplots(figsize=(7.2, 0.42 * len(keys) + 1.2))
+    y = np.arange(len(keys))
+    height = 0.38 if base is not None and lead != baseline else 0.7
+    ax.barh(y + (height / 2 if height < 0.5 else 0), values, height, color=GREYS[0],
+            edgecolor=INK, linewidth=0.5)
+    span = max(float(np.max(np.abs(values))), 1e-12)
+    for yi, v in zip(y, values, strict=True):
+        ax.annotate(f"{'+' if v > 0 else ''}{fmt(v)}", (v, yi + (height / 2 if height < 0.5
+                                                                  else 0)),
+                    xytext=(3 if v >= 0 else -3, 0), textcoords="offset points",
+                    ha="left" if v >= 0 else "right", va="center", fontsize=7.5)
+    alt_base = ""
+    if height < 0.5 and base is not None:
+        base_swing = base["swing"].sel(output=output, year=year)
+        known = [str(k) for k in base["parameter"].values]
+        base_values = np.array([float(base_swing.sel(parameter=k)) if k in known else np.nan
+                                for k in keys])
+        ax.barh(y - height / 2, np.nan_to_num(base_values), height, facecolor="white",
+                edgecolor=INK, hatch="//", linewidth=0.6)
+        ax.set_title(f"upper, solid bar: {lead}; lower, hatched bar: {baseline} (baseline)",
+                     fontsize=8, loc="right")
+        alt_base = (" Beneath each, the baseline's swing for the same input: "
+                    + "; ".join(f"{k} {fmt(v)} TWh" for k, v in zip(keys, base_values,
+                                                                     strict=True)
+                                if np.isfinite(v)) + ".")
+    ax.axvline(0, color=INK, linewidth=0.8)
+    ax.set_yticks(y, keys, fontsize=8)
+    ax.set_xlim(-1.25 * span if np.any(values < 0) else 0, 1.25 * span)
+    ax.set_xlabel(f"change in {year} data-centre electricity, TWh per year\n(input at the high "
+                  "end of its range minus at the low end)")
+    still = len(swing) - len(moving)
+    alt = (f"Horizontal bar chart ranking the inputs of the {lead} scenario by how much "
+           f"{year} data-centre electricity changes, in TWh per year, between the low and the "
+           f"high end of each input's declared range ({still} inputs with a declared range do "
+           "not change it and are left out): " + "; ".join(
+               f"{k} {'+' if v > 0 else ''}{fmt(v)} TWh" for k, v in zip(keys[::-1],
+                                                                         values[::-1],
+                                                                         strict=True))
+           + "." + alt_base)
+    return Chart("sensitivity", "Which assumptions matter most", _svg(fig), alt, source)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from projection.model.errors import ProjectionError
+from projection.model.errors import shown as escaped
+from projection.outputs.files import parse_output
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -68,7 +70,7 @@ JsonOutput = Annotated[
 
 def fail(message: str) -> None:
     """A user error: one line on stderr, exit code 2."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {escaped(message)}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -140,6 +142,8 @@ def check_replaceable(folder: Path, ds: xr.Dataset, force: bool) -> None:
     the sidecar's ``inputs_sha256``) are replaced; so are none at all. Result files without a
     readable sidecar count as other inputs.
     """
+    from projection.model.errors import InputError
+    from projection.model.safe_io import read_text
     from projection.outputs.files import OutputError
     from projection.outputs.tables import inputs_sha256
 
@@ -152,9 +156,10 @@ def check_replaceable(folder: Path, ds: xr.Dataset, force: bool) -> None:
     theirs = None
     for name in SIDECARS:
         try:
-            theirs = json.loads((folder / name).read_text(encoding="utf-8"))["inputs_sha256"]
+            text = read_text(folder / name, what="a results sidecar (.json)")
+            theirs = json.loads(text)["inputs_sha256"]
             break
-        except (OSError, ValueError, KeyError, TypeError):
+        except (InputError, ValueError, KeyError, TypeError):
             continue
     if theirs == ours:
         return
@@ -162,12 +167,15 @@ def check_replaceable(folder: Path, ds: xr.Dataset, force: bool) -> None:
                       "use --force to replace them, or --output for another folder")
 
 
-def write_results(ds: xr.Dataset, folder: Path, force: bool) -> list[Path]:
-    """Every result file, written together into ``folder`` (all or none)."""
-    from projection.outputs.files import write_all
+def write_results(ds: xr.Dataset, folder: Path, force: bool,
+                  inputs: Sequence[Path] = ()) -> list[Path]:
+    """Every result file, written together into ``folder`` (all or none), never over one of
+    ``inputs`` and only when every value is finite."""
+    from projection.outputs.files import check_output_folder, write_all
 
+    check_output_folder(folder, inputs=inputs)
     check_replaceable(folder, ds, force)
-    return write_all(folder, _result_writers(ds))
+    return write_all(folder, _result_writers(ds), inputs=inputs, datasets=[ds])
 
 
 def _report(written: Sequence[Path], quiet: bool) -> None:
@@ -179,8 +187,9 @@ def _report(written: Sequence[Path], quiet: bool) -> None:
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml), or the name of a "
                                              "shipped scenario such as 'baseline'.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the result "
-                      "files (default: results/<scenario name>/).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", parser=parse_output,
+                      help="Folder for the result files (default: results/<scenario name>/).")
+                      ] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
     year: Years = None,
@@ -208,7 +217,7 @@ def run(
             step("writing the results")
             name = loaded.name if end_year is None else f"{loaded.name}-{end_year}"
             folder = output if output is not None else DEFAULT_RESULTS / name
-            written = write_results(ds, folder, force)
+            written = write_results(ds, folder, force, loaded.files)
     except USER_ERRORS as exc:
         fail(str(exc))
         return
@@ -239,8 +248,9 @@ def compare_folder(names: Sequence[str], end_year: int | None) -> Path:
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario files or names; "
                                                    "the first is the reference.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for the combined "
-                      "result files (default: results/compare-<first>-<second>[-...]/).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", parser=parse_output,
+                      help="Folder for the combined result files "
+                      "(default: results/compare-<first>-<second>[-...]/).")] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
     year: Annotated[list[str] | None, typer.Option(
@@ -268,7 +278,7 @@ def compare(
             step("writing the results")
             names = [str(s) for s in ds["scenario"].values]
             folder = output if output is not None else compare_folder(names, end_year)
-            written = write_results(ds, folder, force)
+            written = write_results(ds, folder, force, paths)
     except USER_ERRORS as exc:
         fail(str(exc))
         return
@@ -370,19 +380,19 @@ app.command("sweep")(cli_uncertainty.sweep_command)
 
 
 def main() -> None:
-    """Run the command line; usage errors are one line on stderr with exit code 2, too."""
+    """Run the command line; usage errors are one line on stderr with exit code 2, too.
+    Ctrl-C is handled around this, once, by ``projection.outputs.interrupts.guarded``."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=sys.argv[1:], prog_name="projection", standalone_mode=False)
-    except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
-        sys.exit(130)
+    except typer.Abort:  # click turns a KeyboardInterrupt into Abort; give it back
+        raise KeyboardInterrupt from None
     except Exception as exc:  # click's usage errors, from typer's bundled click
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
         context = getattr(exc, "ctx", None)
         where = f" (see '{context.command_path} --help')" if context is not None else ""
-        message = " ".join(exc.format_message().split())
+        message = escaped(" ".join(exc.format_message().split()))
         if message:  # empty when the help was printed for a bare command
             typer.echo(f"error: {message}{where}", err=True)
         sys.exit(exc.exit_code)
@@ -390,4 +400,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from projection.outputs.interrupts import guarded
+
+    guarded(main)

@@ -17,19 +17,21 @@ from typing import Annotated
 import typer
 
 from projection.model.errors import ProjectionError
+from projection.outputs.files import parse_output
 
 DEFAULT_RESULTS = Path("results")
 ENSEMBLE_FOLDER = "ensemble"
 
-Output = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Folder for the result "
-                   "files (default: results/<scenario>/<command>/).")]
+Output = Annotated[Path | None, typer.Option("--output-dir", "-o", parser=parse_output,
+                   help="Folder for the result files (default: results/<scenario>/<command>/).")]
 EndYear = Annotated[int | None, typer.Option("--end-year", help="Last year to project.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the random draws (same seed, same "
                                    "result).")]
 Outputs = Annotated[list[str] | None, typer.Option("--output", help="Output to keep (repeat "
                     "for several; default: the headline outputs).")]
-Backend = Annotated[str, typer.Option("--backend", help="numpy, or xla (needs the 'fast' "
-                                      "extra).")]
+Backend = Annotated[str, typer.Option("--backend", help="numpy, or xla (the 'fast' extra: "
+                                      "compiled once per machine, then faster on large "
+                                      "ensembles).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no table and no progress.")]
 
 
@@ -68,9 +70,16 @@ def _check_backend(backend: str) -> None:
 
 
 @contextmanager
-def _executor(dask: bool, scheduler: str | None) -> Iterator[object | None]:
-    """Dask's executor on a local cluster (``--dask``) or at ``scheduler``; else None."""
+def _executor(dask: bool, scheduler: str | None, backend: str) -> Iterator[object | None]:
+    """Dask's executor on a local cluster (``--dask``) or at ``scheduler``; else, for the xla
+    backend, a pool of single-threaded XLA worker processes; else None (the engine's own)."""
     if not dask and scheduler is None:
+        if backend == "xla":
+            from projection.model.uncertainty import xla_workers
+
+            with xla_workers() as pool:
+                yield pool
+            return
         yield None
         return
     try:
@@ -186,7 +195,8 @@ def uncertainty_command(
         _check_backend(backend)
         folder = output_dir if output_dir is not None else (
             DEFAULT_RESULTS / loaded.name / "uncertainty")
-        with _executor(dask, scheduler) as executor, _progress("members", quiet) as progress:
+        with _executor(dask, scheduler, backend) as executor, \
+                _progress("members", quiet) as progress:
             ds = uncertainty(loaded, samples, seed, method, outputs=chosen,
                              folder=folder / ENSEMBLE_FOLDER, resume=resume, executor=executor,
                              backend=backend, progress=progress)

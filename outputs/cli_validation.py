@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from projection.model.errors import ProjectionError
+from projection.model.errors import shown as escaped
+from projection.outputs.files import check_output_file, parse_output, write_file
 
 if TYPE_CHECKING:
     from projection.validation.calibration import FitResult
@@ -30,7 +31,7 @@ USER_ERRORS = (ProjectionError,)
 
 
 def fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {escaped(message)}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -158,37 +159,19 @@ def relative_extends(original: Path, output: Path) -> str:
         return original.resolve().as_posix()
 
 
-def write_scenario_file(text: str, output: Path, force: bool) -> None:
+def write_scenario_file(text: str, output: Path, force: bool,
+                        inputs: Sequence[Path] = ()) -> None:
     """Write ``text`` to ``output`` atomically, after checking that it loads and runs.
 
-    A temporary file in the same folder is loaded with ``load_scenario`` and run, then moved
-    into place; an existing file is replaced only with ``force``.
+    A temporary file beside ``output`` is loaded with ``load_scenario`` and run, then moved
+    into place; an existing file is replaced only with ``force``, and never when it is one of
+    ``inputs`` (the scenario calibrated and every file it extends).
     """
     from projection.model.run import run_scenario
-    from projection.model.scenario import ScenarioError, load_scenario
+    from projection.model.scenario import load_scenario
 
-    folder = output.parent if str(output.parent) else Path(".")
-    if output.exists() and not force:
-        raise ScenarioError(output, "", "exists; use --force to overwrite it")
-    if output.is_dir():
-        raise ScenarioError(output, "", "is a folder, expected a .toml file name")
-    if not folder.is_dir():
-        raise ScenarioError(output, "", f"folder {folder} does not exist")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".toml", dir=folder)
-    except OSError as exc:
-        raise ScenarioError(output, "", f"cannot be written ({exc.strerror})") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        run_scenario(load_scenario(tmp))
-        if output.exists() and not force:  # appeared while we were fitting
-            raise ScenarioError(output, "", "exists; use --force to overwrite it")
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_file(output, lambda part: part.write_text(text, encoding="utf-8"), force=force,
+               inputs=inputs, verify=lambda part: run_scenario(load_scenario(part)))
 
 
 def calibrate_command(
@@ -198,7 +181,7 @@ def calibrate_command(
         "(default: the scenario's values that declare low and high)."
     )] = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Calibrated scenario file to write (default: "
+        "--output", "-o", parser=parse_output, help="Calibrated scenario file to write (default: "
         "<scenario>_calibrated.toml in the current folder)."
     )] = None,
     series: Annotated[Path | None, typer.Option(
@@ -213,21 +196,20 @@ def calibrate_command(
     Exit 0 on a good fit, 1 when the fit is ill-posed or does not converge (nothing is
     written), 2 on bad input.
     """
-    from projection.model.scenario import ScenarioError, find_scenario, load_scenario
+    from projection.model.scenario import find_scenario, load_scenario
     from projection.validation.calibration import calibrate_scenario, calibrated_toml
     from projection.validation.references import load_series
 
     try:
         loaded = load_scenario(find_scenario(scenario))
         target = output if output is not None else Path(f"{loaded.path.stem}_calibrated.toml")
-        if target.exists() and not force:
-            raise ScenarioError(target, "", "exists; use --force to overwrite it")
+        check_output_file(target, inputs=loaded.files, force=force)
         points = load_series(series)
         result = calibrate_scenario(loaded, points, fit)
         shown = series if series is not None else Path("validation/data/historical_series.csv")
         if result.ok:
             text = calibrated_toml(result, relative_extends(loaded.path, target), shown.name)
-            write_scenario_file(text, target, force)
+            write_scenario_file(text, target, force, loaded.files)
     except USER_ERRORS as exc:
         fail(str(exc))
         return

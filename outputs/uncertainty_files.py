@@ -109,25 +109,23 @@ def charts_available() -> bool:
     return True
 
 
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+MARGINS = {"left": 0.1, "right": 0.97, "bottom": 0.12, "top": 0.92}
+WIDE_LEFT = 0.36
+"""Room for parameter keys on the left of bar and tornado charts (fraction of the width)."""
 
 
-def _saver(draw: Callable[[object], None]) -> Callable[[Path], None]:
+def _saver(draw: Callable[[object], None], left: float = MARGINS["left"]) -> Callable[[Path], None]:
+    """A writer that draws on a fresh figure (no pyplot state: safe to call from anywhere)."""
+
     def save(path: Path) -> None:
-        plt = _figure()
-        fig = plt.figure(figsize=(7, 4.2))
-        try:
-            draw(fig)
-            fig.tight_layout()
-            fig.savefig(path, format="png", dpi=110)
-        finally:
-            plt.close(fig)
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7, 4.2))
+        FigureCanvasAgg(fig)
+        fig.subplots_adjust(**{**MARGINS, "left": left})
+        draw(fig)
+        fig.savefig(path, format="png", dpi=110)
 
     return save
 
@@ -174,7 +172,7 @@ def bar_chart(ds, output: str, year: int, key: str) -> Callable[[Path], None]:
         ax.set_title(f"{key} of {output}, {year}", fontsize=10)
         ax.tick_params(axis="y", labelsize=7)
 
-    return _saver(draw)
+    return _saver(draw, WIDE_LEFT)
 
 
 def tornado_chart(ds, output: str, year: int) -> Callable[[Path], None]:
@@ -195,7 +193,7 @@ def tornado_chart(ds, output: str, year: int) -> Callable[[Path], None]:
         ax.tick_params(axis="y", labelsize=7)
         ax.legend(fontsize=8)
 
-    return _saver(draw)
+    return _saver(draw, WIDE_LEFT)
 
 
 def sweep_chart(ds, output: str, year: int) -> Callable[[Path], None]:
@@ -213,6 +211,7 @@ def sweep_chart(ds, output: str, year: int) -> Callable[[Path], None]:
             mesh = ax.pcolormesh(ds[keys[1]].values, ds[keys[0]].values, var.values,
                                  shading="nearest")
             fig.colorbar(mesh, ax=ax, label=f"{output} ({var.attrs.get('units', '')})")
+            fig.subplots_adjust(right=0.9)
             ax.set_xlabel(f"{keys[1]} ({ds[keys[1]].attrs.get('units', '')})")
             ax.set_ylabel(f"{keys[0]} ({ds[keys[0]].attrs.get('units', '')})")
         ax.set_title(f"{output} in {year}", fontsize=10)

@@ -21,6 +21,7 @@ from headless import Rendered, browser_or_none, render
 from projection.model.units import parse_quantity
 
 LEAD, OTHER, BASELINE = "high_growth", "constrained_grid", "baseline"
+SAMPLES = 48
 COMMAND = [sys.executable, "-m", "projection.outputs.cli", "brief"]
 
 
@@ -46,7 +47,7 @@ def made(tmp_path_factory, browser) -> Path:
     """The briefing's HTML file, made once by the command line (with the Markdown and PDF)."""
     folder = tmp_path_factory.mktemp("brief")
     done = projection(LEAD, OTHER, "--baseline", BASELINE, "-o", str(folder / "brief.html"),
-                      "--pdf")
+                      "--pdf", "--uncertainty", str(SAMPLES))
     assert done.returncode == 0, done.stderr
     return folder / "brief.html"
 
@@ -106,7 +107,7 @@ def assert_shows(item: dict[str, str], model: float) -> None:
 def test_page_opens_without_errors_network_or_broken_images(page):
     assert page.errors == []
     assert page.requests == []
-    assert len(page.images) >= 4
+    assert len(page.images) == 6  # electricity, capacity, fan, sensitivity, water, carbon
     for image in page.images:
         assert image["loaded"] and image["width"] > 100 and image["height"] > 100, image
         assert image["src"].startswith("data:image/svg+xml")
@@ -130,7 +131,7 @@ def test_page_is_self_contained(made):
 
 def test_every_chart_has_units_a_source_and_the_baseline(page):
     figures = re.findall(r"<figure.*?</figure>", page.dom, flags=re.S)
-    assert len(figures) >= 4
+    assert len(figures) >= 6
     for fig in figures:
         assert "Source: projection" in fig
         assert f"baseline: {BASELINE}" in fig
@@ -153,15 +154,16 @@ def _svg(figure: str) -> str:
 def test_every_number_from_an_output_equals_the_model(page, shipped_results):
     checked = 0
     for item in numbers(page.dom):
-        if "output" not in item or item.get("quantity"):
+        if "output" not in item or item.get("quantity") or "percentile" in item:
             continue
         ds = shipped_results[item["scenario"]]
         sel = {"year": int(item["year"])}
         if "workload" in item:
             sel["workload"] = item["workload"]
         model = float(ds[item["output"]].sel(sel))
-        if item.get("unit") == "Wh":
-            model /= 3600.0
+        if item.get("unit"):  # shown in another unit than the catalogue's
+            model = float(parse_quantity(f"{model} {ds[item['output']].attrs['units']}")
+                          .to(item["unit"]).magnitude)
         assert_shows(item, model)
         checked += 1
     assert checked > 60
@@ -199,7 +201,9 @@ def test_equivalents_follow_from_the_outputs_and_the_stated_constants(page, ship
         elif q == "power_plants":
             assert_shows(item, twh * TWH_PER_YEAR_TO_GW / constants.power_plant.value)
         elif q in ("microwave_seconds", "ebike_distance"):
-            joules = float(ds["energy_per_request"].sel(year=year, workload=item["workload"]))
+            per_request = ds["energy_per_request"].sel(year=year, workload=item["workload"])
+            joules = float(parse_quantity(f"{float(per_request)} {per_request.attrs['units']}")
+                           .to("J").magnitude)
             if q == "microwave_seconds":
                 assert_shows(item, joules / constants.microwave.value)
             else:
@@ -214,6 +218,32 @@ def test_equivalents_follow_from_the_outputs_and_the_stated_constants(page, ship
         seen.add(q)
     assert {"homes_million", "average_power", "power_plants", "microwave_seconds",
             "ebike_distance", "difference", "difference_percent"} <= seen
+
+
+def test_ranges_and_ranking_are_the_ensemble_and_sensitivity_functions(page):
+    from projection.model.scenario import load_scenario, resolve_scenario_path
+    from projection.model.uncertainty import uncertainty
+    from projection.outputs.brief import RANGE_METHOD, RANGE_OUTPUTS, RANGE_SEED
+    from projection.validation.sensitivity import sensitivity
+
+    scenario = load_scenario(resolve_scenario_path(LEAD))
+    ensemble = uncertainty(scenario, SAMPLES, RANGE_SEED, RANGE_METHOD, outputs=RANGE_OUTPUTS)
+    swings = sensitivity(scenario, "oat", outputs=("facility_energy",))
+    ranged = swung = 0
+    for item in numbers(page.dom):
+        if "percentile" in item and item["scenario"] == LEAD:
+            model = ensemble[item["output"]].sel(percentile=float(item["percentile"]),
+                                                  year=int(item["year"]))
+            assert_shows(item, float(model))
+            ranged += 1
+        if item.get("quantity") == "swing":
+            model = swings["swing"].sel(parameter=item["parameter"], output="facility_energy",
+                                        year=int(item["year"]))
+            assert_shows(item, float(model))
+            swung += 1
+    assert ranged >= 8 and swung == 3
+    lead = re.search(r'<p class="lead">(.*?)</p>', page.dom, flags=re.S).group(1)
+    assert "range" in lead
 
 
 def _resolved(attr: str, key: str) -> str:
@@ -258,7 +288,7 @@ def test_assumptions_and_provenance(page):
     differing = [k for k, v in lead.resolved().items() if v["value"] != base[k]["value"]]
     assert differing
     for key in differing:
-        assert re.search(rf"<td[^>]*>{re.escape(key)}</td>", page.dom), key
+        assert re.search(rf"<td[^>]*>{re.escape(key)}: [A-Z]", page.dom), key
     for name in (LEAD, OTHER, BASELINE):
         assert load_scenario(resolve_scenario_path(name)).sha256 in page.dom
     assert "projection brief" in page.dom and "0.1.0" in page.dom

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -21,6 +20,7 @@ import xarray as xr
 from projection.model.demand import FLOP_PER_PARAMETER_TOKEN
 from projection.model.parameters import WORKLOADS
 from projection.model.run import run_scenario
+from projection.model.safe_io import load_toml
 from projection.model.scenario import (
     Scenario,
     load_scenario,
@@ -194,13 +194,10 @@ def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
 def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The checks in order and the file's other tables ([backcast], [constants]), checked."""
     path = Path(path) if path is not None else default_checks_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReferenceDataError(path, "", "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ReferenceDataError(path, "", f"is not valid TOML ({exc})") from None
+    data, _ = load_toml(path, what="a check registry (.toml)", error=ReferenceDataError)
     checks = data.get("check", [])
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise ReferenceDataError(path, "check", "expected [[check]] tables")
     seen: set[str] = set()
     for check in checks:
         cid = check.get("id")
@@ -216,7 +213,7 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
         for name in ("group", "reason", *REQUIRED[kind]):
             if name not in check:
                 raise ReferenceDataError(path, cid, f"missing {name!r}")
-        if check["group"] not in GROUPS:
+        if not isinstance(check["group"], str) or check["group"] not in GROUPS:
             raise ReferenceDataError(path, f"{cid}.group",
                                      f"got {check['group']!r}, expected one of {', '.join(GROUPS)}")
         if kind == "equivalent" and ("energy" in check) == ("workload" in check):
@@ -231,6 +228,8 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
                 raise ReferenceDataError(
                     path, f"{cid}.within_factor",
                     f"got {check['within_factor']!r}, expected a number above 1")
+    if not isinstance(data.get("backcast", {}), dict):
+        raise ReferenceDataError(path, "backcast", "expected a [backcast] table")
     for name in ("scenario", "series"):
         if name not in data.get("backcast", {}):
             raise ReferenceDataError(path, "backcast", f"missing {name!r}")

@@ -7,6 +7,7 @@ figure with its unit, source, locator and confidence; code never types a publish
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from projection.model.errors import InputError
+from projection.model.safe_io import read_text
 from projection.model.units import UnitError, parse_quantity, ureg
 
 REFERENCE_COLUMNS = (
@@ -140,19 +142,15 @@ def _number(path: Path, key: str, text: str) -> float | None:
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.exists():
-        raise ReferenceDataError(path, "", "no such file")
+    text = read_text(path, what="a CSV file", error=ReferenceDataError)
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            header = tuple(reader.fieldnames or ())
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise ReferenceDataError(path, missing[0],
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = tuple(reader.fieldnames or ())
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ReferenceDataError(path, missing[0],
                                      f"missing column; expected {', '.join(columns)}")
-            return list(reader)
-    except UnicodeDecodeError:
-        raise ReferenceDataError(path, "", "is not UTF-8 text, expected a CSV file") from None
+        return list(reader)
     except csv.Error as exc:
         raise ReferenceDataError(path, "", f"is not valid CSV ({exc})") from None
 
