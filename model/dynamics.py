@@ -378,11 +378,12 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
 
 
 def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
-    """The installed base on 1 January of the start year from published shipments: count,
-    rated power and peak capability by cohort, (cohorts, samples)."""
+    """The installed base over the held start year from published shipments: count, rated
+    power and peak capability by cohort, (cohorts, samples)."""
     count = hardware.initial_installed_base(p["shipments_start"], p["shipment_growth_history"],
                                             p["installed_base_age"], year_length)
-    vintage = hardware.cohort_ages(year_length) - 0.5 * year_length
+    # cohort 0 is the start year's vintage, cohort 1 the reference vintage of the year before
+    vintage = hardware.cohort_ages(year_length) - 1.5 * year_length
     power = count * hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"],
                                            vintage)
     capability = power * hardware.vintage_trend(p["peak_flop_per_joule_start"],

@@ -27,17 +27,22 @@ def cohort_ages(year_length):
 
 def initial_installed_base(shipments_start, shipment_growth_history, installed_base_age,
                            year_length):
-    """Accelerators installed on 1 January of the start year by cohort, (cohorts, samples).
+    """Accelerators installed on average over the (held) start year by cohort, (cohorts,
+    samples).
 
-    Cohort k holds the shipments of the k-th year before the start: last year's shipments
-    reduced by the historical growth of shipments, for the ages still in service (the part of
-    each one-year cohort younger than ``installed_base_age``).
+    Cohort k holds the shipments of the k-th year before the start year's end: the start
+    year's own shipments (last year's, grown at the historical rate) count half, as they
+    arrive through the year; older cohorts hold last year's shipments reduced by the
+    historical growth of shipments, for the ages still in service (the part of each one-year
+    cohort younger than ``installed_base_age``).
     """
     ages = cohort_ages(year_length)
     lower = ages - 0.5 * COHORT_WIDTH_YEARS * year_length
     in_service = np.clip((installed_base_age - lower) / (COHORT_WIDTH_YEARS * year_length),
                          0.0, 1.0)
-    return shipments_start * year_length * np.exp(-shipment_growth_history * ages) * in_service
+    arrived = np.concatenate([np.full(1, 0.5), np.ones(ACCELERATOR_COHORTS - 1)])[:, None]
+    shipped = shipments_start * np.exp(-shipment_growth_history * (ages - year_length))
+    return shipped * year_length * in_service * arrived
 
 
 def vintage_trend(value_start, yearly_change, age):
@@ -48,8 +53,8 @@ def vintage_trend(value_start, yearly_change, age):
 
 def held_vintage_offset(year_length):
     """How much newer the first accelerators shipped after the held start year are than the
-    start-year reference vintage (shipped around mid-year of the year before the start), s:
-    one and a half years."""
+    reference vintage (shipped around mid-year of the year before the start), s: one and a
+    half years."""
     return 1.5 * year_length
 
 
