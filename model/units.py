@@ -26,7 +26,7 @@ def registry() -> pint.UnitRegistry:
     import pint
 
     try:
-        ureg = pint.UnitRegistry(cache_folder=":auto:")
+        ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=":auto:")
     except Exception:  # no writable cache folder: parse the definitions every time
         ureg = pint.UnitRegistry()
     # A request (one response, one image, one video) is a count: dimensionless.

@@ -67,10 +67,14 @@ class Constant:
     unit: str
     source: str
     locator: str
+    year: int | None = None
 
     @property
     def text(self) -> str:
-        return f"{fmt(self.value, 4)} {self.unit}"
+        text = fmt(self.value, 4)
+        if "." in text and "e" not in text:
+            text = text.rstrip("0").rstrip(".")
+        return f"{text} {self.unit}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,8 @@ def _constant(path: Path, key: str, entry: dict[str, Any], unit: str, label: str
     except (UnitError, ValueError, TypeError, AttributeError) as exc:
         raise BriefDataError(path, key,
                              f"expected a quantity in {unit}, got {text!r} ({exc})") from None
-    return Constant(label, value, unit, source, locator)
+    year = entry.get("year")
+    return Constant(label, value, unit, source, locator, int(year) if year else None)
 
 
 def load_equivalents(path: Path | str | None = None) -> Equivalents:
@@ -116,10 +121,12 @@ def load_equivalents(path: Path | str | None = None) -> Equivalents:
     for key in ("microwave", "ebike", "power_plant", "country"):
         if key not in data:
             raise BriefDataError(path, key, "missing")
-    countries = tuple(
-        _constant(path, f"country[{i}]", c, "TWh/yr", c.get("name", "?"))
-        for i, c in enumerate(data["country"])
-    )
+    for i, c in enumerate(data["country"]):
+        for key in ("name", "year"):
+            if key not in c:
+                raise BriefDataError(path, f"country[{i}]", f"missing {key!r}")
+    countries = tuple(_constant(path, f"country[{i}]", c, "TWh/yr", c["name"])
+                      for i, c in enumerate(data["country"]))
     return Equivalents(
         microwave=_constant(path, "microwave", data["microwave"], "W", "microwave oven power"),
         ebike=_constant(path, "ebike", data["ebike"], "J/m", "e-bike electricity per metre"),
@@ -450,9 +457,10 @@ def headline(b: Briefing) -> list[Block]:
         derived(homes / 1e6, "homes_million", s, y1, "million"),
         f" average US homes (at {household.text} a home); an average draw of ",
         derived(gw, "average_power", s, y1, "GW"), ", the output of about ",
-        derived(gw / plant.value, "power_plants", s, y1),
+        Num(gw / plant.value, "", {"quantity": "power_plants", "scenario": s,
+                                   "year": str(y1)}, count=True),
         f" power plants of {plant.text} running all year; and close to what {country.label} "
-        f"uses in a year ({country.text}).",
+        f"used in {country.year} ({country.text}).",
     ))
     others = [n for n in b.names if n != s]
     if others:
@@ -513,11 +521,10 @@ def per_request(b: Briefing, s: str, year: int) -> list[Block]:
             distance,
         ))
     return [
-        para(f"One request, on the whole fleet: the electricity a data centre draws per request "
-             f"of each kind of AI work, idle hardware and cooling included "
-             f"({_lower_first(OUTPUT_BY_NAME['energy_per_request'].long_name)}), with the time a "
-             f"{mw.text} microwave oven runs on it and the distance an e-bike rides on it "
-             f"({eb.text})."),
+        para(f"One request, on the whole fleet: the electricity data centres use per request "
+             f"of each kind of AI work, with the time a {mw.text} microwave oven runs on it and "
+             f"the distance an e-bike rides on it (at {eb.text}). The model defines the figure "
+             f"as: {_lower_first(OUTPUT_BY_NAME['energy_per_request'].long_name)}."),
         Table(f"Energy per request, {b.scenario(s).title}",
               ("workload", f"{start}", f"{year}", f"microwave, {year}", f"e-bike, {year}"),
               tuple(rows), (False, True, True, True, True)),

@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: rendering it with rich costs more start-up time
 )
 
 USER_ERRORS = (ProjectionError,)
@@ -188,8 +189,7 @@ def run(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml), or the name of a "
                                              "shipped scenario such as 'baseline'.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", parser=parse_output,
-                      help="Folder for the result files (default: results/<scenario name>/).")
-                      ] = None,
+                      help="Result folder (default: results/<scenario name>/).")] = None,
     end_year: EndYear = None,
     substeps: Substeps = None,
     year: Years = None,

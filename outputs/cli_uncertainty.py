@@ -33,6 +33,8 @@ Backend = Annotated[str, typer.Option("--backend", help="numpy, or xla (the 'fas
                                       "compiled once per machine, then faster on large "
                                       "ensembles).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no table and no progress.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace results in the output folder that "
+                  "were made from other inputs.")]
 
 
 EXIT_BAD_INPUT = 2
@@ -120,10 +122,48 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
         yield update
 
 
-def _write(folder: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+def _check_folder(folder: Path, name: str, inputs: dict, scenario, force: bool) -> None:
+    """Refuse, before any work, a folder that is a file or an input, or that holds ``name``
+    results made from other ``inputs`` (unless ``force``)."""
+    import json
+
+    from projection.outputs.files import OutputError, check_output_folder
+
+    check_output_folder(folder, inputs=scenario.files)
+    meta = folder / f"{name}.meta.json"
+    if force or not meta.is_file():
+        return
+    try:
+        theirs = json.loads(meta.read_text(encoding="utf-8")).get("inputs")
+    except (OSError, ValueError, AttributeError):
+        theirs = None
+    if theirs != json.loads(json.dumps(inputs, default=str)):
+        raise OutputError(f"{folder}: holds {name} results made from other inputs; use --force "
+                          "to replace them, or -o for another folder")
+
+
+def _write(folder: Path, name: str, writers: dict[str, Callable[[Path], None]], ds,
+           inputs: dict, scenario) -> list[Path]:
+    """The result files and a ``<name>.meta.json`` sidecar (provenance and the inputs that
+    made them), all or none."""
+    import json
+
     from projection.outputs.files import write_all
 
-    return write_all(folder, writers)
+    def meta(path: Path) -> None:
+        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in ds.attrs.items()}
+        path.write_text(json.dumps({"inputs": inputs, "provenance": attrs}, indent=1,
+                                   default=str), encoding="utf-8")
+
+    return write_all(folder, {**writers, f"{name}.meta.json": meta}, inputs=scenario.files)
+
+
+def _clear_ensemble(folder: Path) -> None:
+    """Remove the members of an earlier ensemble (``--force``): its manifest and blocks."""
+    from projection.model.uncertainty import MANIFEST
+
+    for path in [*folder.glob("block_*.nc"), folder / MANIFEST]:
+        path.unlink(missing_ok=True)
 
 
 def _charts_note(quiet: bool) -> None:
@@ -182,6 +222,7 @@ def uncertainty_command(
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the blocks on the "
                          "Dask scheduler at this address.")] = None,
     backend: Backend = "numpy",
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Monte Carlo over every declared distribution: percentiles of each output per year."""
@@ -191,10 +232,14 @@ def uncertainty_command(
     try:
         loaded = _load(scenario, end_year)
         chosen = check_outputs(output)
-        design(loaded, samples, seed, method)  # every option checked before anything is written
+        planned = design(loaded, samples, seed, method)  # every option checked first
         _check_backend(backend)
         folder = output_dir if output_dir is not None else (
             DEFAULT_RESULTS / loaded.name / "uncertainty")
+        inputs = {**planned.record(), "outputs": list(chosen)}
+        _check_folder(folder, "uncertainty", inputs, loaded, force)
+        if force:
+            _clear_ensemble(folder / ENSEMBLE_FOLDER)
         with _executor(dask, scheduler, backend) as executor, \
                 _progress("members", quiet) as progress:
             ds = uncertainty(loaded, samples, seed, method, outputs=chosen,
@@ -210,7 +255,7 @@ def uncertainty_command(
         if charts:
             writers.update({f"fan_{name}.png": files.fan_chart(ds, name) for name in chosen
                             if "workload" not in ds[name].dims})
-        written = _write(folder, writers)
+        written = _write(folder, "uncertainty", writers, ds, inputs, loaded)
     except _user_errors() as exc:
         _fail(str(exc))
         return
@@ -267,20 +312,28 @@ def sensitivity_command(
     output_dir: Output = None,
     end_year: EndYear = None,
     backend: Backend = "numpy",
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Rank the declared assumptions by their effect on each output, year by year."""
+    from projection.model.uncertainty import check_outputs
     from projection.outputs import uncertainty_files as files
     from projection.validation.sensitivity import check_samples, sensitivity
 
     try:
         loaded = _load(scenario, end_year)
-        check_samples(method, samples)
+        base = check_samples(method, samples)
+        chosen = check_outputs(output)
         _check_backend(backend)
-        ds = sensitivity(loaded, method, samples, output, seed, second_order=second_order,
-                         backend=backend)
         folder = output_dir if output_dir is not None else (
             DEFAULT_RESULTS / loaded.name / f"sensitivity-{method}")
+        inputs = {"scenario_sha256": loaded.sha256, "end_year": loaded.end_year,
+                  "method": method, "samples": base, "seed": seed,
+                  "second_order": second_order, "outputs": list(chosen)}
+        _check_folder(folder, "sensitivity", inputs, loaded, force)
+        with _executor(False, None, backend) as executor, _progress("runs", quiet) as progress:
+            ds = sensitivity(loaded, method, samples, chosen, seed, second_order=second_order,
+                             executor=executor, backend=backend, progress=progress)
         writers = {
             "sensitivity.nc": lambda p: files.write_netcdf(ds, p),
             "sensitivity.csv": lambda p: files.write_long_csv(
@@ -296,7 +349,7 @@ def sensitivity_command(
                 else:
                     key = "ST" if method == "sobol" else "mu_star"
                     writers[f"bars_{name}.png"] = files.bar_chart(ds, str(name), last, key)
-        written = _write(folder, writers)
+        written = _write(folder, "sensitivity", writers, ds, inputs, loaded)
     except _user_errors() as exc:
         _fail(str(exc))
         return
@@ -336,6 +389,7 @@ def sweep_command(
     output_dir: Output = None,
     end_year: EndYear = None,
     backend: Backend = "numpy",
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Run a grid over one or two parameters; the swept parameters become dimensions."""
@@ -347,9 +401,13 @@ def sweep_command(
         chosen = check_outputs(output)
         axes = [sweep_axis(loaded, spec) for spec in param]
         _check_backend(backend)
-        ds = sweep(loaded, axes, chosen, backend=backend)
         folder = output_dir if output_dir is not None else (
             DEFAULT_RESULTS / loaded.name / ("sweep-" + "-".join(a.key for a in axes)))
+        inputs = {"scenario_sha256": loaded.sha256, "end_year": loaded.end_year,
+                  "param": list(param), "outputs": list(chosen)}
+        _check_folder(folder, "sweep", inputs, loaded, force)
+        with _executor(False, None, backend) as executor:
+            ds = sweep(loaded, axes, chosen, executor=executor, backend=backend)
         keys = tuple(a.key for a in axes)
         writers = {
             "sweep.nc": lambda p: files.write_netcdf(ds, p),
@@ -360,7 +418,7 @@ def sweep_command(
         if charts:
             writers.update({f"sweep_{name}.png": files.sweep_chart(ds, name, last)
                             for name in chosen if "workload" not in ds[name].dims})
-        written = _write(folder, writers)
+        written = _write(folder, "sweep", writers, ds, inputs, loaded)
     except _user_errors() as exc:
         _fail(str(exc))
         return

@@ -162,13 +162,13 @@ def bar_chart(ds, output: str, year: int, key: str) -> Callable[[Path], None]:
         values = ds[key].sel(output=output, year=year)
         order = np.argsort(np.abs(values.values))
         names = ds["parameter"].values[order]
-        ax.barh(names, values.values[order], color="tab:blue",
+        ax.barh(names, values.values[order], color="tab:blue", label=f"{key}",
                 xerr=(ds[f"{key}_conf"].sel(output=output, year=year).values[order]
                       if f"{key}_conf" in ds else None))
         if "S1" in ds and key == "ST":
             ax.barh(names, ds["S1"].sel(output=output, year=year).values[order],
                     color="tab:orange", height=0.4, label="first order (S1)")
-            ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower right")
         ax.set_title(f"{key} of {output}, {year}", fontsize=10)
         ax.tick_params(axis="y", labelsize=7)
 

@@ -98,7 +98,9 @@ def _page_target(port: int, timeout: float) -> dict[str, Any]:
 
 def render(page: Path, browser: str, width: int = 1100, timeout: float = 60.0) -> Rendered:
     """Load ``page`` and return its DOM, a full-page screenshot and everything that failed."""
-    with tempfile.TemporaryDirectory(prefix="projection-render-") as work:
+    # Chromium's helper processes may still write to the profile while it is removed
+    with tempfile.TemporaryDirectory(prefix="projection-render-",
+                                     ignore_cleanup_errors=True) as work:
         profile = Path(work) / "profile"
         profile.mkdir()
         process = subprocess.Popen(

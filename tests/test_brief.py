@@ -378,3 +378,43 @@ def test_number_parsing_allows_only_rounding():
     assert math.isclose(shown("+163 TWh")[0], 163)
     with pytest.raises(AssertionError):
         assert_shows({"text": "582 TWh"}, 583.0)
+
+
+# --- the constants file and the command's footprint ----------------------------------------------
+
+def test_constants_carry_units_and_sources():
+    from projection.outputs.brief import load_equivalents
+
+    constants = load_equivalents()
+    assert constants.microwave.unit == "W" and constants.ebike.unit == "J/m"
+    for c in (constants.microwave, constants.ebike, constants.power_plant, *constants.countries):
+        assert c.value > 0 and c.source and c.locator
+    assert all(c.year for c in constants.countries)
+
+
+def test_a_constant_without_a_source_is_one_line(tmp_path):
+    from projection.outputs.brief import BriefDataError, default_equivalents_path, load_equivalents
+
+    text = default_equivalents_path().read_text(encoding="utf-8")
+    broken = tmp_path / "equivalents.toml"
+    broken.write_text(text.replace('source = "RTE', 'sauce = "RTE'), encoding="utf-8")
+    with pytest.raises(BriefDataError, match=r"equivalents.toml: country\[2\]: missing 'source'"):
+        load_equivalents(broken)
+
+
+def test_nearest_country_is_nearest_by_ratio():
+    from projection.outputs.brief import load_equivalents, nearest_country
+
+    countries = load_equivalents().countries
+    for c in countries:
+        assert nearest_country(c.value, countries) is c
+    smallest = min(countries, key=lambda c: c.value)
+    assert nearest_country(smallest.value / 10, countries) is smallest
+
+
+def test_the_command_line_starts_without_the_briefing_libraries():
+    code = ("import sys, projection.outputs.cli; "
+            "print(sorted(m for m in ('matplotlib', 'pypdf', 'websocket') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

@@ -272,3 +272,98 @@ def test_compare_says_when_it_cuts_to_the_earliest_end_year(tmp_path):
     result = projection("compare", str(HIGH), str(short), "-o", str(tmp_path / "c"))
     assert result.returncode == 0, result.stderr
     assert "2027" in result.stderr and "different years" in result.stderr
+
+
+# --- habits: JSON, years, differences, diffs, names, folders, replacing, quiet ---------------
+
+def test_run_json_gives_the_headlines_for_the_years_asked(tmp_path):
+    result = projection("run", "high_growth", "--json", "--year", "2028,2030", "--year", "2025",
+                        "-o", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["scenario"] == "high_growth" and data["years"] == [2025, 2028, 2030]
+    energy = next(h for h in data["headlines"] if h["label"] == "US data-centre electricity")
+    assert energy["unit"] == "TWh" and set(energy["values"]) == {"2025", "2028", "2030"}
+    with xr.open_dataset(tmp_path / "o" / "projection.nc") as ds:
+        assert energy["values"]["2028"] == pytest.approx(float(ds.facility_energy.sel(year=2028)))
+    assert sorted(Path(p).name for p in data["files"])[0] == "projection.csv"
+
+
+def test_headline_years_keep_2028_and_the_end_year(tmp_path):
+    result = projection("run", "baseline", "--end-year", "2040", "-o", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "unit" in line).split()
+    assert header[1:] == ["2024", "2026", "2028", "2030", "2040"]
+
+
+@pytest.mark.parametrize("years, words", [("2028,abc", "'abc' is not a year"),
+                                          ("2060", "outside the projected years")])
+def test_a_bad_year_is_one_line_and_writes_nothing(tmp_path, years, words):
+    result = projection("run", "baseline", "--year", years, "-o", str(tmp_path / "o"))
+    assert result.returncode == 2 and words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_compare_prints_each_scenario_against_the_first(tmp_path):
+    result = projection("compare", "baseline", "high_growth", "--year", "2028,2030",
+                        "-o", str(tmp_path / "c"))
+    assert result.returncode == 0, result.stderr
+    tables = [t for t in result.stdout.split("\n\n") if t.strip().startswith("20")]
+    assert [t.split()[0] for t in tables] == ["2028", "2030"]
+    header, _, first_row = tables[0].splitlines()[:3]
+    assert header.split()[2:] == ["baseline", "high_growth", "vs", "baseline", "%"]
+    cells = first_row.split()  # US data-centre electricity TWh base high diff pct %
+    base, high, diff, pct = (float(c.replace(",", "")) for c in cells[4:8])
+    assert diff == pytest.approx(high - base, abs=1.0)
+    assert pct == pytest.approx((high - base) / base * 100, abs=0.2)
+
+
+def test_scenarios_diff_lists_differing_parameters_with_sources():
+    result = projection("scenarios", "--diff", "baseline", "high_growth")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "high_growth" in lines[0] and "baseline" in lines[0] and "differ" in lines[0]
+    assert "demand.adoption_growth" in lines
+    at = lines.index("demand.adoption_growth")
+    assert lines[at + 1].split()[0] == "baseline:" and "source:" in lines[at + 1]
+    assert lines[at + 2].split()[0] == "high_growth:" and "high_growth.toml" in lines[at + 2]
+    same = projection("scenarios", "--diff", "baseline", "baseline")
+    assert "0 parameters differ" in same.stdout
+
+
+def test_a_misspelt_scenario_name_gets_a_suggestion(tmp_path):
+    result = projection("run", "basline", "-o", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "did you mean 'baseline'?" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_default_folders_are_named_after_what_was_run(tmp_path):
+    assert projection("compare", "baseline", "low_growth", "-q", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "results" / "compare-baseline-low_growth" / "projection.nc").exists()
+    assert projection("run", "low_growth", "--end-year", "2035", "-q",
+                      cwd=tmp_path).returncode == 0
+    assert (tmp_path / "results" / "low_growth-2035" / "projection.nc").exists()
+
+
+def test_results_of_other_inputs_are_replaced_only_with_force(tmp_path):
+    out = tmp_path / "o"
+    assert projection("run", "low_growth", "-q", "-o", str(out)).returncode == 0
+    before = (out / "projection.csv").read_bytes()
+    again = projection("run", "low_growth", "-q", "-o", str(out))  # same inputs: replaced
+    assert again.returncode == 0, again.stderr
+    other = projection("run", "high_growth", "-o", str(out))
+    assert other.returncode == 2 and "other inputs" in other.stderr and "--force" in other.stderr
+    assert (out / "projection.csv").read_bytes() == before
+    forced = projection("run", "high_growth", "-q", "--force", "-o", str(out))
+    assert forced.returncode == 0
+    assert json.loads((out / "projection.meta.json").read_text())["scenario"] == "high_growth"
+
+
+def test_quiet_and_off_a_terminal_print_nothing_but_errors(tmp_path):
+    quiet = projection("run", "low_growth", "-q", "-o", str(tmp_path / "q"))
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    loud = projection("run", "low_growth", "-o", str(tmp_path / "l"))
+    assert loud.returncode == 0 and "Wrote" in loud.stdout
+    assert loud.stderr == ""  # no progress bar when stderr is not a terminal

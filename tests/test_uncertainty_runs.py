@@ -236,3 +236,14 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_results_of_other_inputs_are_replaced_only_with_force(tmp_path):
+    sweep_of = ("sweep", "baseline", "--output", "facility_energy", "-o", "w", "--param")
+    assert projection(*sweep_of, "facility.pue_target=1.2:1.4:3", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "w" / "sweep.nc").read_bytes()
+    refused = projection(*sweep_of, "facility.pue_target=1.2:1.4:4", cwd=tmp_path)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert (tmp_path / "w" / "sweep.nc").read_bytes() == before
+    forced = projection(*sweep_of, "facility.pue_target=1.2:1.4:4", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr

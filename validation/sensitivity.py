@@ -27,6 +27,7 @@ from projection.model.sampling import Distribution, draw
 from projection.model.scenario import Scenario
 from projection.model.uncertainty import (
     EnsembleError,
+    block_spans,
     check_outputs,
     design,
     evaluate,
@@ -144,13 +145,21 @@ def oat_ends(distribution: Distribution) -> tuple[float, float]:
 
 
 def _model_rows(scenario: Scenario, keys: Sequence[str], outputs: Sequence[str],
-                executor: Executor | None, backend: str):
-    """rows of input values -> rows of (output, year) values, flattened."""
+                executor: Executor | None, backend: str,
+                progress: Callable[[int, int], None] | None = None):
+    """rows of input values -> rows of (output, year) values, flattened; run in blocks of
+    ``STREAM_BLOCK`` rows, reporting (rows done, rows in all) to ``progress``."""
 
     def run(x: np.ndarray) -> np.ndarray:
-        values = {k: x[:, j] for j, k in enumerate(keys)}
-        out, _, _ = evaluate(scenario, values, outputs, executor=executor, backend=backend)
-        return np.stack([out[name] for name in outputs]).transpose(2, 0, 1).reshape(len(x), -1)
+        parts = []
+        for a, b in block_spans(len(x)):
+            values = {k: x[a:b, j] for j, k in enumerate(keys)}
+            out, _, _ = evaluate(scenario, values, outputs, executor=executor, backend=backend)
+            parts.append(np.stack([out[name] for name in outputs]).transpose(2, 0, 1)
+                         .reshape(b - a, -1))
+            if progress is not None:
+                progress(b, len(x))
+        return np.concatenate(parts)
 
     return run
 
@@ -158,7 +167,8 @@ def _model_rows(scenario: Scenario, keys: Sequence[str], outputs: Sequence[str],
 def sensitivity(scenario: Scenario, method: str = "sobol", samples: int | None = None,
                 outputs: Iterable[str] | None = None, seed: int = 0, *,
                 second_order: bool = False, keys: Iterable[str] | None = None,
-                executor: Executor | None = None, backend: str = "numpy"):
+                executor: Executor | None = None, backend: str = "numpy",
+                progress: Callable[[int, int], None] | None = None):
     """Sensitivity of each output in each year to every declared distribution of ``scenario``.
 
     ``method``: 'sobol' (S1, ST with confidence intervals; S2 with ``second_order``),
@@ -175,7 +185,7 @@ def sensitivity(scenario: Scenario, method: str = "sobol", samples: int | None =
             raise EnsembleError("--output", name, "has a value per workload; choose a total "
                                 "such as ai_requests_per_day_total")
     d = design(scenario, 1, seed, "random", keys)
-    rows = _model_rows(scenario, d.keys, chosen, executor, backend)
+    rows = _model_rows(scenario, d.keys, chosen, executor, backend, progress)
     years = scenario.years
     dims = ("parameter", "output", "year")
     shape = (len(d.keys), len(chosen), len(years))
