@@ -240,10 +240,10 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
 
 def test_results_of_other_inputs_are_replaced_only_with_force(tmp_path):
     sweep_of = ("sweep", "baseline", "--output", "facility_energy", "-o", "w", "--param")
-    assert projection(*sweep_of, "facility.pue_target=1.2:1.4:3", cwd=tmp_path).returncode == 0
+    assert projection(*sweep_of, "facility.ai_pue_target=1.1:1.3:3", cwd=tmp_path).returncode == 0
     before = (tmp_path / "w" / "sweep.nc").read_bytes()
-    refused = projection(*sweep_of, "facility.pue_target=1.2:1.4:4", cwd=tmp_path)
+    refused = projection(*sweep_of, "facility.ai_pue_target=1.1:1.3:4", cwd=tmp_path)
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert (tmp_path / "w" / "sweep.nc").read_bytes() == before
-    forced = projection(*sweep_of, "facility.pue_target=1.2:1.4:4", "--force", cwd=tmp_path)
+    forced = projection(*sweep_of, "facility.ai_pue_target=1.1:1.3:4", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
