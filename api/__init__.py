@@ -16,7 +16,9 @@ as the file's values are (units, bounds, did-you-mean). Every error a user can a
 :class:`ProjectionError`; ``str()`` is a one-line message.
 
 For ensembles: :func:`parameter_samples` builds samples from a scenario and a table of values,
-:func:`simulate` runs them in blocks on any ``concurrent.futures.Executor``.
+:func:`simulate` runs them in blocks on any ``concurrent.futures.Executor``. Over a scenario's
+declared uncertainty: :func:`uncertainty` (percentiles per year), :func:`sensitivity` (Sobol',
+Morris or one-at-a-time indices per output and year) and :func:`sweep` (a grid).
 
 Importing this package is light: the model, xarray and pint load on first use (PEP 562).
 """
@@ -44,7 +46,10 @@ __all__ = [
     "parameter_samples",
     "run",
     "scenarios",
+    "sensitivity",
     "simulate",
+    "sweep",
+    "uncertainty",
 ]
 
 _LAZY = {
@@ -52,6 +57,9 @@ _LAZY = {
     "simulate": "projection.model.ensemble",
     "Samples": "projection.model.ensemble",
     "Scenario": "projection.model.scenario",
+    "uncertainty": "projection.model.uncertainty",
+    "sweep": "projection.model.uncertainty",
+    "sensitivity": "projection.validation.sensitivity",
 }
 """Names this package hands out from the model, imported when first asked for."""
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tomllib
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -255,6 +254,8 @@ def parse_toml(
 ) -> dict[str, Any]:
     """``text`` parsed as TOML, after checking its nesting depth; any problem is one
     ``error`` line naming ``path``."""
+    import tomllib  # here, not at the top: the command line's start-up does not need it
+
     if toml_depth(text) > MAX_TOML_DEPTH:
         raise error(shown(path), "", f"nests arrays or tables more than {MAX_TOML_DEPTH} deep, "
                                      f"expected {what}")

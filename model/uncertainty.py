@@ -98,6 +98,15 @@ class Design:
         }
 
 
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """A loaded scenario, or the one a shipped name or a ``.toml`` path names."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    from .scenario import find_scenario, load_scenario
+
+    return load_scenario(find_scenario(scenario))
+
+
 def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
            only: Iterable[str] | None = None) -> Design:
     """Every declared distribution of ``scenario`` (or the keys in ``only``), drawn ``samples``
@@ -259,51 +268,91 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     """Run every member of ``design`` block by block, keeping ``outputs``.
 
     With ``folder``, each finished block goes to ``folder/block_<start>_<stop>.nc`` (written
-    atomically) and nothing but the block in hand stays in memory; ``resume`` skips blocks
-    already there (the folder's manifest must describe the same design). ``progress`` is
-    called with (members done, members in all) after each block.
+    atomically) and only the block running, the next one's draws and the last one's results
+    stay in memory; ``resume`` skips blocks already there (the folder's manifest must describe
+    the same design). Draws and writes overlap the engine's work on the block before or
+    after. Blocks run on ``executor`` (default: :func:`local_pool`). ``progress`` is called
+    with (members done, members in all) after each block.
     """
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+
     scenario = design.scenario
     years = scenario.years
     record = {**design.record(), "outputs": list(outputs), "block_samples": block_samples}
-    spans = block_spans(design.samples, block_samples)
     kept: dict[str, list[np.ndarray]] = {name: [] for name in outputs}
-    usable = uncalibrated = 0
+    tally = {"usable": 0, "uncalibrated": 0, "done": 0}
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _check_manifest(folder, record, resume)
         _write_atomic(folder / MANIFEST, lambda p: p.write_text(json.dumps(record, indent=1)))
-    done = 0
-    for span in spans:
-        path = folder / _block_name(span) if folder is not None else None
-        if path is not None and path.exists():
-            import h5py
 
-            with h5py.File(path, "r") as f:
-                usable += int(np.asarray(f["usable"]).sum())
-                uncalibrated += int((np.asarray(f["calibration_error"])
-                                     > CALIBRATION_TOLERANCE).sum())
-        else:
-            values = design.values(*span)
-            out, ok, miss = evaluate(scenario, values, outputs, executor=executor,
-                                     backend=backend)
-            usable += int(ok.sum())
-            uncalibrated += int((miss > CALIBRATION_TOLERANCE).sum())
-            if path is not None:
-                _write_block(path, span, years, out, ok, miss, values)
-            else:
-                for name in outputs:
-                    kept[name].append(out[name])
-        done += span[1] - span[0]
+    def count(span: tuple[int, int], ok: np.ndarray, miss: np.ndarray) -> None:
+        tally["usable"] += int(ok.sum())
+        tally["uncalibrated"] += int((miss > CALIBRATION_TOLERANCE).sum())
+        tally["done"] += span[1] - span[0]
         if progress is not None:
-            progress(done, design.samples)
-    ensemble = Ensemble(design, tuple(outputs), years, usable, uncalibrated, folder,
-                        block_samples=block_samples)
+            progress(tally["done"], design.samples)
+
+    def store(span, path, values, result) -> None:
+        out, ok, miss = result
+        if path is not None:
+            _write_block(path, span, years, out, ok, miss, values)
+        else:
+            for name in outputs:
+                kept[name].append(out[name])
+        count(span, ok, miss)
+
+    with ExitStack() as stack:
+        if executor is None:
+            pool = local_pool(backend, design.samples)
+            executor = stack.enter_context(pool) if pool is not None else None
+        runner = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        pending = None  # (span, path, values, future) of the block the engine is running
+        for span in block_spans(design.samples, block_samples):
+            path = folder / _block_name(span) if folder is not None else None
+            if path is not None and path.exists():
+                if pending is not None:
+                    store(*pending[:3], pending[3].result())
+                    pending = None
+                import h5py
+
+                with h5py.File(path, "r") as f:
+                    count(span, np.asarray(f["usable"]), np.asarray(f["calibration_error"]))
+                continue
+            values = design.values(*span)  # while the engine runs the block before
+            result = pending[3].result() if pending is not None else None
+            future = runner.submit(evaluate, scenario, values, outputs, executor=executor,
+                                   backend=backend)
+            if pending is not None:
+                store(*pending[:3], result)  # while the engine runs this block
+            pending = (span, path, values, future)
+        if pending is not None:
+            store(*pending[:3], pending[3].result())
+    ensemble = Ensemble(design, tuple(outputs), years, tally["usable"], tally["uncalibrated"],
+                        folder, block_samples=block_samples)
     if folder is None:
         ensemble.values = {name: np.concatenate(parts, axis=-1) for name, parts in kept.items()}
-    else:
-        ensemble.folder = folder
     return ensemble
+
+
+def local_pool(backend: str = "numpy", samples: int | None = None,
+               workers: int | None = None) -> Executor | None:
+    """Worker processes for the blocks of a run of ``samples`` members on this machine,
+    already started (so that threads started later, such as a progress bar's, are not
+    forked): the engine's own process pool for numpy, single-threaded XLA workers for xla;
+    None where one engine block holds every member, or where the engine's pool would be
+    unsafe (see ``model.ensemble.default_executor``)."""
+    from .ensemble import default_executor
+
+    count = workers or os.cpu_count() or 1
+    blocks = count if samples is None else -(-samples // BLOCK_SAMPLES)
+    if blocks <= 1:
+        return None
+    pool = xla_workers(count) if backend == "xla" else default_executor(blocks, count)
+    if pool is not None:
+        list(pool.map(abs, range(count)))  # start every worker now
+    return pool
 
 
 # --- percentiles ----------------------------------------------------------------------------------
@@ -361,7 +410,8 @@ def provenance(design: Design, outputs: Sequence[str], usable: int,
     }
 
 
-def uncertainty(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs", *,
+def uncertainty(scenario: Scenario | str | Path, samples: int, seed: int = 0,
+                method: str = "lhs", *,
                 outputs: Iterable[str] | None = None, folder: Path | None = None,
                 resume: bool = False, executor: Executor | None = None,
                 backend: str = "numpy", percentiles: Sequence[float] = PERCENTILES,
@@ -371,11 +421,13 @@ def uncertainty(scenario: Scenario, samples: int, seed: int = 0, method: str = "
     Returns an ``xarray.Dataset`` of percentiles (dims percentile, year[, workload]) of each
     output (default: ``HEADLINE_OUTPUTS``), in the catalogue's units, with the scenario's own
     run beside each as ``<output>_run`` and the design (method, seed, every distribution)
-    in the attributes. ``folder`` streams members to disk block by block (see
+    in the attributes. ``scenario`` is a loaded scenario, a shipped name or a path. ``folder``
+    streams members to disk block by block (see
     :func:`run_ensemble`); without it they are held in memory.
     """
     from .run import run_scenario
 
+    scenario = as_scenario(scenario)
     chosen = check_outputs(outputs)
     d = design(scenario, samples, seed, method)
     ensemble = run_ensemble(d, chosen, folder, resume=resume, executor=executor,
@@ -445,15 +497,19 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
     return Axis(key, np.linspace(ends[0], ends[1], count), grid)
 
 
-def sweep(scenario: Scenario, axes: Sequence[Axis], outputs: Iterable[str] | None = None, *,
-          executor: Executor | None = None, backend: str = "numpy"):
-    """Every combination of the swept values (one or two axes): an ``xarray.Dataset`` with
-    a dimension per swept key (values in the key's scenario unit), then year[, workload]."""
+def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
+          outputs: Iterable[str] | None = None, *, executor: Executor | None = None,
+          backend: str = "numpy"):
+    """Every combination of the swept values (one or two axes, each an :class:`Axis` or a
+    ``"KEY=LOW:HIGH:N"`` string): an ``xarray.Dataset`` with a dimension per swept key (values
+    in the key's scenario unit), then year[, workload]."""
     import xarray as xr
 
     from .run import provenance as scenario_provenance
     from .units import base_unit
 
+    scenario = as_scenario(scenario)
+    axes = [a if isinstance(a, Axis) else sweep_axis(scenario, a) for a in axes]
     if not 1 <= len(axes) <= 2:
         raise EnsembleError("--param", "", "expected one or two --param options")
     if len({a.key for a in axes}) != len(axes):
@@ -503,6 +559,11 @@ save at a block of a few thousand samples)."""
 
 
 def _single_threaded_xla() -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group: the command reports it once and stops the
+    # pool; a worker must not print a KeyboardInterrupt traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " "
                                + SINGLE_THREAD_XLA_FLAGS).strip()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -521,5 +582,22 @@ def xla_workers(workers: int | None = None) -> Executor:
     # forking is quick and safe while this process has not started XLA's threads itself
     forkable = "jax" not in sys.modules and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
-    return ProcessPoolExecutor(max_workers=count, initializer=_single_threaded_xla,
-                               mp_context=context)
+    return _started(ProcessPoolExecutor(max_workers=count, initializer=_single_threaded_xla,
+                                        mp_context=context))
+
+
+def _started(pool: Executor) -> Executor:
+    """``pool`` with its worker processes started now, while this thread blocks SIGINT: a
+    started process inherits the blocked signal, so Ctrl-C during its start-up (before its
+    initializer ignores SIGINT) cannot print a traceback from inside it. The command itself
+    still receives the interrupt, at the latest when the mask is restored."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return pool
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool.submit(int).result()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return pool

@@ -776,6 +776,8 @@ def make_charts(b: Briefing) -> list[Chart]:
 # --- rendering -----------------------------------------------------------------------------------
 
 TITLE = "AI in US data centres: electricity, water and carbon"
+GENERATOR = '<meta name="generator" content="projection brief'
+"""The mark of a page this command wrote (it may be replaced by a new briefing)."""
 
 STYLE = """
 body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; color: #1a1a1a;
@@ -869,7 +871,7 @@ def render_html(b: Briefing, content: Sequence[Block]) -> str:
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "img-src data:; style-src 'unsafe-inline'\">"
-        f"<meta name=\"generator\" content=\"projection {__version__}\">"
+        f'{GENERATOR} {__version__}">'
         f"<title>{html.escape(TITLE)}</title><style>{STYLE}</style></head>\n<body>"
         f"<h1>{html.escape(TITLE)}</h1><p class=\"subtitle\">{html.escape(subtitle(b))}</p>\n"
         f"{body}\n<script type=\"application/json\" id=\"provenance\">{meta}"

@@ -17,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from projection.outputs.files import parse_output
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 """Executables tried, in order, for --pdf; PROJECTION_CHROMIUM names another."""
 PDF_TIMEOUT_S = 120
@@ -73,27 +75,47 @@ def output_problem(output: Path) -> str | None:
     return None
 
 
+def targets(output: Path, pdf: bool) -> list[Path]:
+    """The files a briefing writes: the page, the Markdown beside it and, with --pdf, the PDF."""
+    found = [output, output.with_suffix(".md")]
+    return found + [output.with_suffix(".pdf")] if pdf else found
+
+
+def is_briefing(path: Path) -> bool:
+    """Whether ``path`` is a briefing this command wrote (so that a new one may replace it)."""
+    from projection.outputs.brief import GENERATOR, TITLE
+
+    try:
+        if path.suffix == ".pdf":
+            return is_briefing(path.with_suffix(".html"))
+        head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+    except OSError:
+        return False
+    return GENERATOR in head if path.suffix != ".md" else head.startswith(f"# {TITLE}")
+
+
 def brief_command(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or shipped names; the "
                          "first is the one the headline is about.")],
     uncertainty: Annotated[int | None, typer.Option(
-        "--uncertainty", help="Samples for the uncertainty ranges (at least 2).")] = None,
+        "--uncertainty", help="Runs a scenario for the uncertainty ranges (at least 2).")] = None,
     baseline: Annotated[str, typer.Option(
         "--baseline", help="The scenario every chart and difference is compared with.")
     ] = "baseline",
     output: Annotated[Path, typer.Option(
-        "--output", "-o", help="The HTML file to write; the Markdown (.md) and PDF (.pdf) go "
-        "beside it.")] = Path("brief.html"),
+        "--output", "-o", parser=parse_output, help="The HTML file to write; the Markdown (.md) "
+        "and PDF (.pdf) go beside it.")] = Path("brief.html"),
     pdf: Annotated[bool, typer.Option("--pdf", help="Also print a PDF of the page with "
                                       "headless Chromium.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace files of the same names that "
+                                        "are not briefings.")] = False,
 ) -> None:
     """Write a briefing (HTML, Markdown and optionally PDF) on one or more scenarios."""
     from projection.model.errors import ProjectionError
-    from projection.model.scenario import resolve_scenario_path
     from projection.outputs.cli_validation import fail
 
     if uncertainty is not None and uncertainty < 2:
-        fail(f"--uncertainty: expected a number of samples of at least 2, got {uncertainty}")
+        fail(f"--uncertainty: expected a number of runs of at least 2, got {uncertainty}")
     if output.suffix.lower() not in (".html", ".htm"):
         fail(f"--output: {output}: expected a file name ending in .html")
     problem = output_problem(output)
@@ -109,22 +131,38 @@ def brief_command(
         fail(f"brief needs the optional 'brief' extra (pip install 'projection[brief]'): {exc}")
         return
     try:
-        page, markdown, written = _write(scenarios, baseline, output, browser, uncertainty,
-                                         resolve_scenario_path)
+        written = _write(scenarios, baseline, output, browser, uncertainty, force)
     except ProjectionError as exc:
         fail(str(exc))
         return
     typer.echo("Wrote " + ", ".join(str(p) for p in written))
 
 
-def _write(scenarios, baseline, output, browser, uncertainty, resolve):
+def _write(scenarios, baseline, output, browser, uncertainty, force) -> list[Path]:
+    """Check every input and output first, then run, render and write all files or none."""
     from projection.model.results import command_line
+    from projection.model.scenario import load_scenario, resolve_scenario_path
     from projection.outputs import brief
-    from projection.outputs.files import write_all
+    from projection.outputs.files import (
+        OutputError,
+        check_not_input,
+        check_output_folder,
+        write_all,
+    )
 
-    paths = [resolve(s) for s in scenarios]
-    briefing = brief.prepare(paths, resolve(baseline), command=command_line(),
-                             uncertainty=uncertainty)
+    paths = [resolve_scenario_path(s) for s in scenarios]
+    base = resolve_scenario_path(baseline)
+    inputs = [f for p in [*paths, base] for f in load_scenario(p).files]
+    folder = check_output_folder(output.parent if str(output.parent) else Path("."),
+                                 inputs=inputs)
+    for target in targets(output, browser is not None):
+        check_not_input(target, inputs)
+        if target.is_dir():
+            raise OutputError(f"{target}: is a folder; expected to write a file here")
+        if target.exists() and not force and not is_briefing(target):
+            raise OutputError(f"{target}: exists and is not a briefing; choose another "
+                              "--output or use --force to replace it, nothing was written")
+    briefing = brief.prepare(paths, base, command=command_line(), uncertainty=uncertainty)
     content = brief.blocks(briefing, brief.make_charts(briefing))
     page = brief.render_html(briefing, content)
     markdown = brief.render_markdown(briefing, content)
@@ -134,5 +172,4 @@ def _write(scenarios, baseline, output, browser, uncertainty, resolve):
     }
     if browser is not None:
         writers[output.with_suffix(".pdf").name] = lambda p: print_pdf(browser, page, p)
-    folder = output.parent if str(output.parent) else Path(".")
-    return page, markdown, write_all(folder, writers)
+    return write_all(folder, writers, inputs=inputs, datasets=[briefing.ds])

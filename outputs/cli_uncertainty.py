@@ -8,6 +8,7 @@ not at all. Heavy libraries are imported inside the commands.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -72,17 +73,19 @@ def _check_backend(backend: str) -> None:
 
 
 @contextmanager
-def _executor(dask: bool, scheduler: str | None, backend: str) -> Iterator[object | None]:
-    """Dask's executor on a local cluster (``--dask``) or at ``scheduler``; else, for the xla
-    backend, a pool of single-threaded XLA worker processes; else None (the engine's own)."""
+def _executor(dask: bool, scheduler: str | None, backend: str,
+              samples: int | None = None) -> Iterator[object | None]:
+    """Dask's executor on a local cluster (``--dask``) or at ``scheduler``; else worker
+    processes on this machine, started before any progress bar's thread."""
     if not dask and scheduler is None:
-        if backend == "xla":
-            from projection.model.uncertainty import xla_workers
+        from projection.model.uncertainty import local_pool
 
-            with xla_workers() as pool:
-                yield pool
+        pool = local_pool(backend, samples)
+        if pool is None:
+            yield None
             return
-        yield None
+        with pool:
+            yield pool
         return
     try:
         from distributed import Client, LocalCluster
@@ -240,7 +243,7 @@ def uncertainty_command(
         _check_folder(folder, "uncertainty", inputs, loaded, force)
         if force:
             _clear_ensemble(folder / ENSEMBLE_FOLDER)
-        with _executor(dask, scheduler, backend) as executor, \
+        with _executor(dask, scheduler, backend, samples) as executor, \
                 _progress("members", quiet) as progress:
             ds = uncertainty(loaded, samples, seed, method, outputs=chosen,
                              folder=folder / ENSEMBLE_FOLDER, resume=resume, executor=executor,
@@ -331,7 +334,9 @@ def sensitivity_command(
                   "method": method, "samples": base, "seed": seed,
                   "second_order": second_order, "outputs": list(chosen)}
         _check_folder(folder, "sensitivity", inputs, loaded, force)
-        with _executor(False, None, backend) as executor, _progress("runs", quiet) as progress:
+        runs = None if method != "oat" else 1  # one at a time: a few dozen runs, one block
+        with _executor(False, None, backend, runs) as executor, \
+                _progress("runs", quiet) as progress:
             ds = sensitivity(loaded, method, samples, chosen, seed, second_order=second_order,
                              executor=executor, backend=backend, progress=progress)
         writers = {
@@ -365,13 +370,15 @@ def sensitivity_command(
 # --- sweep ----------------------------------------------------------------------------------------
 
 def sweep_table(ds, outputs: Sequence[str], year: int) -> str:
+    import numpy as np
+
     from projection.outputs.terminal import fmt
 
     keys = [d for d in ds[outputs[0]].dims if d not in ("year", "workload")]
     header = [*keys, *(f"{o} ({ds[o].attrs.get('units', '')})" for o in outputs)]
     rows = []
     grid = ds[outputs[0]].sel(year=year)
-    for index in __import__("numpy").ndindex(*grid.shape[: len(keys)]):
+    for index in np.ndindex(*grid.shape[: len(keys)]):
         at = {k: i for k, i in zip(keys, index, strict=True)}
         cells = [f"{float(ds[k].values[i]):.4g}" for k, i in at.items()]
         for o in outputs:
@@ -406,7 +413,8 @@ def sweep_command(
         inputs = {"scenario_sha256": loaded.sha256, "end_year": loaded.end_year,
                   "param": list(param), "outputs": list(chosen)}
         _check_folder(folder, "sweep", inputs, loaded, force)
-        with _executor(False, None, backend) as executor:
+        runs = math.prod(len(a.values) for a in axes)
+        with _executor(False, None, backend, runs) as executor:
             ds = sweep(loaded, axes, chosen, executor=executor, backend=backend)
         keys = tuple(a.key for a in axes)
         writers = {

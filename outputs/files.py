@@ -22,7 +22,6 @@ Problems raise :class:`OutputError`, whose ``str()`` is the one-line message.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -130,7 +129,7 @@ def _new_part(folder: Path, name: str, staged: list[Path]) -> Path:
     """Create an empty hidden temporary file for ``name`` in ``folder``, appended to ``staged``
     *before* it exists, so that clean-up removes it whatever interrupts us."""
     for _ in range(100):
-        part = folder / f".{name[:80]}.{secrets.token_hex(6)}{PART_SUFFIX}"
+        part = folder / f".{name[:80]}.{os.urandom(6).hex()}{PART_SUFFIX}"
         staged.append(part)
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies

@@ -22,7 +22,15 @@ EXIT_INTERRUPTED = 130
 """128 + SIGINT (2): what a shell reports for a command stopped with Ctrl-C."""
 INTERRUPTED_MESSAGE = "error: interrupted"
 
+MAX_REDELIVERIES = 5
+"""How often an interrupt that Python could not raise (see :func:`_unraisable`) is sent again."""
+REDELIVERY_DELAY_S = 0.01
+"""Seconds before such an interrupt is sent again."""
+
 _owner_pid: int | None = None
+_interrupted = False
+_redelivered = 0
+_default_unraisable = sys.unraisablehook
 
 
 class Interrupted(BaseException):  # not an error: the user asked to stop
@@ -30,34 +38,68 @@ class Interrupted(BaseException):  # not an error: the user asked to stop
 
 
 def _on_interrupt(signum: int, frame: object) -> None:
+    global _interrupted
     if os.getpid() != _owner_pid:
         # a worker process forked from the command: the command itself reports the
         # interrupt; a worker leaves quietly (no traceback of its own)
         os._exit(EXIT_INTERRUPTED)
+    _interrupted = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
     raise Interrupted
+
+
+def _unraisable(args: object) -> None:
+    """An interrupt raised where Python cannot propagate an exception (a weakref callback or a
+    ``__del__`` run by the garbage collector) would be printed as "Exception ignored" and lost,
+    and the command would go on to exit 0. Instead, nothing is printed and the signal is sent
+    again, to be raised at the next instruction that can raise it."""
+    global _redelivered
+    exc_type = getattr(args, "exc_type", None)
+    if exc_type is not None and issubclass(exc_type, (Interrupted, KeyboardInterrupt)):
+        if _redelivered < MAX_REDELIVERIES and os.getpid() == _owner_pid:
+            import threading
+
+            _redelivered += 1
+            signal.signal(signal.SIGINT, _on_interrupt)
+            # sent from another thread a moment later, so that it is raised after this hook
+            # and the callback have returned, where it can propagate
+            threading.Timer(REDELIVERY_DELAY_S, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
+    _default_unraisable(args)  # type: ignore[arg-type]
 
 
 def install() -> None:
     """Route SIGINT to :class:`Interrupted` for this process (main thread only)."""
     global _owner_pid
     _owner_pid = os.getpid()
+    sys.unraisablehook = _unraisable
     signal.signal(signal.SIGINT, _on_interrupt)
+
+
+def _stop() -> NoReturn:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed or a broken pipe: the exit code says it
+        pass
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def guarded(entry: Callable[[], object]) -> NoReturn:
     """Call ``entry`` (which exits through ``sys.exit``) with interrupts handled: on Ctrl-C,
-    one line on stderr and exit code 130."""
+    one line on stderr and exit code 130, even when the interrupt was caught and dropped
+    somewhere on the way (the handler notes it before it raises)."""
     try:
         if _owner_pid != os.getpid():
             install()
         entry()
     except (Interrupted, KeyboardInterrupt):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):  # stderr closed or a broken pipe: the exit code says it
-            pass
-        sys.exit(EXIT_INTERRUPTED)
+        _stop()
+    except SystemExit:
+        if _interrupted:
+            _stop()
+        raise
+    if _interrupted:
+        _stop()
     sys.exit(0)

@@ -418,3 +418,24 @@ def test_the_command_line_starts_without_the_briefing_libraries():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_file_that_is_not_a_briefing_is_not_replaced(tmp_path):
+    mine = tmp_path / "index.html"
+    mine.write_text("<html>my own page</html>")
+    done = projection("baseline", "-o", str(mine), cwd=tmp_path)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert "\n" not in line and "is not a briefing" in line and "--force" in line
+    assert mine.read_text() == "<html>my own page</html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
+def test_the_briefing_knows_its_own_files(made, tmp_path):
+    from projection.outputs.cli_brief import is_briefing
+
+    assert is_briefing(made) and is_briefing(made.with_suffix(".md"))
+    assert is_briefing(made.with_suffix(".pdf"))
+    notes = tmp_path / "notes.md"
+    notes.write_text("# My notes\n")
+    assert not is_briefing(notes) and not is_briefing(tmp_path / "absent.html")

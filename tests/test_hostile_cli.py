@@ -220,3 +220,53 @@ def test_ctrl_c_while_results_are_written_leaves_the_old_ones_and_no_part_file(u
     if after != before:  # Ctrl-C arrived during the moves: held until all were in place
         assert {"projection.csv", "projection.nc", "projection_iamc.csv"} <= {
             p.name for p in out.iterdir()}
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+
+
+def test_an_interrupt_lost_in_a_garbage_collector_callback_is_raised_again():
+    # Ctrl-C that lands in a weakref callback cannot propagate there; Python would print
+    # "Exception ignored" and carry on to exit 0
+    result = _python(
+        "import time, weakref\n"
+        "from projection.outputs import interrupts\n"
+        "def entry():\n"
+        "    class Thing: pass\n"
+        "    def callback(ref): raise interrupts.Interrupted\n"
+        "    thing = Thing(); ref = weakref.ref(thing, callback); del thing\n"
+        "    for _ in range(2000): time.sleep(0.001)\n"
+        "    print('finished')\n"
+        "interrupts.install(); interrupts.guarded(entry)\n")
+    assert_interrupted(result)
+
+
+def test_an_interrupt_caught_and_dropped_still_ends_with_130():
+    result = _python(
+        "import os, signal\n"
+        "from projection.outputs import interrupts\n"
+        "def entry():\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        for _ in range(10**6): pass\n"
+        "    except BaseException:\n"
+        "        pass  # a library that swallows everything\n"
+        "interrupts.install(); interrupts.guarded(entry)\n")
+    assert_interrupted(result)
+
+
+def test_a_forked_worker_leaves_quietly_on_ctrl_c():
+    result = _python(
+        "import os, signal, sys, time\n"
+        "from projection.outputs import interrupts\n"
+        "interrupts.install()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    signal.pause()\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.2); os.kill(pid, signal.SIGINT)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n")
+    assert result.returncode == 0 and result.stdout.strip() == b"130"
+    assert result.stderr == b""

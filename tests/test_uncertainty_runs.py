@@ -173,8 +173,13 @@ def test_dask_equals_local(baseline):
 
 
 def test_a_sweep_makes_the_swept_keys_dimensions(baseline):
+    import projection
+
     axis = sweep_axis(baseline, "demand.adoption_growth=40%/yr:120%/yr:3")
     ds = sweep(baseline, [axis], ["facility_energy"])
+    by_name = projection.sweep("baseline", ["demand.adoption_growth=40%/yr:120%/yr:3"],
+                               ["facility_energy"])
+    assert by_name["facility_energy"].identical(ds["facility_energy"])
     assert ds["facility_energy"].dims == ("demand.adoption_growth", "year")
     np.testing.assert_allclose(ds["demand.adoption_growth"].values, [40, 80, 120])
     energy = ds["facility_energy"].sel(year=2030).values

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from projection.model.sampling import Distribution, draw
 from projection.model.scenario import Scenario
 from projection.model.uncertainty import (
     EnsembleError,
+    as_scenario,
     block_spans,
     check_outputs,
     design,
@@ -164,7 +166,7 @@ def _model_rows(scenario: Scenario, keys: Sequence[str], outputs: Sequence[str],
     return run
 
 
-def sensitivity(scenario: Scenario, method: str = "sobol", samples: int | None = None,
+def sensitivity(scenario: Scenario | str | Path, method: str = "sobol", samples: int | None = None,
                 outputs: Iterable[str] | None = None, seed: int = 0, *,
                 second_order: bool = False, keys: Iterable[str] | None = None,
                 executor: Executor | None = None, backend: str = "numpy",
@@ -174,10 +176,12 @@ def sensitivity(scenario: Scenario, method: str = "sobol", samples: int | None =
     ``method``: 'sobol' (S1, ST with confidence intervals; S2 with ``second_order``),
     'morris' (mu_star, mu_star_conf, mu, sigma) or 'oat' (low, high: the output with the
     parameter at each end of its range; swing = high - low; run: the scenario's own value).
-    Returns an ``xarray.Dataset`` with dims (parameter, output, year).
+    ``scenario`` is a loaded scenario, a shipped name or a path. Returns an
+    ``xarray.Dataset`` with dims (parameter, output, year).
     """
     import xarray as xr
 
+    scenario = as_scenario(scenario)
     n = check_samples(method, samples)
     chosen = check_outputs(outputs)
     for name in chosen:
