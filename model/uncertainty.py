@@ -56,7 +56,7 @@ class EnsembleError(InputError):
     """An ensemble request that cannot be run (no uncertain parameter, a bad option, a folder
     that holds another ensemble); ``str()`` names the option and what was expected."""
 
-    def __init__(self, where: object, key: str, message: str) -> None:
+    def __init__(self, where: Path | str, key: str, message: str) -> None:
         super().__init__(where, key, message)
 
 
@@ -185,6 +185,10 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         Path(temporary).unlink(missing_ok=True)
 
 
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
 def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
                  values: Mapping[str, np.ndarray], ok: np.ndarray, miss: np.ndarray,
                  parameters: Mapping[str, np.ndarray]) -> None:
@@ -285,7 +289,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _check_manifest(folder, record, resume)
-        _write_atomic(folder / MANIFEST, lambda p: p.write_text(json.dumps(record, indent=1)))
+        _write_atomic(folder / MANIFEST, lambda p: _write_text(p, json.dumps(record, indent=1)))
 
     def count(span: tuple[int, int], ok: np.ndarray, miss: np.ndarray) -> None:
         tally["usable"] += int(ok.sum())
@@ -383,7 +387,7 @@ def ensemble_percentiles(ensemble: Ensemble, q: Sequence[float] = PERCENTILES):
         dims = ("percentile", "year", "workload")[: values.ndim]
         data[name] = (dims, values, {"units": o.unit, "long_name": o.long_name,
                                      "quantity_type": o.kind})
-    coords = {"percentile": ("percentile", np.asarray(q, dtype=float),
+    coords: dict[str, tuple] = {"percentile": ("percentile", np.asarray(q, dtype=float),
                              {"long_name": "Percentile of the ensemble", "units": "percent"}),
               "year": ("year", ensemble.years, {"long_name": "Calendar year"})}
     if any(len(v[0]) == 3 for v in data.values()):
@@ -503,13 +507,18 @@ def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
     """Every combination of the swept values (one or two axes, each an :class:`Axis` or a
     ``"KEY=LOW:HIGH:N"`` string): an ``xarray.Dataset`` with a dimension per swept key (values
     in the key's scenario unit), then year[, workload]."""
+    scenario = as_scenario(scenario)
+    grid_axes = [a if isinstance(a, Axis) else sweep_axis(scenario, a) for a in axes]
+    return _sweep(scenario, grid_axes, outputs, executor, backend)
+
+
+def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
+           executor: Executor | None, backend: str):
     import xarray as xr
 
     from .run import provenance as scenario_provenance
     from .units import base_unit
 
-    scenario = as_scenario(scenario)
-    axes = [a if isinstance(a, Axis) else sweep_axis(scenario, a) for a in axes]
     if not 1 <= len(axes) <= 2:
         raise EnsembleError("--param", "", "expected one or two --param options")
     if len({a.key for a in axes}) != len(axes):

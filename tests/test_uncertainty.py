@@ -140,7 +140,7 @@ def test_bad_distributions_are_one_line_errors(tmp_path, entry, message):
 @pytest.mark.parametrize("body, message", [
     ('parameters = ["demand.adoption_growht", "demand.saturation_multiple"]\nrank = 0.2\n'
      'source = "t"', "did you mean 'demand.adoption_growth'"),
-    ('parameters = ["demand.adoption_growth", "hardware.host_overhead"]\nrank = 0.2\n'
+    ('parameters = ["demand.adoption_growth", "start.facility_energy_start"]\nrank = 0.2\n'
      'source = "t"', "has no distribution"),
     ('parameters = ["demand.adoption_growth", "demand.saturation_multiple"]\nrank = 1.5\n'
      'source = "t"', "strictly between -1 and 1"),

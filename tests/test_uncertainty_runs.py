@@ -40,16 +40,16 @@ def only_uncertain(tmp_path: Path, keep: dict[str, str]) -> Path:
     import tomllib
 
     data = tomllib.loads(BASELINE.read_text())
+    tables = {f"workloads.{w}": t for w, t in data.get("workloads", {}).items()}
+    tables.update({k: t for k, t in data.items() if k not in ("scenario", "workloads")})
     lines = ['[scenario]', 'title = "Test"', 'description = "Test."', f'extends = "{BASELINE}"']
-    for section, table in data.items():
-        if section in ("scenario", "workloads"):
-            continue
+    for section, table in tables.items():
         rows = []
         for name, entry in table.items():
             key = f"{section}.{name}"
             if key in keep:
                 rows.append(f"{name} = {{ {keep[key]}, source = \"test\" }}")
-            elif "low" in entry:
+            elif isinstance(entry, dict) and ("low" in entry or "dist" in entry):
                 rows.append(f"{name} = {{ value = \"{entry['value']}\", source = \"test\" }}")
         if rows:
             lines += [f"[{section}]", *rows]
@@ -124,14 +124,14 @@ def test_narrowing_a_range_narrows_the_spread(tmp_path):
 
 
 def test_percentiles_of_a_linear_model_response_match_the_analytic_ones(tmp_path):
-    # US electricity outside data centres is proportional to its start-year value
-    s = load_scenario(only_uncertain(tmp_path, {"context.us_other_electricity_start":
-                      'value = "3897 TWh/yr", low = "3700 TWh/yr", high = "4100 TWh/yr"'}))
-    ds = uncertainty(s, 500, seed=5, outputs=["us_other_electricity"])
+    # US residential electricity is proportional to its start-year value
+    s = load_scenario(only_uncertain(tmp_path, {"context.us_residential_electricity_start":
+                      'value = "1455 TWh/yr", low = "1400 TWh/yr", high = "1600 TWh/yr"'}))
+    ds = uncertainty(s, 500, seed=5, outputs=["us_residential_electricity"])
     q = ds["percentile"].values
-    expected = ds["us_other_electricity_run"].values[None, :] * (
-        (3700 + 400 * q / 100) / 3897)[:, None]
-    np.testing.assert_allclose(ds["us_other_electricity"].values, expected, rtol=2e-4)
+    expected = ds["us_residential_electricity_run"].values[None, :] * (
+        (1400 + 200 * q / 100) / 1455)[:, None]
+    np.testing.assert_allclose(ds["us_residential_electricity"].values, expected, rtol=2e-4)
 
 
 def test_blocked_equals_unblocked_and_resumed_equals_uninterrupted(baseline, tmp_path):
@@ -217,7 +217,7 @@ def test_sensitivity_and_sweep_commands_write_their_files(tmp_path):
                         "--output", "emissions", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "rank" in result.stdout and (tmp_path / "s" / "sensitivity.nc").is_file()
-    result = projection("sweep", "baseline", "--param", "facility.ai_pue_target=1.1:1.3:3", "-o",
+    result = projection("sweep", "baseline", "--param", "demand.rebound_elasticity=0:1:3", "-o",
                         "w", "--output", "facility_energy", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "w" / "sweep.csv").is_file()
@@ -245,10 +245,10 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
 
 def test_results_of_other_inputs_are_replaced_only_with_force(tmp_path):
     sweep_of = ("sweep", "baseline", "--output", "facility_energy", "-o", "w", "--param")
-    assert projection(*sweep_of, "facility.ai_pue_target=1.1:1.3:3", cwd=tmp_path).returncode == 0
+    assert projection(*sweep_of, "demand.rebound_elasticity=0:1:3", cwd=tmp_path).returncode == 0
     before = (tmp_path / "w" / "sweep.nc").read_bytes()
-    refused = projection(*sweep_of, "facility.ai_pue_target=1.1:1.3:4", cwd=tmp_path)
+    refused = projection(*sweep_of, "demand.rebound_elasticity=0:1:4", cwd=tmp_path)
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert (tmp_path / "w" / "sweep.nc").read_bytes() == before
-    forced = projection(*sweep_of, "facility.ai_pue_target=1.1:1.3:4", "--force", cwd=tmp_path)
+    forced = projection(*sweep_of, "demand.rebound_elasticity=0:1:4", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr

@@ -225,7 +225,7 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "sobol", samples:
     if second_order and method == "sobol":
         coords["parameter_2"] = ("parameter_2", list(d.keys))
     ds = xr.Dataset(data, coords=coords)
-    for name in ds.data_vars:
+    for name in map(str, ds.data_vars):
         ds[name].attrs["long_name"] = LONG_NAMES.get(name.removesuffix("_conf"), name)
         if name.endswith("_conf"):
             ds[name].attrs["long_name"] += f" ({CONFIDENCE:.0%} confidence half-width)"
