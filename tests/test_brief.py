@@ -107,7 +107,7 @@ def assert_shows(item: dict[str, str], model: float) -> None:
 def test_page_opens_without_errors_network_or_broken_images(page):
     assert page.errors == []
     assert page.requests == []
-    assert len(page.images) == 7  # electricity, capacity, fan, sensitivity, water, carbon x 2
+    assert len(page.images) == 6  # electricity, capacity, fan, sensitivity, water, carbon
     for image in page.images:
         assert image["loaded"] and image["width"] > 100 and image["height"] > 100, image
         assert image["src"].startswith("data:image/svg+xml")
