@@ -78,9 +78,9 @@ def __dir__() -> list[str]:
 
 def scenarios() -> list[str]:
     """Names of the shipped scenarios (``projection.run`` takes any of them)."""
-    from projection.model.scenario import shipped_scenarios
+    from projection.scenario_files import shipped
 
-    return [path.stem for path in shipped_scenarios()]
+    return [path.stem for path in shipped()]
 
 
 def load_scenario(

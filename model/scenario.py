@@ -15,11 +15,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from projection.scenario_files import FOLDER, shipped
 
 from .errors import InputError
 from .hardware import ACCELERATOR_COHORTS
@@ -200,11 +201,11 @@ def check_bounds(p: Parameter, base_value: float) -> str | None:
 
 
 def shipped_scenarios_dir() -> Path:
-    return Path(str(resources.files("projection.scenario_files")))
+    return FOLDER
 
 
 def shipped_scenarios() -> list[Path]:
-    return sorted(shipped_scenarios_dir().glob("*.toml"))
+    return shipped()
 
 
 def _looks_like_path(text: str) -> bool:
@@ -450,13 +451,6 @@ def _brief(value: Any, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters, for messages about values of a wrong type."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def scenario_summary(path: Path) -> tuple[str, str]:
-    """(title, description) of a scenario file, read without checking its values (fast: for
-    listings)."""
-    meta = _meta(path, _read_toml(path)[0])
-    return meta["title"].strip(), " ".join(meta["description"].split())
 
 
 def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:

@@ -557,7 +557,8 @@ def carbon_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
         blocks.append(para(f"Emissions of the electricity data centres use, {basis.split(':')[0]} "
                            f"({basis.split(': ', 1)[1]}): ", out_num(b, name, s, year),
                            f" in {year} in the {b.scenario(s).title} scenario."))
-        blocks.append(Figure(charts[name]))
+    if "carbon" in charts:
+        blocks.append(Figure(charts["carbon"]))
     return blocks
 
 
@@ -621,7 +622,8 @@ def uncertainty_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
         moved = Num(float(swing.values[i]), "TWh", {"quantity": "swing", "scenario": b.lead,
                                                      "year": str(year), "parameter": key},
                     signed=True)
-        parts += [f"{key} ({_lower_first(meaning(key)).rstrip('.')}: ", moved, ")"]
+        short = _lower_first(meaning(key).split(";")[0].split(" (")[0]).rstrip(".")
+        parts += [f"{key} ({short}: ", moved, ")"]
         parts.append("; " if rank < len(order) - 2 else (" and " if rank == len(order) - 2
                                                           else "."))
     blocks.append(Para(tuple(parts)))
@@ -763,13 +765,17 @@ def make_charts(b: Briefing) -> list[Chart]:
             b.sensitivity, b.lead, b.baseline, SENSITIVITY_OUTPUT, b.headline_years[0],
             SENSITIVITY_SHOWN, source + " Each input at the low and the high end of its declared "
             "range, the others at the scenario's values."))
-    for name, basis in emission_outputs(b):
-        label = basis.split(":")[0]
+    emissions = emission_outputs(b)
+    if emissions:
+        labels = [basis.split(":")[0] for _, basis in emissions]
         made.append(charts.lines(
-            b.ds, name, b.names, b.baseline, key=name, title=f"Carbon ({label})",
-            ylabel=f"emissions, Mt CO2e per year\n({label})", unit="Mt CO2e",
-            what=f"CO2-equivalent emissions of data-centre electricity, {label}, in megatonnes "
-                 "per year", source=f"{source} Accounting basis: {basis}."))
+            b.ds, [(name, label) for (name, _), label in zip(emissions, labels, strict=True)],
+            b.names, b.baseline, key="carbon", title=f"Carbon ({' and '.join(labels)})",
+            ylabel="emissions, Mt CO2e per year", unit="Mt CO2e",
+            what="CO2-equivalent emissions of data-centre electricity in megatonnes per year, "
+                 + " and ".join(labels),
+            source=f"{source} Accounting basis: "
+                   + "; ".join(basis for _, basis in emissions) + "."))
     return made
 
 

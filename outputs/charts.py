@@ -194,7 +194,7 @@ def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
         if demand[-1] > served[-1] * (1 + 1e-6):
             labels += [(demand[-1], "demand (average)"), (served[-1], "delivered (average)")]
         else:
-            labels += [(served[-1], "demand, all delivered (average)")]
+            labels += [(served[-1], "demand, all served")]
         if scenario != baseline:
             labels.append((base_capacity[-1], "baseline capacity"))
         heights = _spread([h for h, _ in labels], 0.08 * top)
@@ -204,8 +204,8 @@ def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
         if np.any(unserved > 0):
             worst = int(np.argmax(unserved))
             ax.annotate(f"unserved (hatched):\n{fmt(unserved[worst])} TWh in {years[worst]}",
-                        (years[worst], (demand[worst] + served[worst]) / 2), xytext=(-70, 28),
-                        textcoords="offset points", fontsize=7.5,
+                        (years[worst], (demand[worst] + served[worst]) / 2),
+                        xytext=(0.04, 0.97), textcoords="axes fraction", va="top", fontsize=7.5,
                         arrowprops={"arrowstyle": "->", "color": INK, "lw": 0.7})
         ax.set_title(_panel_title(scenario, baseline), fontsize=9)
         _year_axis(ax, years, 4)
@@ -267,32 +267,39 @@ def water(ds: xr.Dataset, scenarios: Sequence[str], baseline: str, years: Sequen
     return Chart("water", "Water: on-site and at power plants", _svg(fig), alt, source)
 
 
-def lines(ds: xr.Dataset, output: str, scenarios: Sequence[str], baseline: str, *, key: str,
-          title: str, ylabel: str, unit: str, what: str, source: str) -> Chart:
-    """One output over time, one directly labelled line per scenario, the baseline thick grey."""
+def lines(ds: xr.Dataset, panels: Sequence[tuple[str, str]], scenarios: Sequence[str],
+          baseline: str, *, key: str, title: str, ylabel: str, unit: str, what: str,
+          source: str) -> Chart:
+    """Outputs over time, one panel per (output, panel title), one directly labelled line per
+    scenario, the baseline thick grey; the panels share their y axis."""
     plt = _pyplot()
     years = _years(ds)
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    ends = []
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 0.8, 3.4),
+                             sharey=True, squeeze=False)
+    top = max(float(np.nanmax(_series(ds, output, s))) for output, _ in panels
+              for s in scenarios)
     alt_parts = []
-    for i, scenario in enumerate(scenarios):
-        values = _series(ds, output, scenario)
-        if scenario == baseline:
-            ax.plot(years, values, color=GREYS[3], linewidth=3.0, alpha=0.8)
-        else:
-            ax.plot(years, values, color=INK, linewidth=1.3, linestyle=LINESTYLES[i % 6],
-                    marker=MARKERS[i % 6], markersize=3.5)
-        ends.append((values[-1], _panel_title(scenario, baseline)))
-        alt_parts.append(f"{scenario} {_range_text(values, years, unit)}")
-    top = max(float(np.nanmax(_series(ds, output, s))) for s in scenarios)
-    for (_, text), y in zip(ends, _spread([v for v, _ in ends], 0.06 * top), strict=True):
-        _label_end(ax, years[-1], y, text)
-    _year_axis(ax, years)
-    ax.set_xlim(years[0], years[-1] + 0.45 * (years[-1] - years[0]))
-    ax.set_ylim(bottom=0, top=top * 1.1)
-    ax.set_ylabel(ylabel)
-    alt = (f"Line chart of {what}, {years[0]}-{years[-1]}, one labelled line per scenario, the "
-           f"baseline thick grey: " + "; ".join(alt_parts) + ".")
+    for ax, (output, panel) in zip(axes[0], panels, strict=True):
+        ends = []
+        for i, scenario in enumerate(scenarios):
+            values = _series(ds, output, scenario)
+            if scenario == baseline:
+                ax.plot(years, values, color=GREYS[3], linewidth=3.0, alpha=0.8)
+            else:
+                ax.plot(years, values, color=INK, linewidth=1.3, linestyle=LINESTYLES[i % 6],
+                        marker=MARKERS[i % 6], markersize=3.5)
+            ends.append((values[-1], _panel_title(scenario, baseline)))
+            alt_parts.append(f"{panel}, {scenario} {_range_text(values, years, unit)}")
+        for (_, text), y in zip(ends, _spread([v for v, _ in ends], 0.06 * top), strict=True):
+            _label_end(ax, years[-1], y, text)
+        _year_axis(ax, years, 4)
+        ax.set_xlim(years[0], years[-1] + 0.55 * (years[-1] - years[0]))
+        if len(panels) > 1:
+            ax.set_title(panel, fontsize=9)
+    axes[0][0].set_ylim(bottom=0, top=top * 1.1)
+    axes[0][0].set_ylabel(ylabel)
+    alt = (f"Line chart{'s' if len(panels) > 1 else ''} of {what}, {years[0]}-{years[-1]}, one "
+           "labelled line per scenario, the baseline thick grey: " + "; ".join(alt_parts) + ".")
     return Chart(key, title, _svg(fig), alt, source)
 
 

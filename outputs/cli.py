@@ -334,13 +334,16 @@ def list_scenarios(
         if diff is not None:
             _scenario_diff(*diff)
             return
-        from projection.model.scenario import scenario_summary, shipped_scenarios
+        from projection.model.safe_io import load_toml
+        from projection.scenario_files import shipped
 
-        for path in shipped_scenarios():
+        for path in shipped():  # the [scenario] tables only: no units, no model
             try:
-                title, description = scenario_summary(path)
-            except ProjectionError as exc:  # a shipped file should never fail; say so if it does
-                typer.echo(f"{path.stem:<20} (cannot be read: {exc})")
+                meta = load_toml(path, what="a scenario file")[0]["scenario"]
+                title = " ".join(str(meta["title"]).split())
+                description = " ".join(str(meta["description"]).split())
+            except (ProjectionError, KeyError, TypeError) as exc:  # a shipped file should
+                typer.echo(f"{path.stem:<20} (cannot be read: {exc})")  # never fail: say so
                 continue
             first = description.split(". ")[0].rstrip(".") + "."
             typer.echo(f"{path.stem:<20} {title}: {first}")

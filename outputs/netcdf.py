@@ -50,7 +50,13 @@ def cf_dataset(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+COMPRESS_FROM = 100_000
+"""Variables with at least this many values are compressed (zlib); smaller ones, such as
+every variable of a scenario run, gain nothing from it and cost HDF5 set-up time."""
+
+
 def write_netcdf(ds: xr.Dataset, path: Path) -> None:
     ds = cf_dataset(ds)
-    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    encoding = {name: {"zlib": True, "complevel": 4} for name, var in ds.data_vars.items()
+                if var.size >= COMPRESS_FROM}
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)

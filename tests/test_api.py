@@ -111,3 +111,10 @@ def test_every_user_error_sits_under_projection_error():
     for error in (InputError, RunError, CalibrationError, ScenarioError, UnitError, OutputError,
                   ReferenceDataError, SampleError, KeepError):
         assert issubclass(error, projection.ProjectionError), error
+
+
+def test_the_year_constant_is_pints_julian_year():
+    """SECONDS_PER_YEAR is written out so that the model needs no pint; it must stay pint's."""
+    from projection.model.units import SECONDS_PER_YEAR, conversion_factor
+
+    assert SECONDS_PER_YEAR == conversion_factor("year", "second")

@@ -698,3 +698,75 @@ def test_the_finite_check_sees_derived_outputs(baseline_result):
     assert first_nonfinite(ds) is None
     ds["share_of_us_electricity"].values[2] = np.inf
     assert first_nonfinite(ds) == ("share_of_us_electricity", int(ds["year"].values[2]))
+
+
+# --- reference data: the same reader for the validation files -----------------------------------
+
+def _loaders():
+    from projection.validation.checks import load_checks
+    from projection.validation.references import load_references, load_series
+
+    return {"references": load_references, "series": load_series, "checks": load_checks}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop", "/dev/zero"])
+@pytest.mark.parametrize("loader", ["references", "series", "checks"])
+def test_reference_data_that_is_not_a_regular_file_is_refused(work, kind, loader):
+    from projection.validation.references import ReferenceDataError
+
+    special = _special(work, kind)
+    with pytest.raises(ReferenceDataError) as info:
+        _loaders()[loader](special)
+    assert_one_line(info.value, str(special))
+
+
+@FAST
+@given(st.binary(max_size=2000), st.sampled_from(["references", "series", "checks"]))
+def test_junk_reference_data_is_one_line_naming_the_file(work, junk, loader):
+    from projection.validation.references import ReferenceDataError
+
+    path = fresh(work, ".toml" if loader == "checks" else ".csv")
+    path.write_bytes(junk)
+    with pytest.raises(ReferenceDataError) as info:
+        _loaders()[loader](path)
+    assert_one_line(info.value, str(path))
+
+
+@FAST
+@given(st.data(), st.one_of(st.integers(), st.text(max_size=12), st.booleans(), st.floats(),
+                            st.lists(st.integers(), max_size=2),
+                            st.dictionaries(st.sampled_from("ab"), st.integers(), max_size=2)))
+def test_a_check_registry_with_any_field_changed_is_used_or_refused_naming_the_check(
+    work, data, value
+):
+    import tomllib
+
+    from projection.validation.checks import default_checks_path, load_checks
+    from projection.validation.references import ReferenceDataError
+
+    registry = tomllib.loads(default_checks_path().read_text(encoding="utf-8"))
+    check = data.draw(st.sampled_from(registry["check"]))
+    field = data.draw(st.sampled_from(sorted(check)))
+    check[field] = value
+    path = fresh(work)
+    path.write_text(tomli_w.dumps(registry), encoding="utf-8")
+    try:
+        load_checks(path)
+    except ReferenceDataError as exc:
+        assert_one_line(exc, str(path))
+
+
+def test_a_check_year_outside_the_projection_is_named(work):
+    import tomllib
+
+    from projection.validation.checks import default_checks_path, run_checks
+    from projection.validation.references import ReferenceDataError
+
+    registry = tomllib.loads(default_checks_path().read_text(encoding="utf-8"))
+    check = next(c for c in registry["check"] if c["kind"] == "output")
+    check["year"] = 2049
+    path = fresh(work)
+    path.write_text(tomli_w.dumps(registry), encoding="utf-8")
+    with pytest.raises(ReferenceDataError) as info:
+        run_checks(path)
+    assert_one_line(info.value, str(path), f"{check['id']}.year", "2049")

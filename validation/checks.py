@@ -7,6 +7,7 @@ kind computes the model's value; :func:`compare` decides pass or fail the same w
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Callable
@@ -169,6 +170,35 @@ def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
     return value
 
 
+TEXT_FIELDS = ("scenario", "key", "reference", "energy", "constant", "workload", "output",
+               "title", "target")
+YEAR_FIELDS = ("year", "base_year")
+TARGETS = ("low", "high")
+
+
+def _check_fields(path: Path, cid: str, check: dict[str, Any]) -> None:
+    """Each field of a check has the type and, where the set is known, a value it can take."""
+    from projection.model.results import OUTPUT_BY_NAME
+    from projection.model.scenario import all_keys
+
+    for name in TEXT_FIELDS:
+        if name in check and not isinstance(check[name], str):
+            raise ReferenceDataError(path, f"{cid}.{name}",
+                                     f"got {check[name]!r}, expected a string")
+    for name in YEAR_FIELDS:
+        if name in check and (isinstance(check[name], bool) or not isinstance(check[name], int)):
+            raise ReferenceDataError(path, f"{cid}.{name}",
+                                     f"got {check[name]!r}, expected a year such as 2028")
+    known = {"workload": WORKLOADS, "output": tuple(OUTPUT_BY_NAME), "key": tuple(all_keys()),
+             "target": TARGETS}
+    for name, options in known.items():
+        if name in check and check[name] not in options:
+            close = difflib.get_close_matches(check[name], options, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ReferenceDataError(path, f"{cid}.{name}", f"got {check[name]!r}, not a known "
+                                     f"{name}{hint}")
+
+
 def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The checks in order and the file's other tables ([backcast], [constants]), checked."""
     path = Path(path) if path is not None else default_checks_path()
@@ -193,6 +223,7 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
                 raise ReferenceDataError(path, cid, f"missing {name!r}")
         if kind == "equivalent" and ("energy" in check) == ("workload" in check):
             raise ReferenceDataError(path, cid, "give either energy (a reference) or workload")
+        _check_fields(path, cid, check)
         check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
     if not isinstance(data.get("backcast", {}), dict):
         raise ReferenceDataError(path, "backcast", "expected a [backcast] table")
@@ -316,14 +347,26 @@ def _query_homes(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
     return _in_unit(_yearly_query_energy(ctx, check) / household, ref.unit)
 
 
+def _year(ctx: Context, check: dict[str, Any], ds: xr.Dataset, name: str = "year") -> int:
+    """``check[name]``, which must be one of the years ``ds`` holds."""
+    years = [int(y) for y in ds["year"].values]
+    if check[name] not in years:
+        raise ReferenceDataError(ctx.checks_path, f"{check['id']}.{name}",
+                                 f"got {check[name]}, expected a year from {years[0]} to "
+                                 f"{years[-1]}")
+    return check[name]
+
+
 def _output(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
-    value, unit = _output_value(ctx.run(check["scenario"]), check["output"], check["year"],
+    ds = ctx.run(check["scenario"])
+    value, unit = _output_value(ds, check["output"], _year(ctx, check, ds),
                                 check.get("workload"))
     return convert(value, unit, ref.unit)
 
 
 def _excess(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
-    value, unit = _output_value(ctx.run(check["scenario"]), check["output"], check["year"])
+    ds = ctx.run(check["scenario"])
+    value, unit = _output_value(ds, check["output"], _year(ctx, check, ds))
     p = parameter_for_key(check["key"])
     base = ureg.Quantity(to_display(p, ctx.scenario(check["scenario"]).entries[p.key].base_value),
                          display_unit(p))
@@ -331,14 +374,15 @@ def _excess(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
 
 
 def _backcast_output(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
-    value, unit = _output_value(ctx.backcast[1], check["output"], check["year"])
+    ds = ctx.backcast[1]
+    value, unit = _output_value(ds, check["output"], _year(ctx, check, ds))
     return convert(value, unit, ref.unit)
 
 
 def _backcast_ratio(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
     ds = ctx.backcast[1]
-    now, _ = _output_value(ds, check["output"], check["year"])
-    then, _ = _output_value(ds, check["output"], check["base_year"])
+    now, _ = _output_value(ds, check["output"], _year(ctx, check, ds))
+    then, _ = _output_value(ds, check["output"], _year(ctx, check, ds, "base_year"))
     return convert(now / then, "dimensionless", ref.unit)
 
 
