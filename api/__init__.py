@@ -93,7 +93,7 @@ def load_scenario(
     """Read and check a scenario: a shipped name (``"baseline"``) or a ``.toml`` path.
 
     ``params`` maps scenario keys (``"demand.adoption_growth"``,
-    ``"workloads.reasoning.gpu_energy_per_request"``) to values that replace the file's: a
+    ``"workloads.reasoning.tokens_per_request"``) to values that replace the file's: a
     quantity string (``"40 %/yr"``) or ``{"value": ..., "source": ...}`` as in a file.
     """
     from projection.model.scenario import find_scenario

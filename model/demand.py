@@ -1,6 +1,10 @@
-"""Demand: AI requests by workload, the model mix, reasoning length and the rebound loop.
+"""Demand for AI work: requests by workload, work per request, the mix, and the rebound loop.
 
-Every function is pure and works on floats in SI base units or on pint quantities alike.
+Work is counted in floating-point operations (FLOP). One token of a transformer's forward
+pass costs about 2 FLOP per active parameter (Kaplan J. et al., "Scaling Laws for Neural
+Language Models", arXiv:2001.08361, 2020, section 2.1; the rule Epoch AI's "How much energy
+does ChatGPT use?" (2025) applies to a chat response). Every function is pure and works on
+floats in SI base units or on pint quantities alike.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ import numpy as np
 from .parameters import REASONING, WORKLOADS
 
 REASONING_MASK = np.array([w == "reasoning" for w in WORKLOADS])
+FLOP_PER_PARAMETER_TOKEN = 2.0
+"""FLOP of one forward pass per active parameter and token (Kaplan et al. 2020, section 2.1:
+a multiply and an add per parameter)."""
 
 
 def first_order_adjustment(current, target, time_constant):
@@ -17,51 +24,54 @@ def first_order_adjustment(current, target, time_constant):
     return (target - current) / time_constant
 
 
-def saturation_requests(requests_per_day_start, saturation_multiple, fleet_intensity,
+def tokens_by_workload(tokens_per_request, reasoning_tokens):
+    """Tokens per request, (workloads, samples): the reasoning row follows its state."""
+    return np.where(REASONING_MASK[:, None], reasoning_tokens, tokens_per_request)
+
+
+def software_efficiency(software_efficiency_gain, time):
+    """Work needed for the same service relative to the start year (1 on 1 January)."""
+    return np.exp(-software_efficiency_gain * time)
+
+
+def work_per_request(active_parameters, tokens, software):
+    """FLOP of one request, (workloads, samples): 2 x active parameters x tokens, reduced by
+    software and algorithmic efficiency since the start year."""
+    return FLOP_PER_PARAMETER_TOKEN * active_parameters * tokens * software
+
+
+def generative_work(requests, request_share, flop_per_request):
+    """Generative inference work, FLOP/s: requests x the mix-weighted FLOP per request."""
+    return requests * (request_share * flop_per_request).sum(axis=0)
+
+
+def other_inference_work(other_work_start, other_inference_growth, software, time):
+    """Other AI inference work (recommendation, ranking, ads, enterprise ML), FLOP/s."""
+    return other_work_start * np.exp(other_inference_growth * time) * software
+
+
+def training_work(training_work_start, training_compute_growth, time):
+    """Training work, FLOP/s: grows with aggregate training compute."""
+    return training_work_start * np.exp(training_compute_growth * time)
+
+
+def saturation_requests(requests_per_day_start, saturation_multiple, relative_cost,
                         rebound_elasticity):
     """Ceiling of AI requests, request/s: a multiple of the start year's average requests.
 
-    The ceiling rises as inference gets cheaper: cost per request follows the fleet's energy
-    per unit of work (``fleet_intensity``, 1 in the start year), raised to minus the rebound
-    elasticity.
+    The ceiling rises as a request gets cheaper: ``relative_cost`` is the energy of a
+    request relative to the start (1 on 1 January), raised to minus the rebound elasticity.
     """
-    rebound = np.exp(-rebound_elasticity * np.log(fleet_intensity))
+    rebound = np.exp(-rebound_elasticity * np.log(relative_cost))
     return requests_per_day_start * saturation_multiple * rebound
 
 
 def request_growth(requests, adoption_growth, saturation, unserved_fraction, unserved_sensitivity):
-    """Change of AI requests, request/s per s: logistic adoption, slowed by unserved demand."""
+    """Change of AI requests, request/s per s: logistic adoption, slowed by unserved work."""
     brake = np.maximum(1.0 - unserved_sensitivity * unserved_fraction, 0.0)
     return adoption_growth * requests * (1.0 - requests / saturation) * brake
 
 
-def request_it_energy(gpu_energy_per_request, overhead_factor, serving_factor, pue_start,
-                      reasoning_tokens_multiplier):
-    """IT energy of one request on the start-year fleet, J, shape (workloads, samples).
-
-    The published total (GPU energy x overhead factor) includes cooling at the start-year PUE, so
-    it is divided by that PUE to leave IT energy; ``serving_factor`` (calibrated) scales the
-    benchmark measurement to the real fleet (idle capacity, batch sizes, larger models).
-    A reasoning response costs a standard large-model response times its token multiplier.
-    """
-    per_request = standard_request_energy(gpu_energy_per_request, overhead_factor,
-                                          serving_factor, pue_start)
-    tokens = np.where(REASONING_MASK[:, None], reasoning_tokens_multiplier, 1.0)
-    return per_request * tokens
-
-
-def standard_request_energy(gpu_energy_per_request, overhead_factor, serving_factor, pue_start):
-    """IT energy of one standard-length request on the start-year fleet, J, (workloads, samples)."""
-    return gpu_energy_per_request * (overhead_factor * serving_factor / pue_start)
-
-
-def inference_work(requests, request_share, standard_energy, reasoning_tokens_multiplier):
-    """Inference work at start-year fleet efficiency, W.
-
-    Requests times the mix-weighted IT energy per request, where a reasoning request costs
-    a standard one times the token multiplier.
-    """
-    mix_energy = (request_share * standard_energy).sum(axis=0)
-    longer_reasoning = (request_share[REASONING] * standard_energy[REASONING]
-                        * (reasoning_tokens_multiplier - 1.0))
-    return requests * (mix_energy + longer_reasoning)
+def reasoning_row(values):
+    """The reasoning workload's row of a (workloads, samples) array."""
+    return values[REASONING]

@@ -7,6 +7,11 @@ proves the equations are dimensionally consistent.
 Shapes: the sample axis is always last, so per-sample arrays are (samples,), workload
 arrays (workloads, samples) and accelerator cohorts (cohorts, samples); sums over
 workloads or cohorts run over contiguous rows.
+
+Work is counted in FLOP (a count, so FLOP/s has the unit 1/s). "Peak work" is the peak
+FLOP/s a busy accelerator offers: work delivered divided by the model FLOP utilisation of
+what it runs. The fleet's utilisation is the peak work demanded over the fleet's peak
+capability.
 """
 
 from __future__ import annotations
@@ -17,46 +22,66 @@ from typing import Any
 import numpy as np
 
 from . import buildout, demand, hardware, impacts
+from .parameters import REASONING
+from .units import SECONDS_PER_YEAR
 
 Array = Any  # numpy array, or pint quantity wrapping one
 
 STATE_UNITS: dict[str, str] = {
     "requests": "request/s",
     "request_share": "dimensionless",
-    "reasoning_tokens_multiplier": "dimensionless",
-    "accelerator_capacity": "W",
-    "accelerator_intensity_stock": "W",
-    "pue": "dimensionless",
+    "reasoning_tokens": "dimensionless",
+    "accelerators": "dimensionless",
+    "accelerator_power": "W",
+    "accelerator_capability": "1/s",
+    "smoothed_ai_work": "1/s",
+    "ai_pue": "dimensionless",
+    "conventional_pue": "dimensionless",
     "operating_capacity": "W",
     "construction_pipeline": "W",
     "smoothed_demand": "W",
+    "data_centres": "dimensionless",
     "clean_power_share": "dimensionless",
 }
 """State variables (stocks) and their SI units."""
 
 CALIBRATION_UNITS: dict[str, str] = {
     "requests_start": "request/s",
-    "serving_factor": "dimensionless",
-    "training_work_start": "W",
+    "training_work_start": "1/s",
+    "other_work_start": "1/s",
     "conventional_work_start": "W",
     "operating_capacity_start": "W",
-    "centre_size_start": "W",
-    "frontier_intensity_start": "dimensionless",
-    "standard_request_energy": "J",
+    "target_utilisation": "dimensionless",
+    "installed_start": "dimensionless",
+    "installed_power_start": "W",
+    "installed_capability_start": "1/s",
+    "power_per_capability_start": "J",
+    "year_length": "s",
 }
-"""Quantities derived when the start state is calibrated, with their SI units."""
+"""Quantities derived when the start state is calibrated, with their SI units. The first
+four are what the calibration adjusts (requests on 1 January, training, other AI inference and
+conventional work); the fleet's target utilisation is the start-year utilisation they imply,
+times the planned ratio."""
 
 FLOW_UNITS: dict[str, str] = {
-    "unserved_energy": "W",
-    "it_energy": "W",
-    "ai_inference_energy": "W",
+    "generative_energy": "W",
+    "generative_inference_energy": "W",
+    "other_inference_energy": "W",
     "ai_training_energy": "W",
+    "ai_idle_energy": "W",
     "ai_it_energy": "W",
     "conventional_facility_energy": "W",
     "served_requests": "request/s",
+    "generative_work": "1/s",
+    "other_inference_work": "1/s",
+    "training_work": "1/s",
+    "accelerator_shipments": "1/s",
+    "unserved_energy": "W",
+    "it_energy": "W",
     "onsite_water": "m^3/s",
     "indirect_water": "m^3/s",
     "emissions": "kg/s",
+    "emissions_market_based": "kg/s",
     "construction_starts": "W/s",
     "construction_completions": "W/s",
     "capacity_retirements": "W/s",
@@ -64,80 +89,90 @@ FLOW_UNITS: dict[str, str] = {
 """Flows that the integrator accumulates over each calendar year, with their SI units."""
 
 SUM_FLOWS: dict[str, tuple[str, ...]] = {
-    "ai_facility_energy": ("ai_inference_energy", "ai_training_energy"),
-    "facility_energy": ("ai_inference_energy", "ai_training_energy",
-                        "conventional_facility_energy"),
-    "facility_energy_demand": ("ai_inference_energy", "ai_training_energy",
-                               "conventional_facility_energy", "unserved_energy"),
+    "ai_inference_energy": ("generative_inference_energy", "other_inference_energy"),
+    "ai_facility_energy": ("generative_inference_energy", "other_inference_energy",
+                           "ai_training_energy"),
+    "facility_energy": ("generative_inference_energy", "other_inference_energy",
+                        "ai_training_energy", "conventional_facility_energy"),
+    "facility_energy_demand": ("generative_inference_energy", "other_inference_energy",
+                               "ai_training_energy", "conventional_facility_energy",
+                               "unserved_energy"),
 }
 """Flows that are sums of integrated flows (delivered energy = its parts), so a total always
 equals its parts."""
 
 CONTEXT_FLOWS: dict[str, tuple[str, str]] = {
-    "us_electricity": ("us_electricity_start", "us_electricity_growth"),
+    "us_other_electricity": ("us_other_electricity_start", "us_other_electricity_growth"),
     "us_residential_electricity": ("us_residential_electricity_start",
                                    "residential_electricity_growth"),
 }
 """Exogenous flows (value in the start year, continuous growth rate), integrated exactly."""
 
-
-def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int,
-                  year_length: float) -> dict[str, Array]:
-    """Totals of integrated flows, and the exact yearly integrals of the context series,
-    shaped (year, sample) like the integrated flows.
-
-    A context value is the start year's total, so the series starts on 1 January at that
-    total discounted for its growth within the year.
-    """
-    out = {name: sum(flows[part] for part in parts) for name, parts in SUM_FLOWS.items()}
-    starts = np.arange(years)[:, None] * year_length
-    for name, (value_start, growth) in CONTEXT_FLOWS.items():
-        on_first_january = p[value_start] * year_start_fraction(p[growth], year_length)
-        out[name] = impacts.trend_integral(on_first_january, p[growth], starts,
-                                           starts + year_length)
-    return out
-
 AUXILIARY_UNITS: dict[str, str] = {
-    "fleet_intensity": "dimensionless",
-    "frontier_intensity": "dimensionless",
-    "data_centres": "dimensionless",
+    "utilisation": "dimensionless",
+    "fleet_flop_per_joule": "1/J",
+    "frontier_flop_per_joule": "1/J",
     "energy_per_request": "J",
-    "measured_energy_per_request": "J",
     "grid_intensity": "kg/J",
+    "market_grid_intensity": "kg/J",
     "unserved_fraction": "dimensionless",
 }
 """Instantaneous values recorded at each year boundary, with their SI units."""
 
-
-def ai_work(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
-    """Inference and training work at start-year fleet efficiency, W."""
-    inference = demand.inference_work(state["requests"], state["request_share"],
-                                      p["standard_request_energy"],
-                                      state["reasoning_tokens_multiplier"])
-    training = hardware.training_work(p["training_work_start"], p["training_compute_growth"], time)
-    return inference, training
-
-
-def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
-    """Parameters plus the quantities derived from them that do not change over time."""
-    return {
-        **p,
-        "standard_request_energy": demand.standard_request_energy(
-            p["gpu_energy_per_request"], p["overhead_factor"], p["serving_factor"], p["pue_start"]
-        ),
-    }
-
-
 DEMAND_STOCKS: tuple[str, ...] = (
-    "requests", "request_share", "reasoning_tokens_multiplier", "accelerator_capacity",
-    "accelerator_intensity_stock", "pue",
+    "requests", "request_share", "reasoning_tokens", "accelerators", "accelerator_power",
+    "accelerator_capability", "smoothed_ai_work", "ai_pue", "conventional_pue",
 )
-"""Stocks of the demand side: they evolve without the supply side while all demand is served,
-as it is in the calibrated start year."""
+"""Stocks of the demand side: they evolve without the supply side while capacity does not
+bind, as it does not in the calibrated start year."""
 DEMAND_FLOWS: tuple[str, ...] = (
-    "ai_inference_energy", "ai_training_energy", "conventional_facility_energy", "served_requests",
+    "generative_energy", "generative_inference_energy", "other_inference_energy",
+    "ai_training_energy", "ai_idle_energy", "ai_it_energy", "conventional_facility_energy",
+    "served_requests", "generative_work", "other_inference_work", "training_work",
+    "accelerator_shipments",
 )
-"""Flows that ``rates(..., demand_only=True)`` returns (everything served)."""
+"""Flows that ``rates(..., demand_only=True)`` returns (capacity never binds)."""
+
+
+def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int,
+                  year_length: float) -> dict[str, Array]:
+    """Totals of integrated flows, the exact yearly integrals of the context series, and
+    US electricity (outside data centres plus data centres), shaped (year, sample).
+
+    A context value is the start year's total; it grows from 1 January of the next year.
+    """
+    out = {name: sum(flows[part] for part in parts) for name, parts in SUM_FLOWS.items()}
+    # like the model, a context series holds its start-year value through the start year
+    starts = np.maximum(np.arange(years)[:, None] - 1, 0) * year_length
+    after_start = np.arange(years)[:, None] > 0
+    for name, (value_start, growth) in CONTEXT_FLOWS.items():
+        out[name] = np.where(after_start,
+                             impacts.trend_integral(p[value_start], p[growth], starts,
+                                                    starts + year_length),
+                             p[value_start] * year_length)
+    out["us_electricity"] = out["us_other_electricity"] + out["facility_energy"]
+    return out
+
+
+def ai_work(requests, request_share, reasoning_tokens, p: Mapping[str, Array], time):
+    """Work demanded by driver: FLOP per request and peak FLOP per request by workload, and
+    generative work, generative peak work, other-inference and training work (FLOP/s)."""
+    software = demand.software_efficiency(p["software_efficiency_gain"], time)
+    tokens = demand.tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
+    per_request = demand.work_per_request(p["active_parameters"], tokens, software)
+    per_request_peak = per_request / p["flop_utilisation"]
+    generative = demand.generative_work(requests, request_share, per_request)
+    generative_peak = demand.generative_work(requests, request_share, per_request_peak)
+    other = demand.other_inference_work(p["other_work_start"], p["other_inference_growth"],
+                                        software, time)
+    training = demand.training_work(p["training_work_start"], p["training_compute_growth"], time)
+    return per_request_peak, generative, generative_peak, other, training
+
+
+def peak_work(generative_peak, other, training, p: Mapping[str, Array]):
+    """Peak FLOP/s that the work keeps busy: delivered work over model FLOP utilisation."""
+    return (generative_peak + other / p["other_inference_flop_utilisation"]
+            + training / p["training_flop_utilisation"])
 
 
 def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
@@ -149,159 +184,259 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     ``AUXILIARY_UNITS`` (empty unless ``with_auxiliaries``).
 
     With ``demand_only``, ``state`` holds only ``DEMAND_STOCKS``: the supply side (build-out,
-    water, carbon) is skipped and all demand counts as served, which is how the start year is
+    water, carbon) is skipped and capacity never binds, which is how the start year is
     calibrated (the integrator checks afterwards that capacity did not bind).
     """
-    # --- hardware: the fleet's energy per unit of work --------------------------------------
-    capacity = state["accelerator_capacity"]
-    intensity_stock = state["accelerator_intensity_stock"]
-    installed = capacity.sum(axis=0)
-    fleet = hardware.fleet_intensity(installed, intensity_stock)
-    frontier = hardware.frontier_intensity(
-        p["frontier_intensity_start"], p["frontier_efficiency_gain"], time
-    )
+    year = p["year_length"]
+    # the start year holds its calibrated state; the scenario's future begins a year later
+    moving = np.where(time >= year, 1.0, 0.0)
+    time = np.maximum(time - year, 0.0 * year)
+    # --- work demanded by driver --------------------------------------------------------------
+    per_request_peak, generative, generative_peak, other, training = ai_work(
+        state["requests"], state["request_share"], state["reasoning_tokens"], p, time)
+    demanded = peak_work(generative_peak, other, training, p)
 
-    # --- demand for IT work and energy ------------------------------------------------------
-    inference, training = ai_work(state, p, time)
-    conventional_it = impacts.trend(
-        p["conventional_work_start"],
-        p["conventional_demand_growth"] - p["conventional_efficiency_gain"],
-        time,
-    )
-    pue = state["pue"]
-    inference_demand = impacts.facility_power(inference * fleet, pue)
-    training_demand = impacts.facility_power(training * fleet, pue)
-    conventional_demand = impacts.facility_power(conventional_it, pue)
-    facility_demand = inference_demand + training_demand + conventional_demand
+    # --- the installed base: utilisation and power drawn --------------------------------------
+    count = state["accelerators"]
+    power = state["accelerator_power"]
+    capability = state["accelerator_capability"]
+    installed_power = power.sum(axis=0)
+    installed_capability = capability.sum(axis=0)
+    utilisation = hardware.fleet_utilisation(demanded, installed_capability)
+    busy = utilisation * installed_capability
+    unserved_work = np.maximum(demanded - installed_capability, 0.0 * demanded)
+    unserved_fraction = unserved_work / demanded
+    served_ai = 1.0 - unserved_fraction
+    ai_pue = state["ai_pue"]
+    ai_it = hardware.accelerator_it_power(installed_power, utilisation, p["idle_power_fraction"],
+                                          p["host_overhead"])
+    ai_facility = impacts.facility_power(ai_it, ai_pue)
+    # facility energy per peak FLOP served, idle share and cooling included
+    energy_per_peak = ai_facility / busy
+    ai_full_load = impacts.facility_power(installed_power * p["host_overhead"], ai_pue)
 
-    # --- supply: what capacity can deliver, and the build-out ---------------------------------
+    # --- conventional load ----------------------------------------------------------------------
+    conventional_pue = state["conventional_pue"]
+    conventional_demand = impacts.facility_power(
+        impacts.trend(p["conventional_work_start"],
+                      p["conventional_demand_growth"] - p["conventional_efficiency_gain"], time),
+        conventional_pue)
+
+    # --- shipments: close the gap at the target utilisation, within built capacity -----------
+    work_trend = buildout.demand_trend(demanded, state["smoothed_ai_work"],
+                                       p["demand_smoothing_time"])
+    desired = hardware.desired_capability(demanded, work_trend, p["procurement_time"],
+                                          p["target_utilisation"])
+    # new vintages: the historical trend up to the end of the held start year, the scenario's
+    # frontier trend after it
+    offset = hardware.held_vintage_offset(year)
+    new_power = hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"],
+                                       -(offset + time))
+    new_flop_per_joule = hardware.vintage_trend(
+        hardware.vintage_trend(p["peak_flop_per_joule_start"], p["historical_efficiency_gain"],
+                               -offset), p["frontier_efficiency_gain"], -time)
+    new_capability = new_power * new_flop_per_joule
+    hazard = hardware.retirement_hazard(p["accelerator_lifetime"], year)
+    retired = {k: v * hazard for k, v in
+               (("count", count), ("power", power), ("capability", capability))}
+    retired = {k: v * moving for k, v in retired.items()}
+    shipments = moving * hardware.wanted_shipments(desired, installed_capability,
+                                                   retired["capability"].sum(axis=0),
+                                                   p["procurement_time"], new_capability)
     if demand_only:
-        served = 1.0
-        unserved_fraction = 0.0
+        conventional = conventional_demand
     else:
         operating = state["operating_capacity"]
-        pipeline = state["construction_pipeline"]
-        delivered = buildout.delivered_power(facility_demand, operating, p["max_utilisation"])
-        # delivered power is shared in proportion to demand: every load is served the same share
-        served = delivered / facility_demand
-        unserved_fraction = 1.0 - served
-        trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
-                                      p["demand_smoothing_time"])
-        desired = buildout.desired_capacity(facility_demand, trend, p["construction_time"],
-                                            p["load_factor_start"])
-        retirements = buildout.capacity_retirements(operating, p["facility_lifetime"])
-        starts = buildout.construction_starts(desired, operating, pipeline, retirements,
-                                              p["start_adjustment_time"],
-                                              p["interconnection_limit"])
-        completions = buildout.construction_completions(pipeline, p["construction_time"])
+        limit = buildout.capacity_limit(operating, p["max_utilisation"])
+        conventional = buildout.served_conventional(conventional_demand, limit, ai_full_load)
+        provision = impacts.facility_power(p["host_overhead"], ai_pue)
+        shipments = np.minimum(shipments, hardware.room_for_shipments(
+            limit - ai_full_load - conventional_demand, p["procurement_time"],
+            retired["power"].sum(axis=0) * provision, new_power * provision))
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
+    relative_cost = (demand.software_efficiency(p["software_efficiency_gain"], time)
+                     * installed_power / installed_capability / p["power_per_capability_start"])
     ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
-                                         fleet, p["rebound_elasticity"])
+                                         relative_cost, p["rebound_elasticity"])
     d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
                                        unserved_fraction, p["unserved_demand_sensitivity"])
-    d_share = demand.first_order_adjustment(state["request_share"], p["request_share_target"],
-                                            p["mix_adjustment_time"])
-    d_tokens = demand.first_order_adjustment(state["reasoning_tokens_multiplier"],
-                                             p["reasoning_tokens_multiplier_target"],
-                                             p["mix_adjustment_time"])
 
-    # --- accelerator ageing chain --------------------------------------------------------------
-    outflow = hardware.ageing_outflow(capacity, p["accelerator_lifetime"])
-    intensity_outflow = hardware.ageing_outflow(intensity_stock, p["accelerator_lifetime"])
-    additions = hardware.accelerator_additions(inference + training, installed, outflow[-1],
-                                               p["procurement_time"])
-
+    ageing = {k: moving * hardware.ageing_outflow(v, year) for k, v in
+              (("count", count), ("power", power), ("capability", capability))}
     derivatives = {
         "requests": d_requests,
-        "request_share": d_share,
-        "reasoning_tokens_multiplier": d_tokens,
-        "accelerator_capacity": hardware.ageing_chain(capacity, outflow, additions),
-        "accelerator_intensity_stock": hardware.ageing_chain(intensity_stock, intensity_outflow,
-                                                             additions * frontier),
-        "pue": demand.first_order_adjustment(pue, p["pue_target"], p["pue_adjustment_time"]),
+        "request_share": demand.first_order_adjustment(
+            state["request_share"], p["request_share_target"], p["mix_adjustment_time"]),
+        "reasoning_tokens": demand.first_order_adjustment(
+            state["reasoning_tokens"], p["reasoning_tokens_target"], p["mix_adjustment_time"]),
+        "accelerators": hardware.ageing_chain(count, ageing["count"], retired["count"],
+                                              shipments),
+        "accelerator_power": hardware.ageing_chain(power, ageing["power"], retired["power"],
+                                                   shipments * new_power),
+        "accelerator_capability": hardware.ageing_chain(capability, ageing["capability"],
+                                                        retired["capability"],
+                                                        shipments * new_capability),
+        "smoothed_ai_work": demand.first_order_adjustment(state["smoothed_ai_work"], demanded,
+                                                          p["demand_smoothing_time"]),
+        "ai_pue": demand.first_order_adjustment(ai_pue, p["ai_pue_target"],
+                                                p["pue_adjustment_time"]),
+        "conventional_pue": demand.first_order_adjustment(
+            conventional_pue, p["conventional_pue_target"], p["pue_adjustment_time"]),
     }
+    served_requests = state["request_share"] * (state["requests"] * served_ai)
+    generative_energy = served_requests * per_request_peak * energy_per_peak
     flows = {
-        "ai_inference_energy": inference_demand * served,
-        "ai_training_energy": training_demand * served,
-        "conventional_facility_energy": conventional_demand * served,
-        "served_requests": state["request_share"] * (state["requests"] * served),
+        "generative_energy": generative_energy,
+        "generative_inference_energy": generative_energy.sum(axis=0),
+        "other_inference_energy": other / p["other_inference_flop_utilisation"] * served_ai
+        * energy_per_peak,
+        "ai_training_energy": training / p["training_flop_utilisation"] * served_ai
+        * energy_per_peak,
+        "ai_idle_energy": impacts.facility_power(
+            installed_power * p["idle_power_fraction"] * p["host_overhead"], ai_pue),
+        "ai_it_energy": ai_it,
+        "conventional_facility_energy": conventional,
+        "served_requests": served_requests,
+        "generative_work": generative * served_ai,
+        "other_inference_work": other * served_ai,
+        "training_work": training * served_ai,
+        "accelerator_shipments": shipments,
     }
+    derivatives = {k: v * moving for k, v in derivatives.items()}
     if demand_only:
         return derivatives, flows, {}
 
+    # --- build-out: demand seen by developers, construction, centres ---------------------------
+    busy_power_per_peak = impacts.facility_power(
+        (1.0 - p["idle_power_fraction"]) * p["host_overhead"] * installed_power
+        / installed_capability, ai_pue)
+    unserved_conventional = np.maximum(
+        conventional_demand - np.maximum(limit - ai_full_load, 0.0 * limit), 0.0 * limit)
+    unserved = unserved_work * busy_power_per_peak + unserved_conventional
+    facility_demand = ai_facility + conventional_demand + unserved_work * busy_power_per_peak
+    delivered = ai_facility + conventional
+    trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
+                                  p["demand_smoothing_time"])
+    desired_capacity = buildout.desired_capacity(facility_demand, trend, p["construction_time"],
+                                                 p["load_factor_start"])
+    pipeline = state["construction_pipeline"]
+    retirements = buildout.capacity_retirements(operating, p["facility_lifetime"])
+    retirements = retirements * moving
+    starts = moving * buildout.construction_starts(desired_capacity, operating, pipeline,
+                                                   retirements, p["start_adjustment_time"],
+                                                   p["interconnection_limit"])
+    completions = moving * buildout.construction_completions(pipeline, p["construction_time"])
+    new_size = buildout.new_centre_size(p["new_centre_size_start"], p["new_centre_size_growth"],
+                                        time)
+
     # --- facility, water, carbon -----------------------------------------------------------------
-    it_delivered = ((inference + training) * fleet + conventional_it) * served
-    onsite_wue = impacts.trend(p["onsite_wue_start"], p["onsite_wue_change"], time)
+    conventional_it = conventional / conventional_pue
+    wue_trend = impacts.trend(1.0, p["onsite_wue_change"], time)
     power_water = impacts.trend(p["power_water_intensity_start"],
                                 p["power_water_intensity_change"], time)
-    us_intensity = impacts.trend(p["us_grid_intensity_start"], p["grid_intensity_change"], time)
-    grid_intensity = impacts.data_centre_grid_intensity(
-        us_intensity, p["us_grid_intensity_start"], p["dc_grid_intensity_start"],
-        state["clean_power_share"],
-    )
-    derivatives.update({
+    location = impacts.location_based_intensity(p["dc_grid_intensity_start"],
+                                                p["grid_intensity_change"], time)
+    market = impacts.market_based_intensity(location, state["clean_power_share"])
+    supply_derivatives = {
         "operating_capacity": completions - retirements,
         "construction_pipeline": starts - completions,
         "smoothed_demand": demand.first_order_adjustment(
-            state["smoothed_demand"], facility_demand, p["demand_smoothing_time"]
-        ),
+            state["smoothed_demand"], facility_demand, p["demand_smoothing_time"]),
+        "data_centres": buildout.centre_count_change(state["data_centres"], completions,
+                                                     new_size, p["facility_lifetime"]),
         "clean_power_share": demand.first_order_adjustment(
             state["clean_power_share"], p["clean_power_share_target"],
-            p["clean_power_adjustment_time"],
-        ),
-    })
+            p["clean_power_adjustment_time"]),
+    }
+    derivatives.update({k: v * moving for k, v in supply_derivatives.items()})
     flows.update({
-        "unserved_energy": facility_demand - delivered,
-        "it_energy": it_delivered,
-        "ai_it_energy": (inference + training) * fleet * served,
-        "onsite_water": impacts.onsite_water(it_delivered, onsite_wue),
+        "unserved_energy": unserved,
+        "it_energy": ai_it + conventional_it,
+        "onsite_water": (impacts.onsite_water(ai_it, p["ai_wue"])
+                         + impacts.onsite_water(conventional_it, p["conventional_wue"]))
+        * wue_trend,
         "indirect_water": impacts.indirect_water(delivered, power_water),
-        "emissions": impacts.emissions(delivered, grid_intensity),
+        "emissions": impacts.emissions(delivered, location),
+        "emissions_market_based": impacts.emissions(delivered, market),
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
     })
     if not with_auxiliaries:
         return derivatives, flows, {}
-    size = buildout.centre_size(p["centre_size_start"], p["centre_size_growth"], time)
-    measured = demand.request_it_energy(
-        p["gpu_energy_per_request"], p["overhead_factor"], 1.0, p["pue_start"],
-        state["reasoning_tokens_multiplier"],
-    ) * (fleet * pue)
     auxiliaries = {
-        "fleet_intensity": fleet,
-        "frontier_intensity": frontier,
-        "data_centres": operating / size,
-        "energy_per_request": measured * p["serving_factor"],
-        "measured_energy_per_request": measured,
-        "grid_intensity": grid_intensity,
+        "utilisation": utilisation,
+        "fleet_flop_per_joule": installed_capability / installed_power,
+        "frontier_flop_per_joule": new_flop_per_joule,
+        "energy_per_request": per_request_peak * energy_per_peak,
+        "grid_intensity": location,
+        "market_grid_intensity": market,
         "unserved_fraction": unserved_fraction,
     }
     return derivatives, flows, auxiliaries
 
 
+def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
+    """The installed base over the held start year from published shipments: count, rated
+    power and peak capability by cohort, (cohorts, samples)."""
+    count = hardware.initial_installed_base(p["shipments_start"], p["shipment_growth_history"],
+                                            p["installed_base_age"], year_length)
+    # cohort 0 is the start year's vintage, cohort 1 the reference vintage of the year before
+    vintage = hardware.cohort_ages(year_length) - 1.5 * year_length
+    power = count * hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"],
+                                           vintage)
+    capability = power * hardware.vintage_trend(p["peak_flop_per_joule_start"],
+                                                p["historical_efficiency_gain"], vintage)
+    return {"accelerators": count, "accelerator_power": power,
+            "accelerator_capability": capability}
+
+
+def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
+    """Parameters plus the quantities derived from them that do not change over time: the
+    start-year fleet and the utilisation that buyers plan for (the start-year utilisation)."""
+    year = SECONDS_PER_YEAR * np.ones_like(p["ai_pue_start"])
+    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    installed_power = fleet["accelerator_power"].sum(axis=0)
+    installed_capability = fleet["accelerator_capability"].sum(axis=0)
+    full = {**p, "year_length": year, "installed_start": fleet["accelerators"],
+            "installed_power_start": fleet["accelerator_power"],
+            "installed_capability_start": fleet["accelerator_capability"],
+            "power_per_capability_start": installed_power / installed_capability}
+    _, _, generative_peak, other, training = ai_work(
+        p["requests_start"], p["request_share_start"], p["tokens_per_request"][REASONING],
+        full, 0.0)
+    start_utilisation = peak_work(generative_peak, other, training, full) / installed_capability
+    full["target_utilisation"] = np.minimum(start_utilisation * p["planned_utilisation_ratio"],
+                                            1.0)
+    return full
+
+
 def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     """The state on 1 January of the start year, from parameters and calibration quantities."""
-    zero_time = 0.0 * p["construction_time"]
     share = p["request_share_start"]
+    reasoning = p["tokens_per_request"][REASONING] * 1.0
+    _, _, generative_peak, other, training = ai_work(p["requests_start"], share, reasoning, p,
+                                                     0.0 * p["year_length"])
+    demanded = peak_work(generative_peak, other, training, p)
     state = {
         "requests": p["requests_start"],
         "request_share": share * 1.0,
-        "reasoning_tokens_multiplier": p["reasoning_tokens_multiplier_start"] * 1.0,
-        "pue": p["pue_start"] * 1.0,
+        "reasoning_tokens": reasoning,
+        "accelerators": p["installed_start"] * 1.0,
+        "accelerator_power": p["installed_power_start"] * 1.0,
+        "accelerator_capability": p["installed_capability_start"] * 1.0,
+        # AI work grew with the capability shipped before the start year
+        "smoothed_ai_work": demanded / (1.0 + p["shipment_growth_history"]
+                                        * p["demand_smoothing_time"]),
+        "ai_pue": p["ai_pue_start"] * 1.0,
+        "conventional_pue": p["conventional_pue_start"] * 1.0,
         "operating_capacity": p["operating_capacity_start"],
+        "data_centres": p["data_centres_start"] * 1.0,
         "clean_power_share": 0.0 * p["clean_power_share_target"],
     }
-    inference, training = ai_work(state, p, zero_time)
-    capacity, intensity_stock, _ = hardware.initial_cohorts(
-        inference + training, p["accelerator_lifetime"], p["historical_growth"],
-        p["frontier_efficiency_gain"],
-    )
-    state["accelerator_capacity"] = capacity
-    state["accelerator_intensity_stock"] = intensity_stock
-    conventional = p["conventional_work_start"]
-    demand_start = (inference + training + conventional) * p["pue_start"]
+    demand_start = p["facility_energy_start"] * year_start_fraction(p["historical_growth"],
+                                                                    p["year_length"])
     state["smoothed_demand"] = demand_start / (
         1.0 + p["historical_growth"] * p["demand_smoothing_time"]
     )
@@ -326,32 +461,31 @@ def year_start_fraction(growth_rate, year_length):
 def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
     """First guess of the calibration quantities, from the start-year targets.
 
-    Requests, training and conventional work on 1 January are the year's targets discounted
-    for their growth within the year; the integrator then refines them so that the totals
-    over the start year hit the targets exactly.
+    The start year holds its state, so its totals are its rates times a year. The start-year
+    AI electricity on the installed base implies how busy the fleet is; that busy capability,
+    less generative inference, is split between training (its share of AI electricity) and
+    other AI inference. The integrator then checks and refines them against the totals.
     """
-    ai_it = p["ai_energy_start"] / p["pue_start"]
-    conventional_it = (p["facility_energy_start"] - p["ai_energy_start"]) / p["pue_start"]
-    requests = p["requests_per_day_start"]
-    raw = demand.request_it_energy(
-        p["gpu_energy_per_request"], p["overhead_factor"], np.ones_like(p["overhead_factor"]),
-        p["pue_start"], p["reasoning_tokens_multiplier_start"],
-    )
-    raw_inference = requests * (p["request_share_start"] * raw).sum(axis=0)
+    fleet = initial_fleet(p, year_length)
+    installed_power = fleet["accelerator_power"].sum(axis=0)
+    installed_capability = fleet["accelerator_capability"].sum(axis=0)
+    load = p["ai_energy_start"] / (installed_power * p["host_overhead"] * p["ai_pue_start"])
+    utilisation = np.clip((load - p["idle_power_fraction"]) / (1.0 - p["idle_power_fraction"]),
+                          1e-3, 1.0)
+    demanded = utilisation * installed_capability
+    requests_start = p["requests_per_day_start"] * 1.0
+    _, _, generative_peak, _, _ = ai_work(
+        requests_start, p["request_share_start"], p["tokens_per_request"][REASONING],
+        {**p, "other_work_start": 0.0, "training_work_start": 0.0}, 0.0)
+    training_peak = p["training_share_start"] * demanded
+    other_peak = np.maximum(demanded - training_peak - generative_peak, 1e-6 * demanded)
+    conventional_it = ((p["facility_energy_start"] - p["ai_energy_start"])
+                       / p["conventional_pue_start"])
     operating = p["facility_energy_start"] / p["load_factor_start"]
-    _, _, frontier_start = hardware.initial_cohorts(
-        ai_it, p["accelerator_lifetime"], p["historical_growth"], p["frontier_efficiency_gain"]
-    )
-    request_growth = p["adoption_growth"] * (1.0 - 1.0 / p["saturation_multiple"])
-    conventional_growth = p["conventional_demand_growth"] - p["conventional_efficiency_gain"]
     return {
-        "requests_start": requests * year_start_fraction(request_growth, year_length),
-        "serving_factor": (1.0 - p["training_share_start"]) * ai_it / raw_inference,
-        "training_work_start": p["training_share_start"] * ai_it
-        * year_start_fraction(p["training_compute_growth"], year_length),
-        "conventional_work_start": conventional_it
-        * year_start_fraction(conventional_growth, year_length),
+        "requests_start": requests_start,
+        "training_work_start": training_peak * p["training_flop_utilisation"],
+        "other_work_start": other_peak * p["other_inference_flop_utilisation"],
+        "conventional_work_start": conventional_it,
         "operating_capacity_start": operating,
-        "centre_size_start": operating / p["data_centres_start"],
-        "frontier_intensity_start": frontier_start,
     }

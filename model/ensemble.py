@@ -182,7 +182,7 @@ def parameter_samples(
     """Model inputs for an ensemble: the scenario's values, with some replaced sample by sample.
 
     ``values`` is a table with one column per scenario key (``"demand.adoption_growth"``,
-    ``"workloads.reasoning.gpu_energy_per_request"``: the keys of the scenario files) and one
+    ``"workloads.reasoning.tokens_per_request"``: the keys of the scenario files) and one
     row per sample: a dict of 1-D arrays, a pandas DataFrame or a numpy structured array.
     Keys not in the table keep the scenario's value in every sample. Numbers are read in
 

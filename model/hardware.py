@@ -1,73 +1,112 @@
-"""Hardware efficiency: an ageing chain of accelerator vintages, and training compute.
+"""The installed base of accelerators: an ageing chain by vintage, shipments and power drawn.
 
-Accelerator capacity is counted in units of work: one unit serves the work that drew 1 W on
-the average start-year fleet. Each cohort carries a co-flow, its capacity times its energy
-intensity (energy per unit of work relative to the start-year fleet), so the fleet's intensity is
-a capacity-weighted average that lags the frontier.
+Each one-year age cohort holds three co-flows: the number of accelerators, their summed rated
+power (W) and their summed peak capability (FLOP/s). An accelerator keeps the rated power and
+capability of the year it was shipped, so the fleet's averages lag the newest vintage. This is
+the stock-and-flow form of the Lawrence Berkeley National Laboratory's method (Shehabi A. et
+al., "2024 United States Data Center Energy Usage Report", LBNL-2001637, 2024, section 3:
+installed base from shipments, times rated power, times an operating-power fraction).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-ACCELERATOR_COHORTS = 6
-"""Number of age cohorts in the ageing chain (a structural resolution, not data)."""
+ACCELERATOR_COHORTS = 12
+"""One-year age cohorts; the last holds every accelerator eleven years and older (a
+structural resolution, not data)."""
+COHORT_WIDTH_YEARS = 1.0
+"""Width of an age cohort, yr; retirement around the service life is spread over one cohort
+width (the chain's resolution)."""
 
 
-def cohort_ages(lifetime):
-    """Mean age of each cohort, s, shape (cohorts, samples)."""
-    position = (np.arange(ACCELERATOR_COHORTS) + 0.5) / ACCELERATOR_COHORTS
-    return position[:, None] * lifetime
+def cohort_ages(year_length):
+    """Mean age of each cohort, s, shape (cohorts, 1)."""
+    return ((np.arange(ACCELERATOR_COHORTS) + 0.5) * COHORT_WIDTH_YEARS)[:, None] * year_length
 
 
-def initial_cohorts(needed_work, lifetime, historical_growth, frontier_efficiency_gain):
-    """The start-year fleet: capacity and intensity stock per cohort, and the frontier intensity.
+def initial_installed_base(shipments_start, shipment_growth_history, installed_base_age,
+                           year_length):
+    """Accelerators installed on average over the (held) start year by cohort, (cohorts,
+    samples).
 
-    Older cohorts are smaller (the fleet grew at ``historical_growth``) and less efficient (each
-    was bought at the frontier of its year); intensities are normalised so the fleet's average
-    is 1, which puts the start-year frontier below 1.
+    Cohort k holds the shipments of the k-th year before the start year's end: the start
+    year's own shipments (last year's, grown at the historical rate) count half, as they
+    arrive through the year; older cohorts hold last year's shipments reduced by the
+    historical growth of shipments, for the ages still in service (the part of each one-year
+    cohort younger than ``installed_base_age``).
     """
-    ages = cohort_ages(lifetime)
-    weights = np.exp(-historical_growth * ages)
-    relative_intensity = np.exp(frontier_efficiency_gain * ages)
-    weights = weights / weights.sum(axis=0)
-    mean_intensity = (weights * relative_intensity).sum(axis=0)
-    capacity = needed_work * weights
-    intensity_stock = capacity * relative_intensity / mean_intensity
-    frontier_start = 1.0 / mean_intensity
-    return capacity, intensity_stock, frontier_start
+    ages = cohort_ages(year_length)
+    lower = ages - 0.5 * COHORT_WIDTH_YEARS * year_length
+    in_service = np.clip((installed_base_age - lower) / (COHORT_WIDTH_YEARS * year_length),
+                         0.0, 1.0)
+    arrived = np.concatenate([np.full(1, 0.5), np.ones(ACCELERATOR_COHORTS - 1)])[:, None]
+    shipped = shipments_start * np.exp(-shipment_growth_history * (ages - year_length))
+    return shipped * year_length * in_service * arrived
 
 
-def frontier_intensity(frontier_intensity_start, frontier_efficiency_gain, time):
-    """Energy per unit of work of newly installed accelerators, relative to the start-year fleet."""
-    return frontier_intensity_start * np.exp(-frontier_efficiency_gain * time)
+def vintage_trend(value_start, yearly_change, age):
+    """A per-accelerator attribute of the vintage shipped ``age`` before mid-year of the year
+    before the start (negative age: later vintages), in the unit of ``value_start``."""
+    return value_start * np.exp(-yearly_change * age)
 
 
-def fleet_intensity(installed_capacity, intensity_stock):
-    """Energy per unit of work of the installed fleet, relative to the start-year fleet.
-
-    ``installed_capacity`` is the fleet's total (the sum over cohorts), W.
-    """
-    return intensity_stock.sum(axis=0) / installed_capacity
-
-
-def ageing_outflow(stock, lifetime):
-    """Flow out of each cohort into the next (the last one retires), unit/s."""
-    return stock * (ACCELERATOR_COHORTS / lifetime)
+def held_vintage_offset(year_length):
+    """How much newer the first accelerators shipped after the held start year are than the
+    reference vintage (shipped around mid-year of the year before the start), s: one and a
+    half years."""
+    return 1.5 * year_length
 
 
-def accelerator_additions(needed_work, installed_work, retirements, procurement_time):
-    """New accelerator capacity, W/s: replaces retirements and closes any shortfall."""
-    shortfall = np.maximum(needed_work - installed_work, 0.0 * needed_work)
-    return retirements + shortfall / procurement_time
+def retirement_hazard(lifetime, year_length):
+    """Share of each cohort retired per second, (cohorts, samples): about zero below the
+    service life, one cohort width's worth a year beyond it (a logistic step one cohort wide)."""
+    ages = cohort_ages(year_length)
+    width = COHORT_WIDTH_YEARS * year_length
+    return 1.0 / (1.0 + np.exp(-(ages - lifetime) / width)) / width
 
 
-def ageing_chain(stock, outflow, inflow):
-    """Rate of change of every cohort: inflow to the first, each cohort ages into the next."""
-    incoming = np.concatenate([inflow[None, ...], outflow[:-1]], axis=0)
-    return incoming - outflow
+def ageing_outflow(stock, year_length):
+    """Flow from each cohort into the next, unit/s; the oldest cohort does not age on."""
+    rate = np.concatenate([np.ones(ACCELERATOR_COHORTS - 1), np.zeros(1)])[:, None]
+    return stock * (rate / (COHORT_WIDTH_YEARS * year_length))
 
 
-def training_work(training_work_start, training_compute_growth, time):
-    """Training work at start-year fleet efficiency, W: grows with aggregate training compute."""
-    return training_work_start * np.exp(training_compute_growth * time)
+def ageing_chain(stock, ageing, retirements, inflow):
+    """Rate of change of every cohort: shipments into the first, ageing from one cohort into
+    the next, retirements out of each."""
+    incoming = np.concatenate([inflow[None, ...], ageing[:-1]], axis=0)
+    return incoming - ageing - retirements
+
+
+def fleet_utilisation(work_demanded, capability):
+    """Busy fraction of the fleet: peak FLOP/s demanded over peak FLOP/s installed, at most 1."""
+    return np.minimum(work_demanded / capability, 1.0)
+
+
+def accelerator_it_power(rated_power, utilisation, idle_power_fraction, host_overhead):
+    """IT power of the accelerator servers, W: installed rated power x (idle fraction +
+    (1 - idle fraction) x utilisation) x host overhead. Idle hardware draws power."""
+    load = idle_power_fraction + (1.0 - idle_power_fraction) * utilisation
+    return rated_power * load * host_overhead
+
+
+def desired_capability(work_demanded, work_trend, procurement_time, target_utilisation):
+    """Peak capability buyers want, FLOP/s: the work expected when an order arrives, at the
+    planned utilisation."""
+    return work_demanded * np.exp(work_trend * procurement_time) / target_utilisation
+
+
+def wanted_shipments(desired, capability, capability_retiring, procurement_time,
+                     capability_per_accelerator):
+    """Accelerators ordered, accelerator/s: replace retiring capability and close the gap."""
+    wanted = capability_retiring + (desired - capability) / procurement_time
+    return np.maximum(wanted, 0.0 * wanted) / capability_per_accelerator
+
+
+def room_for_shipments(capacity_room, procurement_time, retiring_provision,
+                       provision_per_accelerator):
+    """Most accelerators that built capacity can take, accelerator/s: the free capacity
+    filled over the procurement time, plus the space retirements free."""
+    room = np.maximum(capacity_room, 0.0 * capacity_room) / procurement_time + retiring_provision
+    return room / provision_per_accelerator

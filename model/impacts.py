@@ -35,15 +35,15 @@ def indirect_water(facility_power, power_water_intensity):
     return facility_power * power_water_intensity
 
 
-def data_centre_grid_intensity(us_grid_intensity, us_grid_intensity_start, dc_grid_intensity_start,
-                               clean_power_share):
-    """Carbon intensity of data-centre electricity, kg/J.
+def location_based_intensity(dc_grid_intensity_start, grid_intensity_change, time):
+    """Carbon intensity of the grid mix where data centres draw power (location-based), kg/J."""
+    return trend(dc_grid_intensity_start, grid_intensity_change, time)
 
-    The US average keeps the data-centre premium of the start year (dc / us intensity) and is cut by
-    the share of additional clean power contracted after the start year.
-    """
-    premium = dc_grid_intensity_start / us_grid_intensity_start
-    return us_grid_intensity * premium * (1.0 - clean_power_share)
+
+def market_based_intensity(location_intensity, clean_power_share):
+    """Carbon intensity after additional clean-power contracts (market-based), kg/J: the
+    contracted share counts as zero-carbon."""
+    return location_intensity * (1.0 - clean_power_share)
 
 
 def emissions(facility_power, grid_intensity):

@@ -35,9 +35,17 @@ this (relative); the update that pass makes leaves a miss well below
 ``CALIBRATION_TOLERANCE``."""
 CALIBRATION_TOLERANCE = 1e-6
 """Largest relative miss of a start-year target that a calibrated run accepts."""
+OTHER_WORK_FLOOR = 1e-9
+"""Least other-AI-inference work, as a share of the peak work the start year needs: when
+generative inference and training alone exceed the target, the calibration cannot meet it
+and reports the miss rather than a negative workload."""
 SECANT_SLOPE_MIN, SECANT_SLOPE_MAX = 0.02, 2.0
 """Bounds on the estimated response of the year's requests to requests on 1 January, which
 keep a secant step from running away when the estimate is noisy."""
+LAST_STAGE = 1.0 - 1e-9
+"""Where in a step its last Runge-Kutta stage is evaluated: a hair before the step's end, so
+that a switch on a step boundary (the end of the held start year) takes effect in the next
+step and never in the last stage of the step before it."""
 BLOCK_SAMPLES = 5_000
 """Samples per block: small enough for the working arrays to stay in the cores' caches,
 large enough that numpy's per-call overhead stays small (measured best on 2 cores)."""
@@ -79,7 +87,7 @@ def _rk4_step(state, p, time, dt, with_auxiliaries=False, demand_only=False):
                       demand_only=demand_only)
     k3, f3, _ = rates({k: state[k] + half * k2[k] for k in state}, p, time + half,
                       demand_only=demand_only)
-    k4, f4, _ = rates({k: state[k] + dt * k3[k] for k in state}, p, time + dt,
+    k4, f4, _ = rates({k: state[k] + dt * k3[k] for k in state}, p, time + dt * LAST_STAGE,
                       demand_only=demand_only)
     sixth = dt / 6.0
     new_state = {k: state[k] + sixth * (k1[k] + 2.0 * (k2[k] + k3[k]) + k4[k]) for k in state}
@@ -124,29 +132,86 @@ def calibration_targets(p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     year = SECONDS_PER_YEAR
     ai = p["ai_energy_start"] * year
     return {
-        "ai_inference_energy": (1.0 - p["training_share_start"]) * ai,
+        "ai_facility_energy": ai,
         "ai_training_energy": p["training_share_start"] * ai,
         "conventional_facility_energy": (p["facility_energy_start"] - p["ai_energy_start"]) * year,
         "served_requests": p["requests_per_day_start"] * year,
     }
 
 
-def _ratios(first_year: Mapping[str, np.ndarray], targets: Mapping[str, np.ndarray]):
-    achieved = {k: first_year[k] for k in targets}
-    achieved["served_requests"] = first_year["served_requests"].sum(axis=0)
-    return {k: targets[k] / achieved[k] for k in targets}
+def _achieved(first_year: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    ai = (first_year["generative_inference_energy"] + first_year["other_inference_energy"]
+          + first_year["ai_training_energy"])
+    return {
+        "ai_facility_energy": ai,
+        "ai_training_energy": first_year["ai_training_energy"],
+        "conventional_facility_energy": first_year["conventional_facility_energy"],
+        "served_requests": first_year["served_requests"].sum(axis=0),
+    }
+
+
+def _misses(first_year: Mapping[str, np.ndarray], targets: Mapping[str, np.ndarray]):
+    """Largest relative miss of a start-year target, per sample (a target of zero counts as
+    met when the result is zero too)."""
+    achieved = _achieved(first_year)
+    misses = []
+    for k, target in targets.items():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            miss = np.where(target == 0, np.abs(achieved[k]) > 0, achieved[k] / target - 1.0)
+        misses.append(np.abs(miss))
+    return np.max(np.stack(misses), axis=0)
+
+
+def _work_updates(part, first_year, wanted):
+    """New training and other-inference work on 1 January such that the start year's AI
+    electricity and its training share meet their targets.
+
+    AI electricity is the idle draw of the installed base plus a busy part proportional to
+    the peak work served; the busy energy per unit of peak work measured in the pass gives
+    the peak work the target needs, split between training (its share) and other inference
+    (the rest after generative inference). Work the fleet cannot absorb shows as a miss.
+    """
+    other = first_year["other_inference_work"] / part["other_inference_flop_utilisation"]
+    training = first_year["training_work"] / part["training_flop_utilisation"]
+    # energy is attributed in proportion to peak work, which gives generative peak work
+    with np.errstate(divide="ignore", invalid="ignore"):
+        generative = (other + training) * first_year["generative_inference_energy"] / (
+            first_year["other_inference_energy"] + first_year["ai_training_energy"])
+    ai = _achieved(first_year)["ai_facility_energy"]
+    busy_energy = ai - first_year["ai_idle_energy"]
+    per_peak = busy_energy / (generative + other + training)
+    needed = (wanted["ai_facility_energy"] - first_year["ai_idle_energy"]) / per_peak
+    share = part["training_share_start"]
+    # energy shares weight each moment by its power, so the work share that gives the
+    # wanted energy share is found from the pass's own ratio of the two
+    with np.errstate(divide="ignore", invalid="ignore"):
+        energy_share = first_year["ai_training_energy"] / ai
+        work_share = np.where(energy_share > 0, training / (generative + other + training)
+                              * share / energy_share, share)
+    training_needed = np.clip(np.nan_to_num(work_share, nan=share), 0.0, 1.0) * needed
+    other_needed = np.maximum(needed - training_needed - generative, OTHER_WORK_FLOOR * needed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        training_ratio = np.where(training > 0, training_needed / training, 1.0)
+        other_ratio = np.where(other > 0, other_needed / other, 1.0)
+    training_start = np.where(share > 0, part["training_work_start"] * training_ratio, 0.0)
+    training_start = np.where(np.isfinite(training_start) & (training_start >= 0),
+                              training_start, part["training_work_start"])
+    return {"training_work_start": training_start,
+            "other_work_start": part["other_work_start"] * np.nan_to_num(other_ratio, nan=1.0)}
 
 
 def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str, np.ndarray]:
     """Parameters plus calibration quantities such that the start year meets its targets.
 
-    The first guess matches the targets' rates on 1 January; each pass integrates the start
-    year and rescales the serving factor, training and conventional work by the ratio of
-    target to result (the results are proportional to them). Requests on 1 January take a
-    secant step in logarithms instead: near the saturation ceiling the year's average barely
-    responds to them. A sample leaves the passes once its update follows a pass that found
-    every target within ``CALIBRATION_STOP``. ``run`` integrates (default ``_run``; the
-    compiled backend passes its own).
+    The first guess follows the targets on 1 January; each pass integrates the start year
+    (demand side only) and updates what the start year genuinely leaves unknown: training
+    and other AI inference work (which set how busy the installed accelerators are),
+    conventional work, and requests on 1 January. Per-request physics, the installed base
+    and its power are never adjusted. Requests take a secant step in logarithms: near the
+    saturation ceiling the year's average barely responds to them. A sample leaves the
+    passes once its update follows a pass that found every target within
+    ``CALIBRATION_STOP``. ``run`` integrates (default ``_run``; the compiled backend passes
+    its own).
     """
     run = run or _run
     full = with_derived({**p, **first_calibration(p, SECONDS_PER_YEAR)})
@@ -158,11 +223,11 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str,
         everyone = active.size == n
         part = full if everyone else {k: v[..., active] for k, v in full.items()}
         wanted = targets if everyone else {k: v[..., active] for k, v in targets.items()}
-        first_year = run(part, 1, substeps, False, True)[0]
-        ratio = _ratios({k: v[0] for k, v in first_year.items()}, wanted)
-        miss = np.max(np.abs(np.stack([r - 1.0 for r in ratio.values()])), axis=0)
+        first_year = {k: v[0] for k, v in run(part, 1, substeps, False, True)[0].items()}
+        miss = _misses(first_year, wanted)
+        achieved = _achieved(first_year)
         log_requests = np.log(part["requests_start"])
-        log_ratio = np.log(ratio["served_requests"])
+        log_ratio = np.log(wanted["served_requests"] / achieved["served_requests"])
         slope = np.ones_like(log_ratio)
         if previous is not None:
             moved = log_requests - previous[0]
@@ -172,11 +237,9 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str,
             slope = np.clip(np.nan_to_num(slope, nan=1.0), SECANT_SLOPE_MIN, SECANT_SLOPE_MAX)
         updates = {
             "requests_start": np.exp(log_requests + log_ratio / slope),
-            "serving_factor": part["serving_factor"] * ratio["ai_inference_energy"]
-            / ratio["served_requests"],
-            "training_work_start": part["training_work_start"] * ratio["ai_training_energy"],
             "conventional_work_start": part["conventional_work_start"]
-            * ratio["conventional_facility_energy"],
+            * wanted["conventional_facility_energy"] / achieved["conventional_facility_energy"],
+            **_work_updates(part, first_year, wanted),
         }
         for key, value in updates.items():
             if everyone:
@@ -214,8 +277,7 @@ def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int) 
     """Add the derived flows and the calibration check to one block's integrated arrays."""
     n_years = end_year - start_year + 1
     flows = {**flows, **derived_flows(flows, p, n_years, SECONDS_PER_YEAR)}
-    ratios = _ratios({k: v[0] for k, v in flows.items()}, calibration_targets(p))
-    error = np.max(np.abs(np.stack([r - 1.0 for r in ratios.values()])), axis=0)
+    error = _misses({k: v[0] for k, v in flows.items()}, calibration_targets(p))
     return RawResult(
         years=np.arange(start_year, end_year + 1),
         stocks=stocks,

@@ -14,14 +14,16 @@ WORKLOADS: tuple[str, ...] = ("small_text", "large_text", "reasoning", "image", 
 """Workload classes; the order is the order of the ``workload`` axis in every result."""
 
 WORKLOAD_LABELS: dict[str, str] = {
-    "small_text": "Small text model (Llama 3.1 8B class)",
-    "large_text": "Large text model (Llama 3.1 405B class)",
-    "reasoning": "Reasoning model (large model, long responses)",
+    "small_text": "Small text model (Llama 3.1 8B class, 8 billion active parameters)",
+    "large_text": "Chat: large text model (GPT-4o class, about 100 billion active parameters)",
+    "reasoning": "Reasoning model (chat-class model, long hidden chain of thought)",
     "image": "Image generation (Stable Diffusion 3 Medium class, 1024x1024)",
-    "video": "Video generation (CogVideoX class, 5 s at 16 frames/s)",
+    "video": "Video generation (CogVideoX-5B class, 6 s at 8 frames/s)",
 }
 
 REASONING = WORKLOADS.index("reasoning")
+CHAT = WORKLOADS.index("large_text")
+"""The workload the headline calls "a chat request"."""
 
 Kind = Literal["positive", "nonnegative", "fraction", "at_least_one", "growth"]
 """How a value is bounded.
@@ -56,70 +58,117 @@ PARAMETERS: tuple[Parameter, ...] = (
        "US data-centre electricity in the start year (facility level, all loads)."),
     _p("start", "ai_energy_start", "TWh/yr", "positive",
        "The part of start-year data-centre electricity used by AI accelerator servers "
-       "(facility level)."),
+       "(facility level); the calibration finds the utilisation and the other AI inference "
+       "work that draw it from the installed accelerators."),
     _p("start", "data_centres_start", "data_centre", "positive",
        "Number of US data centres operating on 1 January of the start year."),
     _p("start", "load_factor_start", "dimensionless", "fraction",
        "Average power drawn over the start year divided by operating capacity; also the load "
        "factor that developers plan new capacity for."),
     _p("start", "historical_growth", "1/yr", "growth",
-       "Growth of data-centre electricity in the years before the start year; sets the initial "
-       "construction pipeline, the demand trend and the age profile of the accelerator fleet."),
+       "Growth of data-centre electricity in the years before the start year; sets the "
+       "construction pipeline and the demand trend that developers see on 1 January."),
     _p("start", "training_share_start", "dimensionless", "fraction",
        "Share of start-year AI electricity used for training (the rest is inference)."),
     _p("start", "requests_per_day_start", "request/day", "positive",
        "Generative-AI requests served per day from US data centres, start-year average."),
-    _p("start", "pue_start", "dimensionless", "at_least_one",
-       "Power usage effectiveness in the start year: facility energy / IT energy."),
-    # --- per-request energy and mix, one table per workload ------------------------------
-    Parameter("gpu_energy_per_request", "workloads", "J", "positive",
-              "Measured accelerator (GPU) energy of one request on start-year hardware.", True),
+    # --- work per request and mix, one table per workload --------------------------------
+    Parameter("active_parameters", "workloads", "dimensionless", "positive",
+              "Model parameters active for each token (each latent token and denoising step "
+              "for image and video); one forward pass costs 2 FLOP per active parameter.", True),
+    Parameter("tokens_per_request", "workloads", "token", "positive",
+              "Tokens generated per request (text: response tokens; image and video: latent "
+              "tokens x denoising steps x guidance passes); for reasoning, the start-year "
+              "value.", True),
+    Parameter("flop_utilisation", "workloads", "dimensionless", "fraction",
+              "Model FLOP utilisation when serving this workload: FLOP delivered per second "
+              "by a busy accelerator over its peak FLOP/s.", True),
     Parameter("request_share_start", "workloads", "dimensionless", "fraction",
               "Share of start-year requests in this workload; shares sum to one.", True),
     Parameter("request_share_target", "workloads", "dimensionless", "fraction",
               "Share of requests this workload drifts toward; shares sum to one.", True),
     # --- demand ---------------------------------------------------------------------------
-    _p("demand", "overhead_factor", "dimensionless", "at_least_one",
-       "Total energy of a request divided by its GPU energy at start-year PUE (CPUs, memory, "
-       "cooling and other overhead)."),
     _p("demand", "adoption_growth", "1/yr", "growth",
        "Early, unsaturated growth rate of AI requests (logistic adoption)."),
     _p("demand", "saturation_multiple", "dimensionless", "at_least_one",
        "Saturation level of AI requests as a multiple of start-year requests, before rebound."),
     _p("demand", "rebound_elasticity", "dimensionless", "nonnegative",
-       "Elasticity of the saturation level to the cost (energy) of a request: a fleet that "
-       "uses half the energy per request raises the ceiling by 2^elasticity."),
+       "Elasticity of the saturation level to the energy of a request: a request that "
+       "costs half the energy raises the ceiling by 2^elasticity."),
     _p("demand", "mix_adjustment_time", "yr", "positive",
        "Time constant with which workload shares and reasoning length approach their targets."),
-    _p("demand", "reasoning_tokens_multiplier_start", "dimensionless", "positive",
-       "Tokens of a reasoning response relative to a standard large-model response, start year."),
-    _p("demand", "reasoning_tokens_multiplier_target", "dimensionless", "positive",
-       "Reasoning response length relative to a standard response that the mix drifts toward."),
+    _p("demand", "reasoning_tokens_target", "token", "positive",
+       "Tokens of a reasoning response that reasoning length drifts toward."),
     _p("demand", "unserved_demand_sensitivity", "dimensionless", "nonnegative",
-       "How strongly the unserved fraction of demand slows adoption (1: growth stops when "
+       "How strongly the unserved fraction of AI work slows adoption (1: growth stops when "
        "all demand is unserved)."),
-    # --- hardware -------------------------------------------------------------------------
+    _p("demand", "other_inference_flop_utilisation", "dimensionless", "fraction",
+       "Model FLOP utilisation of other AI inference: FLOP delivered per second by a busy "
+       "accelerator over its peak FLOP/s."),
+    _p("demand", "software_efficiency_gain", "1/yr", "growth",
+       "Yearly fall of the FLOP an inference request or service needs (distillation, "
+       "quantisation, sparsity, batching), separate from hardware."),
+    _p("demand", "other_inference_growth", "1/yr", "growth",
+       "Yearly growth of the work of other AI inference (recommendation, search ranking, "
+       "ads, enterprise machine learning), before software efficiency."),
+    # --- hardware: the installed base of accelerators ---------------------------------------
+    _p("hardware", "shipments_start", "accelerator/yr", "positive",
+       "Accelerators shipped into US data centres in the year before the start year."),
+    _p("hardware", "shipment_growth_history", "1/yr", "growth",
+       "Yearly growth of accelerator shipments in the years before the start year; sets the "
+       "age profile of the start-year installed base."),
+    _p("hardware", "installed_base_age", "yr", "positive",
+       "Age of the oldest accelerators still installed on 1 January of the start year."),
+    _p("hardware", "rated_power_start", "W", "positive",
+       "Rated power (TDP) per accelerator shipped in the year before the start year."),
+    _p("hardware", "rated_power_growth", "1/yr", "growth",
+       "Yearly growth of the rated power of newly shipped accelerators."),
+    _p("hardware", "peak_flop_per_joule_start", "FLOP/J", "positive",
+       "Peak dense 16-bit FLOP per joule at rated power of accelerators shipped in the year "
+       "before the start year."),
+    _p("hardware", "historical_efficiency_gain", "1/yr", "growth",
+       "Yearly gain in peak FLOP per joule of the accelerators shipped before the start year; "
+       "sets the efficiency profile of the start-year installed base."),
     _p("hardware", "frontier_efficiency_gain", "1/yr", "growth",
-       "Yearly gain in work per joule of newly installed accelerators."),
+       "Yearly gain in peak FLOP per joule of newly shipped accelerators."),
+    _p("hardware", "host_overhead", "dimensionless", "at_least_one",
+       "Server power per accelerator (CPUs, memory, network, fans) over the accelerator's "
+       "rated power, at the same load."),
+    _p("hardware", "idle_power_fraction", "dimensionless", "fraction",
+       "Power an idle accelerator server draws as a fraction of its full-load power."),
     _p("hardware", "accelerator_lifetime", "yr", "positive",
        "Service life of an accelerator before retirement."),
+    _p("hardware", "planned_utilisation_ratio", "dimensionless", "positive",
+       "Utilisation that buyers plan new fleets for, relative to the start-year utilisation "
+       "(below 1: more accelerators for the same work, as in LBNL 2024's low-utilisation "
+       "variations)."),
     _p("hardware", "procurement_time", "yr", "positive",
-       "Time to close a gap between needed and installed accelerator capacity."),
+       "Time to close a gap between needed and installed accelerator capability."),
     _p("hardware", "training_compute_growth", "1/yr", "growth",
-       "Yearly growth of aggregate AI training compute."),
+       "Yearly growth of aggregate AI training compute (FLOP)."),
+    _p("hardware", "training_flop_utilisation", "dimensionless", "fraction",
+       "Model FLOP utilisation of training: FLOP delivered by a busy accelerator over its "
+       "peak FLOP/s."),
     # --- conventional (non-AI) load -------------------------------------------------------
     _p("conventional", "conventional_demand_growth", "1/yr", "growth",
        "Yearly growth of conventional (non-AI) server, storage and network work."),
     _p("conventional", "conventional_efficiency_gain", "1/yr", "growth",
        "Yearly gain in work per joule of conventional IT equipment."),
     # --- facility -------------------------------------------------------------------------
-    _p("facility", "pue_target", "dimensionless", "at_least_one",
-       "PUE that the fleet approaches."),
+    _p("facility", "ai_pue_start", "dimensionless", "at_least_one",
+       "PUE of the facilities that house AI accelerator servers, start year."),
+    _p("facility", "ai_pue_target", "dimensionless", "at_least_one",
+       "PUE that AI facilities approach as AI-specialised halls replace retrofits."),
+    _p("facility", "conventional_pue_start", "dimensionless", "at_least_one",
+       "PUE of legacy facilities that house conventional IT, start year."),
+    _p("facility", "conventional_pue_target", "dimensionless", "at_least_one",
+       "PUE that legacy facilities approach."),
     _p("facility", "pue_adjustment_time", "yr", "positive",
-       "Time constant of the PUE trend."),
+       "Time constant of the PUE trends."),
     # --- build-out ------------------------------------------------------------------------
     _p("buildout", "max_utilisation", "dimensionless", "fraction",
-       "Highest average load that operating capacity can deliver; demand above it is unserved."),
+       "Highest average load that operating capacity can carry; new load beyond it is "
+       "unserved."),
     _p("buildout", "construction_time", "yr", "positive",
        "Average time from construction start to operation."),
     _p("buildout", "start_adjustment_time", "yr", "positive",
@@ -129,14 +178,19 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("buildout", "facility_lifetime", "yr", "positive",
        "Average service life of a data centre before retirement."),
     _p("buildout", "demand_smoothing_time", "yr", "positive",
-       "Time over which developers average demand to see its trend."),
-    _p("buildout", "centre_size_growth", "1/yr", "growth",
-       "Yearly growth of the average capacity of a data centre."),
+       "Time over which developers and accelerator buyers average demand to see its trend."),
+    _p("buildout", "new_centre_size_start", "MW", "positive",
+       "Average capacity of a data centre completed in the start year."),
+    _p("buildout", "new_centre_size_growth", "1/yr", "growth",
+       "Yearly growth of the average capacity of newly completed data centres."),
     # --- water ----------------------------------------------------------------------------
-    _p("water", "onsite_wue_start", "L/kWh", "nonnegative",
-       "On-site water consumption per unit of IT energy (site WUE), start year."),
+    _p("water", "ai_wue", "L/kWh", "nonnegative",
+       "On-site water consumption per unit of IT energy (site WUE) of AI facilities, start "
+       "year."),
+    _p("water", "conventional_wue", "L/kWh", "nonnegative",
+       "Site WUE of legacy facilities, start year."),
     _p("water", "onsite_wue_change", "1/yr", "growth",
-       "Yearly change of site WUE."),
+       "Yearly change of site WUE in both kinds of facility."),
     _p("water", "power_water_intensity_start", "L/kWh", "nonnegative",
        "Water consumed by power generation per unit of electricity supplied to data centres."),
     _p("water", "power_water_intensity_change", "1/yr", "growth",
@@ -145,18 +199,20 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("carbon", "us_grid_intensity_start", "g/kWh", "positive",
        "Average carbon intensity of US electricity (CO2e), start year."),
     _p("carbon", "dc_grid_intensity_start", "g/kWh", "nonnegative",
-       "Carbon intensity of the electricity US data centres use (CO2e), start year."),
+       "Location-based carbon intensity of the electricity US data centres use (grid mix "
+       "where they are, CO2e), start year."),
     _p("carbon", "grid_intensity_change", "1/yr", "growth",
        "Yearly change of grid carbon intensity (negative: decarbonisation)."),
     _p("carbon", "clean_power_share_target", "dimensionless", "fraction",
-       "Share of data-centre electricity that additional clean-power contracts reach."),
+       "Share of data-centre electricity that additional clean-power contracts reach "
+       "(market-based accounting)."),
     _p("carbon", "clean_power_adjustment_time", "yr", "positive",
        "Time constant of the build-up of additional clean-power contracts."),
     # --- context for shares and equivalents -----------------------------------------------
-    _p("context", "us_electricity_start", "TWh/yr", "positive",
-       "Total US electricity consumption, start year."),
-    _p("context", "us_electricity_growth", "1/yr", "growth",
-       "Yearly growth of total US electricity consumption."),
+    _p("context", "us_other_electricity_start", "TWh/yr", "positive",
+       "US electricity consumption outside data centres, start year."),
+    _p("context", "us_other_electricity_growth", "1/yr", "growth",
+       "Yearly growth of US electricity consumption outside data centres."),
     _p("context", "us_residential_electricity_start", "TWh/yr", "positive",
        "US residential (household) electricity sales, start year."),
     _p("context", "residential_electricity_growth", "1/yr", "growth",

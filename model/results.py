@@ -17,7 +17,7 @@ import numpy as np
 from . import __version__
 from .dynamics import CALIBRATION_UNITS
 from .integrate import RawResult
-from .parameters import WORKLOAD_LABELS, WORKLOADS
+from .parameters import CHAT, WORKLOAD_LABELS, WORKLOADS
 from .units import SECONDS_PER_YEAR, conversion_factor
 
 FLOW = "flow: total over the calendar year"
@@ -80,8 +80,18 @@ OUTPUTS: tuple[Output, ...] = (
            _flow("ai_facility_energy"), ENERGY, f"{DC}|AI", "TWh/yr"),
     Output("ai_inference_energy", FLOW, E, "Electricity of AI inference (facility level)",
            _flow("ai_inference_energy"), ENERGY, f"{DC}|AI|Inference", "TWh/yr"),
+    Output("generative_inference_energy", FLOW, E,
+           "Electricity of generative-AI inference (requests; facility level)",
+           _flow("generative_inference_energy"), ENERGY, f"{DC}|AI|Inference|Generative",
+           "TWh/yr"),
+    Output("other_inference_energy", FLOW, E, "Electricity of other AI inference "
+           "(recommendation, ranking, ads, enterprise ML; facility level)",
+           _flow("other_inference_energy"), ENERGY, f"{DC}|AI|Inference|Other", "TWh/yr"),
     Output("ai_training_energy", FLOW, E, "Electricity of AI training (facility level)",
            _flow("ai_training_energy"), ENERGY, f"{DC}|AI|Training", "TWh/yr"),
+    Output("ai_idle_energy", FLOW, E, "Part of AI electricity drawn by idle accelerator "
+           "capacity (facility level; already inside the AI total)", _flow("ai_idle_energy"),
+           ENERGY),
     Output("conventional_facility_energy", FLOW, E,
            "Electricity of conventional servers, storage and network (facility level)",
            _flow("conventional_facility_energy"), ENERGY, f"{DC}|Conventional", "TWh/yr"),
@@ -115,7 +125,25 @@ OUTPUTS: tuple[Output, ...] = (
     Output("capacity_retirements", FLOW, POWER_CAPACITY, "Data-centre capacity retired in the "
            "year", _flow("capacity_retirements"), "W"),
     Output("data_centres", STOCK, "data_centre", "Number of operating US data centres",
-           _aux("data_centres"), "dimensionless"),
+           _stock("data_centres"), "dimensionless"),
+    Output("accelerators_installed", STOCK, "accelerator",
+           "AI accelerators installed in US data centres",
+           lambda raw: raw.stocks["accelerators"].sum(axis=1), "dimensionless"),
+    Output("accelerator_rated_power", STOCK, POWER_CAPACITY,
+           "Rated power of the installed AI accelerators (before host overhead and PUE)",
+           lambda raw: raw.stocks["accelerator_power"].sum(axis=1), "W"),
+    Output("accelerator_shipments", FLOW, "accelerator",
+           "AI accelerators shipped into US data centres in the year",
+           _flow("accelerator_shipments"), "dimensionless"),
+    Output("accelerator_utilisation", STOCK, "percent",
+           "Busy share of the installed accelerators' peak capability",
+           _aux("utilisation"), "dimensionless"),
+    Output("generative_work", FLOW, "FLOP", "Generative-AI inference work served",
+           _flow("generative_work"), "dimensionless"),
+    Output("other_inference_work", FLOW, "FLOP", "Other AI inference work served",
+           _flow("other_inference_work"), "dimensionless"),
+    Output("training_work", FLOW, "FLOP", "AI training work served", _flow("training_work"),
+           "dimensionless"),
     Output("ai_requests_per_day", FLOW, "request/day",
            "AI requests served per day by workload (yearly average)",
            lambda raw: raw.flows["served_requests"] / SECONDS_PER_YEAR, "request/s"),
@@ -125,24 +153,29 @@ OUTPUTS: tuple[Output, ...] = (
            "request/s"),
     Output("request_share", STOCK, "percent", "Share of AI requests by workload",
            _stock("request_share"), "dimensionless"),
-    Output("reasoning_tokens_multiplier", STOCK, "dimensionless",
-           "Length of a reasoning response relative to a standard response",
-           _stock("reasoning_tokens_multiplier"), "dimensionless"),
-    Output("energy_per_request", STOCK, "J",
-           "Facility energy attributed to one request on the installed fleet: the measured "
-           "energy times the calibrated serving factor (idle capacity, batch sizes, larger "
-           "models and AI work not counted as requests)",
-           _aux("energy_per_request"), "J"),
-    Output("measured_energy_per_request", STOCK, "J",
-           "Facility energy of one request at the measured (benchmark) efficiency, improved "
-           "with the fleet and PUE", _aux("measured_energy_per_request"), "J"),
-    Output("fleet_efficiency_index", STOCK, "dimensionless",
-           "Work per joule of the installed accelerator fleet (start-year fleet = 1)",
-           lambda raw: 1.0 / raw.auxiliaries["fleet_intensity"], "dimensionless"),
-    Output("frontier_efficiency_index", STOCK, "dimensionless",
-           "Work per joule of newly installed accelerators (start-year fleet = 1)",
-           lambda raw: 1.0 / raw.auxiliaries["frontier_intensity"], "dimensionless"),
-    Output("pue", STOCK, "dimensionless", "Power usage effectiveness", _stock("pue"),
+    Output("reasoning_tokens", STOCK, "token", "Tokens of a reasoning response",
+           _stock("reasoning_tokens"), "dimensionless"),
+    Output("energy_per_request", DERIVED, "Wh",
+           "Facility electricity of one request of the workload on the installed fleet over the "
+           "year (idle share, host overhead and cooling included)",
+           _ratio("generative_energy", "served_requests"), "J"),
+    Output("chat_energy_per_request", DERIVED, "Wh",
+           "Facility electricity of one chat request (large text model) on the installed fleet",
+           lambda raw: raw.flows["generative_energy"][:, CHAT]
+           / raw.flows["served_requests"][:, CHAT], "J"),
+    Output("fleet_flop_per_joule", STOCK, "FLOP/J",
+           "Peak FLOP per joule at rated power of the installed accelerators",
+           _aux("fleet_flop_per_joule"), "1/J"),
+    Output("frontier_flop_per_joule", STOCK, "FLOP/J",
+           "Peak FLOP per joule at rated power of newly shipped accelerators",
+           _aux("frontier_flop_per_joule"), "1/J"),
+    Output("pue", DERIVED, "dimensionless", "Power usage effectiveness of the whole fleet "
+           "(facility over IT electricity)", _ratio("facility_energy", "it_energy"),
+           "dimensionless"),
+    Output("ai_pue", STOCK, "dimensionless", "Power usage effectiveness of AI facilities",
+           _stock("ai_pue"), "dimensionless"),
+    Output("conventional_pue", STOCK, "dimensionless",
+           "Power usage effectiveness of legacy facilities", _stock("conventional_pue"),
            "dimensionless"),
     Output("onsite_water", FLOW, "GL", "On-site water consumption (billion litres)",
            _flow("onsite_water"), "m^3", "Water Consumption|Data Centers|Direct",
@@ -154,15 +187,22 @@ OUTPUTS: tuple[Output, ...] = (
     Output("water_consumption", FLOW, "GL", "Direct plus indirect water consumption "
            "(billion litres)", lambda raw: raw.flows["onsite_water"] + raw.flows["indirect_water"],
            "m^3", "Water Consumption|Data Centers", "million m3/yr"),
-    Output("emissions", FLOW, "Mt", "CO2-equivalent emissions of data-centre electricity "
-           "(megatonnes)", _flow("emissions"), "kg", "Emissions|Kyoto Gases|Data Centers",
-           "Mt CO2-equiv/yr"),
-    Output("grid_intensity", STOCK, "g/kWh", "Carbon intensity of data-centre electricity "
-           "(CO2e)", _aux("grid_intensity"), "kg/J"),
+    Output("emissions", FLOW, "Mt", "CO2-equivalent emissions of data-centre electricity, "
+           "location-based (grid mix where centres are; megatonnes)", _flow("emissions"), "kg",
+           "Emissions|Kyoto Gases|Data Centers", "Mt CO2-equiv/yr"),
+    Output("emissions_market_based", FLOW, "Mt", "CO2-equivalent emissions of data-centre "
+           "electricity, market-based (after additional clean-power contracts; megatonnes)",
+           _flow("emissions_market_based"), "kg"),
+    Output("grid_intensity", STOCK, "g/kWh", "Location-based carbon intensity of data-centre "
+           "electricity (CO2e)", _aux("grid_intensity"), "kg/J"),
+    Output("market_grid_intensity", STOCK, "g/kWh", "Market-based carbon intensity of "
+           "data-centre electricity (CO2e)", _aux("market_grid_intensity"), "kg/J"),
     Output("clean_power_share", STOCK, "percent", "Share of data-centre electricity from "
            "additional clean-power contracts", _stock("clean_power_share"), "dimensionless"),
-    Output("us_electricity", FLOW, E, "US electricity consumption", _flow("us_electricity"),
-           ENERGY),
+    Output("us_electricity", FLOW, E, "US electricity consumption (outside data centres plus "
+           "data centres)", _flow("us_electricity"), ENERGY),
+    Output("us_other_electricity", FLOW, E, "US electricity consumption outside data centres",
+           _flow("us_other_electricity"), ENERGY),
     Output("us_residential_electricity", FLOW, E, "US residential electricity sales",
            _flow("us_residential_electricity"), ENERGY),
 )

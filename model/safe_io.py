@@ -43,6 +43,7 @@ PATH_MAX_BYTES = 4096
 UTF8_BOM = b"\xef\xbb\xbf"
 """The byte-order mark some Windows editors put at the start of a UTF-8 file; it is skipped."""
 
+
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` without control characters: each run of them becomes one space, so that
     ``"a\\x1b[2Jb"`` cannot clear a terminal. Newlines (and tabs) become spaces too unless

@@ -23,7 +23,6 @@ import numpy as np
 from projection.scenario_files import FOLDER, shipped
 
 from .errors import InputError
-from .hardware import ACCELERATOR_COHORTS
 from .parameters import (
     BY_KEY,
     PARAMETERS,
@@ -463,7 +462,6 @@ def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
 
 TIME_CONSTANTS: dict[str, int] = {
     "demand.mix_adjustment_time": 1,
-    "hardware.accelerator_lifetime": ACCELERATOR_COHORTS,  # each cohort holds lifetime / N
     "hardware.procurement_time": 1,
     "facility.pue_adjustment_time": 1,
     "buildout.construction_time": 1,
@@ -473,7 +471,9 @@ TIME_CONSTANTS: dict[str, int] = {
     "carbon.clean_power_adjustment_time": 1,
 }
 """Time constants of the stocks (key -> how many stages share it). A time constant shorter
-than one integration step makes the fixed-step integrator inaccurate or unstable."""
+than one integration step makes the fixed-step integrator inaccurate or unstable. (The
+accelerator lifetime is not one: the ageing chain's cohorts are a year wide whatever the
+lifetime, and retirement around it is spread over one cohort.)"""
 
 
 def _check_time_constants(entries: dict[str, Entry], substeps: int) -> None:

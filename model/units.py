@@ -33,6 +33,10 @@ def registry() -> pint.UnitRegistry:
     ureg.define("request = 1 = req")
     ureg.define("data_centre = 1")
     ureg.define("household = 1")
+    # Counts of accelerators, tokens and floating-point operations are dimensionless too.
+    ureg.define("accelerator = 1")
+    ureg.define("token = 1")
+    ureg.define("FLOP = 1")
     return ureg
 
 

@@ -96,7 +96,7 @@ _compiled = jax.jit(_scan_run, static_argnums=(1, 2, 3, 4))
 
 def compiled_run(p, years: int, substeps: int, record: bool, demand_only: bool = False):
     """Drop-in for ``integrate._run`` on XLA; small sample counts are padded to fixed sizes."""
-    m = int(np.shape(p["pue_start"])[-1])
+    m = int(np.shape(p["ai_pue_start"])[-1])
     size = next((s for s in PAD_SIZES if s >= m), m)
     if size != m:
         index = np.concatenate([np.arange(m), np.zeros(size - m, dtype=int)])

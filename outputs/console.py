@@ -7,8 +7,6 @@ exit code 130, no traceback). Only the standard library is imported at module le
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from projection.outputs.interrupts import guarded, install
 
 
@@ -18,7 +16,7 @@ def _run_command_line() -> None:
     command_line()
 
 
-def main() -> NoReturn:
+def main() -> None:
     """The console script: install the interrupt handler, then import and run the commands."""
     install()
     guarded(_run_command_line)

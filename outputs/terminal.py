@@ -36,6 +36,7 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("Operating capacity (1 Jan)", "GW", _var("operating_capacity")),
     Headline("Data centres (1 Jan)", "number", _var("data_centres")),
     Headline("AI requests per day", "billion", _var("ai_requests_per_day_total", 1e-9)),
+    Headline("Energy of one chat request", "Wh", _var("chat_energy_per_request")),
     Headline("Water consumed", "billion L", _var("water_consumption")),
     Headline("Water consumed", "billion gal", _var("water_consumption", 1 / LITRES_PER_US_GALLON)),
     Headline("Carbon emissions", "Mt CO2e", _var("emissions")),

@@ -55,8 +55,8 @@ def test_run_with_an_override_responds_and_records_it():
 
 def test_an_override_with_a_source_table_is_taken_as_given():
     s = projection.load_scenario("baseline", params={
-        "workloads.reasoning.gpu_energy_per_request": {"value": "5000 J", "source": "my test"}})
-    entry = s.entries["workloads.reasoning.gpu_energy_per_request"]
+        "workloads.reasoning.tokens_per_request": {"value": "5000 token", "source": "my test"}})
+    entry = s.entries["workloads.reasoning.tokens_per_request"]
     assert entry.base_value == 5000.0 and entry.source == "my test"
 
 

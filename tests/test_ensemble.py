@@ -54,13 +54,13 @@ def test_table_values_in_parameter_units_strings_and_base_units_agree(baseline):
 
 
 def test_per_workload_keys_change_one_row(baseline):
-    key = "workloads.reasoning.gpu_energy_per_request"
+    key = "workloads.reasoning.tokens_per_request"
     samples = parameter_samples(baseline, {key: [100.0, 200.0]})
-    energy = samples["gpu_energy_per_request"]
+    energy = samples["tokens_per_request"]
     assert energy.shape == (5, 2)
     np.testing.assert_allclose(energy[2], [100.0, 200.0])
     np.testing.assert_allclose(energy[0], baseline.entries[
-        "workloads.small_text.gpu_energy_per_request"].base_value)
+        "workloads.small_text.tokens_per_request"].base_value)
 
 
 @pytest.mark.parametrize("table, message", [

@@ -224,7 +224,7 @@ def test_titles_descriptions_and_sources_reach_no_terminal_with_control_characte
 ):
     data = {"scenario": {"title": title, "description": description,
                          "extends": BASELINE.as_posix()},
-            "facility": {"pue_target": {"value": "1.1", "source": source}}}
+            "facility": {"ai_pue_target": {"value": "1.1", "source": source}}}
     path = fresh(work)
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     try:
@@ -232,7 +232,7 @@ def test_titles_descriptions_and_sources_reach_no_terminal_with_control_characte
     except ScenarioError as exc:  # empty once cleaned, a title on two lines, no source
         assert_one_line(exc, str(path))
         return
-    for text in (s.title, s.description, s.entries["facility.pue_target"].source):
+    for text in (s.title, s.description, s.entries["facility.ai_pue_target"].source):
         assert text and not any(is_control(c) for c in text), text
     assert "\x1b" not in s.title and s.title == s.title.strip()
 
@@ -289,6 +289,18 @@ def test_odd_path_names_are_one_line(work, name, role):
         with pytest.raises(OutputError) as info:
             check_output_file(str(work / name) if name else "")
     assert_one_line(info.value)
+
+
+@FAST
+@given(ODD_NAMES)
+def test_every_output_option_refuses_odd_names_as_a_usage_error(name):
+    import typer
+
+    from projection.outputs.files import parse_output
+
+    with pytest.raises(typer.BadParameter) as info:
+        parse_output(name)
+    assert_one_line(info.value.format_message())
 
 
 def _special(work: Path, kind: str) -> Path:

@@ -121,7 +121,7 @@ def test_a_unit_error_in_an_equation_would_be_caught():
     p_bad = dict(p)
     units = {par.name: par.unit for par in PARAMETERS}
     units = {k: ("1/yr" if BY_NAME[k].kind == "growth" else u) for k, u in units.items()}
-    units["pue_target"] = "J"  # a PUE with a unit: (target - pue) no longer adds up
+    units["ai_pue_target"] = "J"  # a PUE with a unit: (target - pue) no longer adds up
     p_q = _with_units(p_bad, {**units, **CALIBRATION_UNITS})
     state_q = _with_units(initial_state(p), STATE_UNITS)
     with pytest.raises(Exception, match="(?i)dimension|cannot convert"):
@@ -187,7 +187,7 @@ def test_agrees_with_scipy_solve_ivp_on_a_smooth_case():
 PERTURBED = ("adoption_growth", "saturation_multiple", "rebound_elasticity",
              "frontier_efficiency_gain", "training_compute_growth", "conventional_demand_growth",
              "conventional_efficiency_gain", "interconnection_limit", "construction_time",
-             "accelerator_lifetime", "pue_target", "grid_intensity_change",
+             "accelerator_lifetime", "ai_pue_target", "grid_intensity_change",
              "clean_power_share_target", "mix_adjustment_time")
 
 
@@ -198,7 +198,7 @@ def perturbed_ensemble(factors: list[list[float]]) -> dict[str, np.ndarray]:
     f = np.array(factors)  # (samples, parameters)
     for j, name in enumerate(PERTURBED):
         ens[name] = ens[name] * f[:, j]
-    ens["pue_target"] = np.maximum(ens["pue_target"], 1.0)
+    ens["ai_pue_target"] = np.maximum(ens["ai_pue_target"], 1.0)
     ens["clean_power_share_target"] = np.minimum(ens["clean_power_share_target"], 1.0)
     return ens
 
@@ -286,22 +286,110 @@ def test_every_shipped_scenario_runs_with_sane_outputs(shipped_results):
             assert "units" in ds[var].attrs and "long_name" in ds[var].attrs, var
 
 
-def test_2028_ordering_and_bracketing_of_published_range(shipped_results):
+def test_2028_ordering_and_start_year_identical_across_scenarios(shipped_results):
     def y2028(name, var="facility_energy"):
         return float(shipped_results[name][var].sel(year=2028))
 
     assert y2028("low_growth") < y2028("baseline") < y2028("high_growth")
-    total = reference("lbnl_total_2028_range")
-    ai = reference("lbnl_ai_servers_2028_range")
-    totals = [y2028(n) for n in shipped_results]
-    ais = [y2028(n, "ai_facility_energy") for n in shipped_results]
-    assert min(totals) <= float(total["low"]) and max(totals) >= float(total["high"])
-    assert min(ais) <= float(ai["low"]) and max(ais) >= float(ai["high"])
-    # high_growth sits near the top of the range
-    assert y2028("high_growth") == pytest.approx(float(total["high"]), rel=0.05)
-    households = reference("mittr_22pct_households")
-    share = y2028("high_growth", "ai_share_of_household_electricity")
-    assert share == pytest.approx(float(households["value"]), abs=1.5)
+    # the start is calibrated, the future is what differs: every output of the start year
+    # is the same in every shipped scenario
+    first = {name: ds.sel(year=2024) for name, ds in shipped_results.items()}
+    base = first["baseline"]
+    # exception: capacity under construction on 1 January is set from each scenario's own
+    # construction time (a start-year stock not yet taken from published construction data)
+    compared = [v for v in base.data_vars if v != "construction_pipeline"]
+    for name, ds in first.items():
+        for var in compared:
+            np.testing.assert_allclose(ds[var].values, base[var].values, rtol=1e-9,
+                                       err_msg=f"{name}: {var}")
+
+
+def test_chat_request_lands_in_the_published_range_as_a_result(shipped_results):
+    chat = float(shipped_results["baseline"]["chat_energy_per_request"].sel(year=2024))
+    published = reference("published_chat_query_range")
+    assert float(published["low"]) <= chat <= float(published["high"])
+
+
+def _run_with(values: dict[str, list[str]], end_year: int = 2030):
+    """Run the baseline with each named parameter set to each of its values (one sample each)."""
+    p = baseline_parameters()
+    n = len(next(iter(values.values())))
+    ens = {k: np.repeat(v, n, axis=-1) for k, v in p.items()}
+    for name, texts in values.items():
+        par = BY_NAME[name]
+        column = [model_value(par, np.array([to_base(parse_quantity(t), par.unit)]))[0]
+                  for t in texts]
+        ens[name] = np.array(column)[None, :] if ens[name].ndim == 2 else np.array(column)
+    return simulate(ens, 2024, end_year, 3)
+
+
+@pytest.mark.parametrize(("name", "low", "high", "sign"), [
+    ("requests_per_day_start", "1e9 request/day", "4e9 request/day", 1),
+    ("reasoning_tokens_target", "5000 token", "15000 token", 1),
+    ("accelerator_lifetime", "4 yr", "7 yr", 1),
+    ("planned_utilisation_ratio", "1", "0.8", 1),  # buyers ship more for the same work
+    ("frontier_efficiency_gain", "20 %/yr", "50 %/yr", -1),
+    ("software_efficiency_gain", "5 %/yr", "40 %/yr", -1),
+])
+def test_responses_have_the_published_direction(name, low, high, sign):
+    f = _run_with({name: [low, high]}).flows["facility_energy"]
+    assert sign * (f[-1, 1] - f[-1, 0]) > 0, (name, f[-1])
+
+
+def test_more_accelerators_shipped_for_the_same_work_give_more_electricity():
+    raw = _run_with({"planned_utilisation_ratio": ["1", "0.8"]})
+    shipped = raw.flows["accelerator_shipments"][1:].sum(axis=0)
+    assert shipped[1] > shipped[0]
+    assert raw.flows["facility_energy"][-1, 1] > raw.flows["facility_energy"][-1, 0]
+
+
+def test_more_tokens_per_chat_response_give_more_electricity():
+    p = baseline_parameters()
+    ens = {k: np.repeat(v, 2, axis=-1) for k, v in p.items()}
+    ens["tokens_per_request"] = ens["tokens_per_request"].copy()
+    ens["tokens_per_request"][1, 1] *= 2  # chat responses twice as long
+    f = simulate(ens, 2024, 2030, 3).flows
+    assert f["generative_inference_energy"][-1, 1] > f["generative_inference_energy"][-1, 0]
+
+
+def test_tighter_grid_gives_more_unserved_and_never_less_served_existing_load():
+    raw = _run_with({"interconnection_limit": ["15 GW/yr", "2 GW/yr"]})
+    f = raw.flows
+    assert f["unserved_energy"][-1, 1] > f["unserved_energy"][-1, 0]
+    conventional = f["conventional_facility_energy"][:, 1]
+    assert np.all(conventional >= conventional[0] * (1 - 1e-9))  # existing load stays served
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from(["0.01 yr", "1 yr", "50 yr"]),
+       st.sampled_from(["-50 %/yr", "0 %/yr", "200 %/yr"]),
+       st.sampled_from(["0 %", "100 %"]), st.sampled_from(["0.01 GW/yr", "15 GW/yr"]))
+def test_extreme_inputs_stay_finite_and_non_negative_to_2050(lifetime, growth, training, limit):
+    raw = _run_with({"accelerator_lifetime": [lifetime], "other_inference_growth": [growth],
+                     "training_compute_growth": [growth], "frontier_efficiency_gain": ["0 %/yr"],
+                     "training_share_start": [training], "interconnection_limit": [limit]},
+                    end_year=2050)
+    for group in (raw.flows, raw.stocks, raw.auxiliaries):
+        for key, values in group.items():
+            assert np.all(np.isfinite(values)), key
+            assert np.all(values >= -1e-9 * np.abs(values).max()), key
+
+
+@pytest.mark.parametrize("name", ["baseline", "high_growth", "low_growth", "efficiency_push",
+                                  "constrained_grid"])
+def test_no_unexplained_collapse_or_oscillation_to_2050(name):
+    s = load_scenario(SCENARIOS / f"{name}.toml")
+    raw = simulate(s.parameter_arrays(), 2024, 2050, s.substeps_per_year)
+    total = raw.flows["facility_energy"][:, 0]
+    capacity = raw.stocks["operating_capacity"][:, 0]
+    centres = raw.stocks["data_centres"][:, 0]
+    change = total[1:] / total[:-1] - 1.0
+    assert np.all(change > -0.10), change  # no year loses a tenth of its electricity
+    # no oscillation: the direction of change flips at most twice over the horizon
+    flips = np.sum(np.diff(np.sign(np.round(change, 3))) != 0)
+    assert flips <= 2, change
+    assert np.all(np.diff(capacity) >= -0.05 * capacity[:-1])
+    assert np.all(np.diff(centres) >= -0.05 * centres[:-1])
 
 
 def test_policy_levers_do_what_they_say(shipped_results):
@@ -316,9 +404,10 @@ def test_policy_levers_do_what_they_say(shipped_results):
 
 def test_pue_trend_and_facility_identity(shipped_results):
     ds = shipped_results["baseline"]
-    assert float(ds.pue.sel(year=2024)) == pytest.approx(1.4)
-    pue = ds.pue.values
-    assert np.all(np.diff(pue) < 0) and pue[-1] > 1.3  # falls toward the 1.3 target
+    assert float(ds.pue.sel(year=2024)) == pytest.approx(1.4, rel=0.01)  # LBNL 2024, p. 47
+    for name, target in (("ai_pue", 1.15), ("conventional_pue", 1.35)):
+        pue = ds[name].values[1:]
+        assert np.all(np.diff(pue) < 0) and pue[-1] > target
 
 
 def test_dynamics_module_names_every_state_variable():

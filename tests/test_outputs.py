@@ -56,7 +56,7 @@ def test_sidecars_name_their_file_and_carry_the_provenance(results):
         assert meta["scenario"] == "high_growth" and len(meta["scenario_sha256"]) == 64
         assert len(meta["inputs_sha256"]) == 64
         assert meta["resolved_parameters"]["demand.adoption_growth"]["value"]
-        assert meta["calibration_si_units"]["serving_factor"]
+        assert meta["calibration_si_units"]["target_utilisation"]
 
 
 def test_netcdf_counts_and_shares_are_dimensionless_with_long_names(results):

@@ -50,10 +50,10 @@ def test_units_are_converted_to_si_and_rates_to_continuous():
     p = s.parameter_arrays()
     twh_per_year = 1e12 * 3600 / SECONDS_PER_YEAR  # W
     assert p["facility_energy_start"][0] == pytest.approx(200 * twh_per_year)
-    assert p["gpu_energy_per_request"][WORKLOADS.index("small_text"), 0] == 57.0
+    assert p["active_parameters"][WORKLOADS.index("small_text"), 0] == 8e9
     # "18 %/yr" compound is ln(1.18) per year, continuous
     assert p["historical_growth"][0] * SECONDS_PER_YEAR == pytest.approx(math.log(1.18))
-    assert p["onsite_wue_start"][0] == pytest.approx(0.52e-3 / 3.6e6)  # 0.52 L/kWh in m3 per J
+    assert p["conventional_wue"][0] == pytest.approx(0.5e-3 / 3.6e6)  # 0.5 L/kWh in m3 per J
     assert p["request_share_start"].shape == (len(WORKLOADS), 1)
     assert np.isclose(p["request_share_start"].sum(), 1.0)
 
@@ -112,14 +112,14 @@ BAD_INPUTS = [
      "demand.adoption_grwth", "did you mean 'adoption_growth'"),
     ('[demnd]\nadoption_growth = { value = "80 %/yr", source = "x" }\n',
      "demnd", "did you mean 'demand'"),
-    ('[workloads.vidoe]\ngpu_energy_per_request = { value = "1 J", source = "x" }\n',
+    ('[workloads.vidoe]\nactive_parameters = { value = "1e9", source = "x" }\n',
      "workloads.vidoe", "did you mean 'video'"),
     ('[workloads.video]\nrequest_share_start = { value = "5 %", source = "x" }\n',
      "workloads.*.request_share_start", "sum to"),
     ('[buildout]\nmax_utilisation = { value = "120 %", source = "x" }\n',
      "buildout.max_utilisation", "between 0 and 1"),
-    ('[facility]\npue_target = { value = "0.9", source = "x" }\n',
-     "facility.pue_target", "at least 1"),
+    ('[facility]\nai_pue_target = { value = "0.9", source = "x" }\n',
+     "facility.ai_pue_target", "at least 1"),
     ('[demand]\nadoption_growth = { value = "-150 %/yr", source = "x" }\n',
      "demand.adoption_growth", "-100 %/yr"),
     ('[buildout]\nmax_utilisation = { value = "50 %", source = "x" }\n',
@@ -168,10 +168,10 @@ def test_bad_setting_is_refused(tmp_path, line, key, words):
 
 def test_missing_parameter_is_named(tmp_path):
     text = BASELINE.read_text(encoding="utf-8")
-    text = re.sub(r"^pue_target = .*$", "", text, flags=re.M)
+    text = re.sub(r"^ai_pue_target = .*$", "", text, flags=re.M)
     path = tmp_path / "nopue.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"facility\.pue_target: missing"):
+    with pytest.raises(ScenarioError, match=r"facility\.ai_pue_target: missing"):
         load_scenario(path)
 
 
@@ -246,8 +246,8 @@ def test_extends_path_is_relative_to_the_extending_file_not_the_working_director
          "start.facility_energy_start", "1e9"),
         ('[hardware]\nprocurement_time = { value = "1 day", source = "x" }\n',
          "hardware.procurement_time", "substeps_per_year to at least"),
-        ('[hardware]\naccelerator_lifetime = { value = "0.3 yr", source = "x" }\n',
-         "hardware.accelerator_lifetime", "ageing stages"),
+        ('[buildout]\nconstruction_time = { value = "0.1 yr", source = "x" }\n',
+         "buildout.construction_time", "substeps_per_year to at least"),
     ],
 )
 def test_values_the_equations_cannot_follow_are_refused(tmp_path, body, key, words):

@@ -11,12 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from projection.model.scenario import load_scenario
 from projection.validation.checks import (
     compare,
     default_checks_path,
+    format_table,
     load_checks,
     run_checks,
 )
@@ -83,17 +85,29 @@ def test_every_check_runs_once_and_names_its_source(report):
 
 def test_the_issue_checks_are_all_in_the_registry():
     """The figures the issue names: each is compared with the model, not typed into a test."""
-    references_used = {c.get("reference") for c in CHECKS} | {p.reference.id for p in SERIES}
-    for rid in ("mittr_llama8b_gpu", "mittr_llama8b_total", "mittr_llama405b_gpu",
-                "mittr_llama405b_total", "mittr_sd3_gpu", "mittr_sd3_total",
-                "mittr_cogvideox_total", "mittr_llama405b_microwave", "mittr_llama405b_ebike",
-                "derived_1bn_queries_annual_energy", "derived_1bn_queries_homes",
-                "mittr_us_dc_2024", "mittr_us_dc_count_2024", "iea_us_2024",
-                "lbnl_total_2018", "lbnl_total_2023", "lbnl_total_2028_range",
-                "lbnl_ai_servers_2028_range", "mittr_22pct_households",
+    references_used = ({c.get(field) for c in CHECKS for field in ("reference", "energy")}
+                       | {p.reference.id for p in SERIES})
+    for rid in ("mittr_llama8b_gpu", "mittr_llama8b_total", "mittr_llama405b_total",
+                "mittr_sd3_gpu", "mittr_cogvideox_total", "mittr_llama405b_microwave",
+                "mittr_llama405b_ebike", "derived_1bn_queries_annual_energy",
+                "derived_1bn_queries_homes", "mittr_us_dc_2024", "mittr_us_dc_count_2024",
+                "iea_us_2024", "lbnl_total_2018", "lbnl_total_2023", "published_chat_query_range",
                 "lbnl_water_direct_2023", "lbnl_water_indirect_2023",
-                "guidi_dc_carbon_intensity", "guidi_carbon_intensity_excess"):
+                "guidi_dc_carbon_intensity", "guidi_carbon_intensity_excess",
+                "lbnl_dc_carbon_intensity_2023"):
         assert rid in references_used, rid
+
+
+def test_every_check_is_identity_calibration_or_evidence_and_validate_counts_them(report):
+    assert {r.group for r in report.results} == {"identity", "calibration", "evidence"}
+    counts = report.group_counts
+    assert sum(c["total"] for c in counts.values()) == len(report.results)
+    # the per-request physics and the chat request are evidence: no input or fit uses them
+    evidence = {r.id for r in report.results if r.group == "evidence"}
+    assert {"physics_small_text", "physics_image", "physics_video",
+            "chat_energy_per_request_2024", "carbon_intensity_lbnl"} <= evidence
+    table = format_table(report)
+    assert f"evidence {counts['evidence']['pass']} of {counts['evidence']['total']} pass" in table
 
 
 def test_backcast_reproduces_2018_and_2023_within_5_percent_and_a_held_out_year(report):
@@ -115,6 +129,9 @@ def test_backcast_reports_fitted_values_with_uncertainty(report):
     fit = report.fit
     assert fit.sigma is not None and (fit.sigma > 0).all()
     assert fit.correlation.diagonal() == pytest.approx(1.0)
+    # identifiable: history separates what it fits (no correlation beyond 0.95)
+    off_diagonal = fit.correlation - np.diag(fit.correlation.diagonal())
+    assert np.abs(off_diagonal).max() < 0.95
     assert fit.dof >= 1
     for fp, value in zip(fit.parameters, fit.values, strict=True):
         assert fp.lower < value < fp.upper, fp.key
@@ -131,6 +148,10 @@ def test_compare_value_range_and_bound():
     assert compare(590, ref(low=325, high=580), 0.05, "high")[0]
     assert not compare(300, ref(low=325, high=580), 0.05, "low")[0]
     assert compare(41, ref(low=40), None)[0] and not compare(39, ref(low=40), None)[0]
+    assert compare(190, ref(100), None, within_factor=2.0)[0]
+    assert compare(51, ref(100), None, within_factor=2.0)[0]
+    assert not compare(49, ref(100), None, within_factor=2.0)[0]
+    assert not compare(201, ref(100), None, within_factor=2.0)[0]
     assert not compare(float("nan"), ref(100), 0.05)[0]
 
 
@@ -143,7 +164,7 @@ def test_a_failing_check_fails_validate(tmp_path, results):
         (tmp_path / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
     report = run_checks(checks)
     newly_failed = {r.id for r in report.results if not r.passed and results[r.id].passed}
-    assert newly_failed == {"gpu_small_text"}
+    assert newly_failed == {"physics_small_text"}
     assert not report.passed
 
 
@@ -158,6 +179,7 @@ def test_cli_validate_table_and_json():
     data = json.loads(as_json.stdout)
     assert data["passed"] is True
     assert data["counts"] == {"pass": len(CHECK_IDS), "fail": 0, "total": len(CHECK_IDS)}
+    assert set(data["group_counts"]) == {"identity", "calibration", "evidence"}
     row = next(c for c in data["checks"] if c["id"] == "baseline_2024_total")
     assert row["reference_id"] == "mittr_us_dc_2024" and row["result"] == "pass"
     assert {"model", "difference", "tolerance", "reason", "citation"} <= set(row)
@@ -187,7 +209,7 @@ def test_cli_validate_exit_codes_for_failures_and_bad_input(tmp_path):
         (tmp_path / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
     result = projection("validate", "--checks", str(failing))
     assert result.returncode == 1
-    assert "FAIL gpu_small_text" in result.stdout
+    assert "FAIL physics_small_text" in result.stdout
 
 
 def test_reference_data_rejects_bad_rows(tmp_path):

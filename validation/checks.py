@@ -16,10 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from projection.model.demand import standard_request_energy
+from projection.model.demand import FLOP_PER_PARAMETER_TOKEN
 from projection.model.parameters import WORKLOADS
 from projection.model.run import run_scenario
 from projection.model.safe_io import load_toml
@@ -61,6 +60,14 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "backcast_ratio": ("output", "year", "base_year", "reference"),
 }
 """Fields each kind needs besides id, group, kind and reason."""
+
+GROUPS: dict[str, str] = {
+    "identity": "inputs read back and arithmetic restated (they test the code, not the model)",
+    "calibration": "figures the start state or the backcast is fitted to",
+    "evidence": "figures used nowhere in the inputs or the fit: other studies, held-out years, "
+                "measurements the physics is compared with",
+}
+"""The three groups every check belongs to, in the order ``validate`` prints them."""
 
 
 def default_checks_path() -> Path:
@@ -112,6 +119,15 @@ class Report:
         return all(r.passed for r in self.results)
 
     @property
+    def group_counts(self) -> dict[str, dict[str, int]]:
+        """Pass and total counts per group (identity, calibration, evidence)."""
+        out = {}
+        for group in GROUPS:
+            members = [r for r in self.results if r.group == group]
+            out[group] = {"pass": sum(r.passed for r in members), "total": len(members)}
+        return out
+
+    @property
     def counts(self) -> tuple[int, int]:
         good = sum(r.passed for r in self.results)
         return good, len(self.results) - good
@@ -124,15 +140,21 @@ def percent(x: float) -> str:
 
 
 def compare(model: float, ref: Reference, tolerance: float | None,
-            target: str | None = None) -> tuple[bool, str, str]:
+            target: str | None = None, within_factor: float | None = None
+            ) -> tuple[bool, str, str]:
     """(passed, difference, tolerance text) of a model value against a figure.
 
-    With a tolerance, the model is compared with the figure's value (or one end of its range,
+    With ``within_factor`` f, the model passes between the figure's value / f and x f. With a
+    tolerance, the model is compared with the figure's value (or one end of its range,
     ``target`` "low" or "high"): relative difference within the tolerance. Without one, a range
     must contain the model and a bound must not be crossed.
     """
     if not math.isfinite(model):
         return False, "no value", "-"
+    if within_factor is not None and ref.value is not None:
+        ratio = model / ref.value
+        passed = 1.0 / within_factor <= ratio <= within_factor
+        return passed, percent(ratio - 1.0), f"within a factor of {within_factor:g}"
     if tolerance is not None:
         goal = {"low": ref.low, "high": ref.high}.get(target or "", ref.value)
         if goal is None:
@@ -221,10 +243,22 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
         for name in ("group", "reason", *REQUIRED[kind]):
             if name not in check:
                 raise ReferenceDataError(path, cid, f"missing {name!r}")
+        if not isinstance(check["group"], str) or check["group"] not in GROUPS:
+            raise ReferenceDataError(path, f"{cid}.group",
+                                     f"got {check['group']!r}, expected one of {', '.join(GROUPS)}")
         if kind == "equivalent" and ("energy" in check) == ("workload" in check):
             raise ReferenceDataError(path, cid, "give either energy (a reference) or workload")
         _check_fields(path, cid, check)
         check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
+        if "within_factor" in check:
+            try:
+                factor = float(check["within_factor"])
+            except (TypeError, ValueError):
+                factor = float("nan")
+            if not factor > 1.0:
+                raise ReferenceDataError(
+                    path, f"{cid}.within_factor",
+                    f"got {check['within_factor']!r}, expected a number above 1")
     if not isinstance(data.get("backcast", {}), dict):
         raise ReferenceDataError(path, "backcast", "expected a [backcast] table")
     for name in ("scenario", "series"):
@@ -304,12 +338,15 @@ def _output_value(ds: xr.Dataset, output: str, year: int,
 
 
 def request_total(scenario: Scenario, workload: str) -> float:
-    """Energy of one request as measured (GPU x overhead), J: the model's standard request energy
-    at a serving factor of one, times the start-year PUE it removes."""
+    """Accelerator energy of one request on a busy accelerator of the start-year vintage, J:
+    2 x active parameters x tokens, over the workload's FLOP utilisation times the peak FLOP
+    per joule of that vintage (the model's per-request physics, before idle share, host
+    overhead and cooling)."""
     p = scenario.parameter_arrays()
-    overhead, pue = p["overhead_factor"], p["pue_start"]
-    it = standard_request_energy(p["gpu_energy_per_request"], overhead, np.ones_like(overhead), pue)
-    return float((it * pue)[WORKLOADS.index(workload), 0])
+    row = WORKLOADS.index(workload)
+    flop = (FLOP_PER_PARAMETER_TOKEN * p["active_parameters"][row, 0]
+            * p["tokens_per_request"][row, 0])
+    return float(flop / (p["flop_utilisation"][row, 0] * p["peak_flop_per_joule_start"][0]))
 
 
 def _parameter(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
@@ -320,7 +357,8 @@ def _parameter(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
 
 
 def _request_total(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
-    return convert(request_total(ctx.scenario(check["scenario"]), check["workload"]), "J", ref.unit)
+    joules = request_total(ctx.scenario(check["scenario"]), check["workload"])
+    return convert(joules * float(check.get("factor", 1.0)), "J", ref.unit)
 
 
 def _equivalent(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
@@ -402,11 +440,13 @@ MODEL_VALUE: dict[str, Callable[[Context, dict[str, Any], Reference], float]] = 
 # --- running the checks ---------------------------------------------------------------------
 
 def _result(check: dict[str, Any], ref: Reference, model: float, title: str | None = None,
-            tolerance: float | None = None, reason: str | None = None) -> CheckResult:
+            tolerance: float | None = None, reason: str | None = None,
+            group: str | None = None) -> CheckResult:
     tol = check.get("tolerance_value") if tolerance is None else tolerance
-    passed, difference, tol_text = compare(model, ref, tol, check.get("target"))
+    factor = float(check["within_factor"]) if "within_factor" in check else None
+    passed, difference, tol_text = compare(model, ref, tol, check.get("target"), factor)
     return CheckResult(
-        id=check["id"], group=check["group"], title=title or check["title"],
+        id=check["id"], group=group or check["group"], title=title or check["title"],
         reference_id=ref.id, reference=ref.describe(), model=model, unit=ref.unit,
         difference=difference, tolerance=tol_text, passed=bool(passed),
         reason=reason or check["reason"], source=ref.citation(), citation=ref.source,
@@ -437,7 +477,7 @@ def _series_results(ctx: Context, check: dict[str, Any]) -> list[CheckResult]:
             sub, point.reference, convert(value, unit, point.reference.unit),
             title=f"{point.reference.quantity}, {point.year} ({role})",
             tolerance=point.uncertainty if point.reference.value is not None else None,
-            reason=point.reason,
+            reason=point.reason, group="calibration" if point.role == "fit" else "evidence",
         ))
     return results
 
@@ -475,14 +515,14 @@ def notes(ctx: Context) -> list[str]:
         lines.extend(f"Backcast: {w}." for w in fit.warnings)
     if "baseline" in ctx._runs:
         calibration = json.loads(ctx._runs["baseline"].attrs.get("calibration_si_units", "{}"))
-        factor = calibration.get("serving_factor")
-        if isinstance(factor, list):
-            factor = factor[0]
-        if factor is not None:
+        utilisation = calibration.get("target_utilisation")
+        if isinstance(utilisation, list):
+            utilisation = utilisation[0]
+        if utilisation is not None:
             lines.append(
-                f"Baseline serving factor {factor:.3g}: in 2024 the fleet uses {factor:.3g} times "
-                "the benchmark energy per request, so that 2e9 requests a day carry the AI "
-                "electricity (see docs/methodology.md, limitations)."
+                f"Baseline: the 2024 AI electricity on the installed accelerators implies a busy "
+                f"share of {utilisation:.0%} of their peak capability (calibrated; see "
+                "docs/methodology.md)."
             )
     return lines
 
@@ -498,8 +538,9 @@ def _clip(text: str, width: int) -> str:
 
 def format_table(report: Report) -> str:
     """The human table, grouped, one row per check, with pass counts and notes at the end."""
+    ordered = sorted(report.results, key=lambda r: list(GROUPS).index(r.group))
     rows = [(r.group, _clip(r.title, 62), r.reference, r.model_text, r.difference,
-             "pass" if r.passed else "FAIL", _clip(r.source, 60)) for r in report.results]
+             "pass" if r.passed else "FAIL", _clip(r.source, 60)) for r in ordered]
     widths = [max(len(COLUMNS[i]), *(len(row[i + 1]) for row in rows)) for i in range(6)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*COLUMNS), line.format(*("-" * w for w in widths))]
@@ -507,13 +548,16 @@ def format_table(report: Report) -> str:
     for row in rows:
         if row[0] != group:
             group = row[0]
-            out.append(f"[{group}]")
+            out.append(f"[{group}: {GROUPS[group]}]")
         out.append(line.format(*row[1:]).rstrip())
     good, bad = report.counts
     out.append("")
     out.append(f"{good} of {len(report.results)} checks pass" + (f", {bad} fail" if bad else "")
                + ". Tolerances and their reasons: validation/data/checks.toml and "
                "historical_series.csv; `--json` gives them per check.")
+    out.append("By group: " + "; ".join(
+        f"{group} {c['pass']} of {c['total']} pass" for group, c in report.group_counts.items())
+        + ".")
     for r in report.results:
         if not r.passed:
             out.append(f"FAIL {r.id}: model {r.model_text}, reference {r.reference} "
@@ -528,6 +572,7 @@ def report_json(report: Report) -> dict[str, Any]:
     data: dict[str, Any] = {
         "passed": report.passed,
         "counts": {"pass": good, "fail": bad, "total": len(report.results)},
+        "group_counts": report.group_counts,
         "checks": [r.as_dict() for r in report.results],
         "notes": report.notes,
     }
