@@ -43,7 +43,7 @@ HEADLINE_OUTPUTS: tuple[str, ...] = (
 )
 """The outputs an ensemble keeps unless told otherwise: the terminal's headline figures."""
 PERCENTILES: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
-STREAM_BLOCK = 20 * BLOCK_SAMPLES
+STREAM_BLOCK = 10 * BLOCK_SAMPLES
 """Samples per block written to disk: a multiple of the engine's block, so that every engine
 block but the very last has one shape (a compiled backend then loads one program)."""
 PERCENTILE_PASS_BYTES = 128 * 2**20

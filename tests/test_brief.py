@@ -107,7 +107,9 @@ def assert_shows(item: dict[str, str], model: float) -> None:
 def test_page_opens_without_errors_network_or_broken_images(page):
     assert page.errors == []
     assert page.requests == []
-    assert len(page.images) == 6  # electricity, capacity, fan, sensitivity, water, carbon
+    charts = re.findall(r'<figure id="chart-([a-z]+)"', page.dom)
+    assert sorted(charts) == ["capacity", "carbon", "electricity", "fan", "sensitivity", "water"]
+    assert len(page.images) == len(charts)  # carbon: one chart, a panel per accounting basis
     for image in page.images:
         assert image["loaded"] and image["width"] > 100 and image["height"] > 100, image
         assert image["src"].startswith("data:image/svg+xml")
