@@ -37,9 +37,14 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("Data centres (1 Jan)", "number", _var("data_centres")),
     Headline("AI requests per day", "billion", _var("ai_requests_per_day_total", 1e-9)),
     Headline("Energy of one chat request", "Wh", _var("chat_energy_per_request")),
-    Headline("Water consumed", "billion L", _var("water_consumption")),
-    Headline("Water consumed", "billion gal", _var("water_consumption", 1 / LITRES_PER_US_GALLON)),
-    Headline("Carbon emissions", "Mt CO2e", _var("emissions")),
+    Headline("Water consumed on site", "billion L", _var("onsite_water")),
+    Headline("  at power plants", "billion L", _var("indirect_water")),
+    Headline("Water consumed on site", "billion gal",
+             _var("onsite_water", 1 / LITRES_PER_US_GALLON)),
+    Headline("  at power plants", "billion gal",
+             _var("indirect_water", 1 / LITRES_PER_US_GALLON)),
+    Headline("Carbon, location-based", "Mt CO2e", _var("emissions")),
+    Headline("Carbon, market-based", "Mt CO2e", _var("emissions_market_based")),
     Headline("Unserved demand", "TWh", _var("unserved_energy")),
 )
 
