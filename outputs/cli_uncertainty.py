@@ -179,7 +179,7 @@ def _charts_note(quiet: bool) -> None:
 
 def percentile_table(ds) -> str:
     """Every output: a row per percentile and the scenario's run, a column per year."""
-    from projection.outputs.terminal import fmt
+    from projection.outputs.terminal import fmt, render_table
 
     years = [int(y) for y in ds["year"].values]
     header = ["", "unit", "", *(str(y) for y in years)]
@@ -195,18 +195,7 @@ def percentile_table(ds) -> str:
                                            if ds[f"{name}_run"].ndim == 1)])
         for q in ds["percentile"].values:
             rows.append(["", "", f"p{q:g}", *(fmt(float(v)) for v in var.sel(percentile=q).values)])
-    return _render(header, rows)
-
-
-def _render(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) if i < len(r) else 0 for r in [header, *rows])
-              for i in range(len(header))]
-    lines = []
-    for k, row in enumerate([header, ["-" * w for w in widths], *rows]):
-        cells = [(c.ljust(w) if i < 3 else c.rjust(w)) for i, (c, w)
-                 in enumerate(zip(row, widths, strict=False))]
-        lines.append("  ".join(cells).rstrip() if k != 1 else "  ".join(row))
-    return "\n".join(lines)
+    return render_table(header, rows, left=3)
 
 
 def uncertainty_command(
@@ -279,7 +268,7 @@ def uncertainty_command(
 def ranked_table(ds, top: int = 5) -> str:
     """Per output: the parameters ranked by their main index in the last year, with that
     index in each headline year."""
-    from projection.outputs.terminal import headline_years
+    from projection.outputs.terminal import headline_years, render_table
     from projection.validation.sensitivity import ranking
 
     method = ds.attrs["sensitivity_method"]
@@ -297,7 +286,7 @@ def ranked_table(ds, top: int = 5) -> str:
                         if f"{key}_conf" in ds and method == "sobol" else "")
                 cells.append(f"{value:.3g}{conf}")
             rows.append([str(output) if r == 1 else "", str(r), str(parameter), *cells])
-    return _render(header, rows)
+    return render_table(header, rows, left=3)
 
 
 def sensitivity_command(
@@ -372,7 +361,7 @@ def sensitivity_command(
 def sweep_table(ds, outputs: Sequence[str], year: int) -> str:
     import numpy as np
 
-    from projection.outputs.terminal import fmt
+    from projection.outputs.terminal import fmt, render_table
 
     keys = [d for d in ds[outputs[0]].dims if d not in ("year", "workload")]
     header = [*keys, *(f"{o} ({ds[o].attrs.get('units', '')})" for o in outputs)]
@@ -385,7 +374,7 @@ def sweep_table(ds, outputs: Sequence[str], year: int) -> str:
             var = ds[o].sel(year=year).isel(at)
             cells.append(fmt(float(var.sum("workload") if "workload" in var.dims else var)))
         rows.append(cells)
-    return f"{year}\n" + _render(header, rows)
+    return f"{year}\n" + render_table(header, rows, left=3)
 
 
 def sweep_command(

@@ -73,14 +73,16 @@ def _point(da: xr.DataArray) -> float:
     return float(da)
 
 
-def _render(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in
-                       enumerate(zip(header, widths, strict=True)))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
-                               enumerate(zip(row, widths, strict=True))))
+def render_table(header: list[str], rows: list[list[str]], left: int = 2) -> str:
+    """A plain-text table: the first ``left`` columns aligned left, the rest right; rows may
+    be shorter than the header."""
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in [header, *rows])
+              for i in range(len(header))]
+    lines = []
+    for row in [header, ["-" * w for w in widths], *rows]:
+        cells = [c.ljust(w) if i < left else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(row, widths, strict=False))]
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
 
@@ -92,7 +94,7 @@ def headline_table(ds: xr.Dataset, years: Sequence[int] | None = None) -> str:
     for h in HEADLINES:
         da = h.value(ds)
         rows.append([h.label, h.unit, *(fmt(_point(da.sel(year=y))) for y in years)])
-    return _render(["", "unit", *(str(y) for y in years)], rows)
+    return render_table(["", "unit", *(str(y) for y in years)], rows)
 
 
 def headline_values(ds: xr.Dataset, years: Sequence[int]) -> list[dict[str, Any]]:
@@ -125,4 +127,4 @@ def comparison_table(ds: xr.Dataset, year: int) -> str:
             value = _point(da.sel(scenario=s))
             row += [fmt(value), *_difference(value, reference)]
         rows.append(row)
-    return _render(header, rows)
+    return render_table(header, rows)
