@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import os
 import sys
 import threading
@@ -63,29 +64,38 @@ def cache_folder() -> Path:
 @dataclass(frozen=True)
 class Layout:
     """Where each named array lives in a compiled engine's flat input or output table: name
-    -> (first row, leading shape)."""
+    -> (first row, leading shape, rows)."""
 
-    rows: dict[str, tuple[int, tuple[int, ...]]]
-
-    @property
-    def size(self) -> int:
-        return sum(int(np.prod(shape)) for _, shape in self.rows.values())
+    rows: dict[str, tuple[int, tuple[int, ...], int]]
+    size: int
 
     @staticmethod
     def of(shapes: Mapping[str, tuple[int, ...]]) -> Layout:
         rows, at = {}, 0
         for name, shape in shapes.items():
-            rows[name] = (at, tuple(shape))
-            at += int(np.prod(shape))
-        return Layout(rows)
+            count = math.prod(shape)
+            rows[name] = (at, tuple(shape), count)
+            at += count
+        return Layout(rows, at)
+
+    def pack(self, arrays: Mapping[str, np.ndarray], n: int, columns: int) -> np.ndarray:
+        """(row, column) table of ``arrays`` (name -> (*leading, n)); columns beyond ``n``
+        repeat the first sample."""
+        table = np.empty((self.size, columns))
+        for name, (at, shape, count) in self.rows.items():
+            value = np.asarray(arrays[name])
+            if value.shape == (*shape, n):
+                table[at:at + count, :n] = value.reshape(count, n)
+            else:
+                table[at:at + count, :n] = np.broadcast_to(value, (*shape, n)).reshape(count, n)
+        table[:, n:] = table[:, :1]
+        return table
 
     def unpack(self, table: np.ndarray) -> dict[str, np.ndarray]:
         """(year, row, sample) -> name -> (year, *leading, sample), views of ``table``."""
-        out = {}
-        for name, (at, shape) in self.rows.items():
-            size = int(np.prod(shape))
-            out[name] = table[:, at:at + size].reshape(table.shape[0], *shape, table.shape[-1])
-        return out
+        years, n = table.shape[0], table.shape[-1]
+        return {name: table[:, at:at + count].reshape(years, *shape, n)
+                for name, (at, shape, count) in self.rows.items()}
 
 
 def _literal(value) -> str:
@@ -114,11 +124,13 @@ TEMPLATES = {
     "and": "{0} & {1}", "or": "{0} | {1}", "xor": "{0} ^ {1}", "not": "not {0}",
     "isnan": "{0} != {0}", "isfinite": "np.isfinite({0})", "isinf": "np.isinf({0})",
 }
-for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "tanh", "sinh", "cosh",
+for _name in ("expm1", "log1p", "log2", "log10", "sqrt", "tanh", "sinh", "cosh",
               "sin", "cos", "tan", "arctan", "floor", "ceil", "sign", "exp2", "arctan2",
               "hypot"):
     TEMPLATES[_name] = f"np.{_name}(" + ("{0}, {1}" if _name in ("arctan2", "hypot")
                                          else "{0}") + ")"
+TEMPLATES["exp"] = "fexp({0})"  # vectorisable (projection.model.kernel_math)
+TEMPLATES["log"] = "flog({0})"
 
 
 @dataclass
@@ -207,7 +219,7 @@ def generate_source(t: Traced, lanes: int) -> str:
         return _literal(args[0]) if op == "const" else f"v{i}"
 
     parameter_rows = {}
-    for pname, (at, shape) in t.parameters.rows.items():
+    for pname, (at, shape, _) in t.parameters.rows.items():
         for k, index in enumerate(np.ndindex(*shape)):
             parameter_rows[trace.input_name("p", pname, index)] = at + k
 
@@ -264,6 +276,8 @@ def generate_source(t: Traced, lanes: int) -> str:
         "",
         "import numpy as np",
         "from numba import njit",
+        "",
+        "from projection.model.kernel_math import fexp, flog",
         "",
         f"LANES = {lanes}",
         "",
@@ -388,9 +402,11 @@ def _threads(n: int) -> int:
     configured = os.environ.get(THREADS_VARIABLE)
     if configured:
         return max(1, int(configured))
-    from .ensemble import _in_worker_process
+    import multiprocessing
 
-    if getattr(_local, "block_thread", False) or _in_worker_process():
+    process = multiprocessing.current_process()
+    in_worker = bool(process.daemon) or multiprocessing.parent_process() is not None
+    if getattr(_local, "block_thread", False) or in_worker:
         return 1  # the blocks already share the cores
     return max(1, min(os.cpu_count() or 1, n // MIN_SAMPLES_PER_THREAD))
 
@@ -398,15 +414,11 @@ def _threads(n: int) -> int:
 def compiled_run(p: Mapping[str, np.ndarray], years: int, substeps: int, record: bool,
                  demand_only: bool = False):
     """Drop-in for ``integrate._run``: (flow totals, stocks, auxiliaries) by year."""
-    n = integrate.sample_count(p)
     shapes = {k: np.shape(v)[:-1] for k, v in p.items()}
+    n = max(np.shape(v)[-1] for v in p.values())
     e = engine(shapes, demand_only)
     padded = -(-n // LANES) * LANES  # the last group repeats the first sample
-    table = np.empty((e.parameters.size, padded))
-    for key, (at, shape) in e.parameters.rows.items():
-        size = int(np.prod(shape))
-        table[at:at + size, :n] = np.broadcast_to(p[key], (*shape, n)).reshape(size, n)
-    table[:, n:] = table[:, :1]
+    table = e.parameters.pack(p, n, padded)
     flows = np.empty((years, e.flows.size, padded))
     stocks = np.empty((years, e.stocks.size if record else 0, padded))
     aux = np.empty((years, e.auxiliaries.size if record else 0, padded))
