@@ -69,6 +69,7 @@ def test_per_workload_keys_change_one_row(baseline):
     ({"demand.adoption_growth": ["30 TWh"]}, "sample 0: value '30 TWh' has dimension"),
     ({"start.ai_energy_start": [100.0, 300.0]}, "sample 1: value 300 TWh/yr must be less than"),
     ({"workloads.image.request_share_start": [0.5]}, "shares must sum to 1"),
+    ({"grid.coal_share_target": [0.06, 0.5]}, "grid.*_share_target: sample 1"),
     ({"demand.adoption_growth": [0.3, 0.4], "hardware.frontier_efficiency_gain": [0.3]},
      "columns of different lengths"),
 ])
