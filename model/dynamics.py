@@ -506,9 +506,10 @@ def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, A
 
     The start year holds its state, so its totals are its rates times a year. The start
     utilisation (an input) says how busy the installed base is; that busy capability, less
-    generative inference, is split between training (its share) and other AI inference. Conventional work takes the rest of the start-year total. A sample whose
-    inputs admit no start state (``infeasible_start``) gets NaN. The integrator then checks
-    and refines the guesses against the totals.
+    generative inference, is split between training (its share) and other AI inference.
+    Conventional work takes the rest of the start-year total. A sample whose inputs admit no
+    start state (``infeasible_start``) gets NaN. The integrator then checks and refines the
+    guesses against the totals.
     """
     demanded, generative_peak = start_peak_work(p)
     infeasible = infeasible_start(p)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .ensemble import simulate
 from .dynamics import INFEASIBLE_REASONS, infeasible_start, start_ai_power, start_peak_work
+from .ensemble import simulate
 from .errors import InfeasibleStartError, RunError
 from .integrate import CALIBRATION_TOLERANCE, CalibrationError
 from .results import to_dataset
