@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import buildout, demand, hardware, impacts
-from .parameters import REASONING
+from .parameters import MIX_ARRAYS, REASONING, SOURCES
 from .units import SECONDS_PER_YEAR
 
 Array = Any  # numpy array, or pint quantity wrapping one
@@ -42,8 +42,10 @@ STATE_UNITS: dict[str, str] = {
     "smoothed_demand": "W",
     "data_centres": "dimensionless",
     "clean_power_share": "dimensionless",
+    "grid_mix": "dimensionless",
 }
-"""State variables (stocks) and their SI units."""
+"""State variables (stocks) and their SI units. ``grid_mix`` is the generation share of each
+source (sources, samples), in the order of ``parameters.SOURCES``."""
 
 CALIBRATION_UNITS: dict[str, str] = {
     "requests_start": "request/s",
@@ -60,8 +62,17 @@ CALIBRATION_UNITS: dict[str, str] = {
 }
 """Quantities derived when the start state is calibrated, with their SI units. The first
 four are what the calibration adjusts (requests on 1 January, training, other AI inference and
-conventional work); the fleet's target utilisation is the start-year utilisation they imply,
-times the planned ratio."""
+conventional work); the fleet's target utilisation is the start utilisation (an input) times
+the planned ratio."""
+
+MIX_UNITS: dict[str, str] = {
+    "grid_share_start": "dimensionless",
+    "grid_share_target": "dimensionless",
+    "source_carbon_intensity": "kg/J",
+    "source_water_intensity": "m^3/J",
+}
+"""The per-source parameters stacked into (sources, samples) arrays by ``with_derived``
+(``parameters.MIX_ARRAYS``), with their SI units."""
 
 FLOW_UNITS: dict[str, str] = {
     "generative_energy": "W",
@@ -115,6 +126,7 @@ AUXILIARY_UNITS: dict[str, str] = {
     "energy_per_request": "J",
     "grid_intensity": "kg/J",
     "market_grid_intensity": "kg/J",
+    "power_water_intensity": "m^3/J",
     "unserved_fraction": "dimensionless",
 }
 """Instantaneous values recorded at each year boundary, with their SI units."""
@@ -333,10 +345,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     # --- facility, water, carbon -----------------------------------------------------------------
     conventional_it = conventional / conventional_pue
     wue_trend = impacts.trend(1.0, p["onsite_wue_change"], time)
-    power_water = impacts.trend(p["power_water_intensity_start"],
-                                p["power_water_intensity_change"], time)
-    location = impacts.location_based_intensity(p["dc_grid_intensity_start"],
-                                                p["grid_intensity_change"], time)
+    grid_mix = state["grid_mix"]
+    power_water = impacts.power_water_intensity(grid_mix, p["source_water_intensity"])
+    location = impacts.location_based_intensity(grid_mix, p["source_carbon_intensity"])
     market = impacts.market_based_intensity(location, state["clean_power_share"])
     supply_derivatives = {
         "operating_capacity": completions - retirements,
@@ -348,6 +359,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "clean_power_share": demand.first_order_adjustment(
             state["clean_power_share"], p["clean_power_share_target"],
             p["clean_power_adjustment_time"]),
+        "grid_mix": demand.first_order_adjustment(grid_mix, p["grid_share_target"],
+                                                  p["grid_mix_adjustment_time"]),
     }
     derivatives.update({k: v * moving for k, v in supply_derivatives.items()})
     flows.update({
@@ -372,6 +385,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "energy_per_request": per_request_peak * energy_per_peak,
         "grid_intensity": location,
         "market_grid_intensity": market,
+        "power_water_intensity": power_water,
         "unserved_fraction": unserved_fraction,
     }
     return derivatives, flows, auxiliaries
@@ -394,22 +408,73 @@ def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array
 
 def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     """Parameters plus the quantities derived from them that do not change over time: the
-    start-year fleet and the utilisation that buyers plan for (the start-year utilisation)."""
+    start-year fleet, the utilisation that buyers plan for (the start utilisation times the
+    planned ratio) and the per-source generation parameters stacked into (sources, samples)
+    arrays (``MIX_UNITS``)."""
     year = SECONDS_PER_YEAR * np.ones_like(p["ai_pue_start"])
     fleet = initial_fleet(p, SECONDS_PER_YEAR)
     installed_power = fleet["accelerator_power"].sum(axis=0)
     installed_capability = fleet["accelerator_capability"].sum(axis=0)
-    full = {**p, "year_length": year, "installed_start": fleet["accelerators"],
+    mix = {name: np.stack([p[f"{source}_{suffix}"] for source in SOURCES])
+           for name, suffix in MIX_ARRAYS.items()}
+    full = {**p, **mix, "year_length": year, "installed_start": fleet["accelerators"],
             "installed_power_start": fleet["accelerator_power"],
             "installed_capability_start": fleet["accelerator_capability"],
             "power_per_capability_start": installed_power / installed_capability}
-    _, _, generative_peak, other, training = ai_work(
-        p["requests_start"], p["request_share_start"], p["tokens_per_request"][REASONING],
-        full, 0.0)
-    start_utilisation = peak_work(generative_peak, other, training, full) / installed_capability
-    full["target_utilisation"] = np.minimum(start_utilisation * p["planned_utilisation_ratio"],
-                                            1.0)
+    full["target_utilisation"] = np.minimum(
+        p["start_utilisation"] * p["planned_utilisation_ratio"], 1.0)
     return full
+
+
+def start_ai_power(p: Mapping[str, Array]) -> Array:
+    """AI facility power in the start year, W: the installed base at the start utilisation,
+    idle draw, host overhead and PUE included. A result of the inputs, not a target."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    it = hardware.accelerator_it_power(fleet["accelerator_power"].sum(axis=0),
+                                       p["start_utilisation"], p["idle_power_fraction"],
+                                       p["host_overhead"])
+    return impacts.facility_power(it, p["ai_pue_start"])
+
+
+def start_peak_work(p: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Peak work the start year keeps busy (start utilisation x installed peak capability)
+    and the part of it that generative requests need, FLOP/s."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    demanded = p["start_utilisation"] * fleet["accelerator_capability"].sum(axis=0)
+    _, _, generative_peak, _, _ = ai_work(
+        p["requests_per_day_start"] * 1.0, p["request_share_start"],
+        p["tokens_per_request"][REASONING],
+        {**p, "other_work_start": 0.0, "training_work_start": 0.0}, 0.0)
+    return demanded, generative_peak
+
+
+INFEASIBLE_REASONS: dict[str, str] = {
+    "ai_above_total": "the installed accelerators at the start utilisation draw at least the "
+                      "start-year total of all data centres",
+    "requests_above_utilisation": "generative requests alone need more of the fleet's peak "
+                                  "capability than the start utilisation",
+}
+"""Why a start state cannot exist, by name (what ``infeasible_start`` reports)."""
+
+
+def infeasible_start(p: Mapping[str, Array]) -> dict[str, Array]:
+    """Per reason in ``INFEASIBLE_REASONS``, True for each sample whose inputs admit no start
+    state: AI electricity (a result of the installed base and the start utilisation) that
+    leaves nothing for conventional load, or generative work beyond the start utilisation
+    (training and other AI inference would be negative)."""
+    demanded, generative_peak = start_peak_work(p)
+    return {
+        "ai_above_total": ~(start_ai_power(p) < p["facility_energy_start"]),
+        "requests_above_utilisation": generative_peak > demanded,
+    }
+
+
+def start_training_share(p: Mapping[str, Array]) -> Array:
+    """Share of start-year AI electricity used for training: the training share of the work
+    beyond generative requests, times that work's share of the busy fleet (busy energy is
+    shared in proportion to peak work)."""
+    demanded, generative_peak = start_peak_work(p)
+    return p["training_share_start"] * (1.0 - generative_peak / demanded)
 
 
 def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
@@ -434,19 +499,15 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
         "operating_capacity": p["operating_capacity_start"],
         "data_centres": p["data_centres_start"] * 1.0,
         "clean_power_share": 0.0 * p["clean_power_share_target"],
+        "grid_mix": p["grid_share_start"] * 1.0,
     }
     demand_start = p["facility_energy_start"] * year_start_fraction(p["historical_growth"],
                                                                     p["year_length"])
     state["smoothed_demand"] = demand_start / (
         1.0 + p["historical_growth"] * p["demand_smoothing_time"]
     )
-    desired = buildout.desired_capacity(demand_start, p["historical_growth"],
-                                        p["construction_time"], p["load_factor_start"])
-    state["construction_pipeline"] = buildout.initial_pipeline(
-        desired, p["operating_capacity_start"],
-        buildout.capacity_retirements(p["operating_capacity_start"], p["facility_lifetime"]),
-        p["construction_time"], p["start_adjustment_time"], p["interconnection_limit"],
-    )
+    # a published start stock, the same whatever the scenario assumes about construction
+    state["construction_pipeline"] = p["construction_pipeline_start"] * 1.0
     return state
 
 
@@ -459,33 +520,29 @@ def year_start_fraction(growth_rate, year_length):
 
 
 def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
-    """First guess of the calibration quantities, from the start-year targets.
+    """First guess of the calibration quantities, from the start utilisation and the targets.
 
-    The start year holds its state, so its totals are its rates times a year. The start-year
-    AI electricity on the installed base implies how busy the fleet is; that busy capability,
-    less generative inference, is split between training (its share of AI electricity) and
-    other AI inference. The integrator then checks and refines them against the totals.
+    The start year holds its state, so its totals are its rates times a year. The start
+    utilisation (an input) says how busy the installed base is; that busy capability, less
+    generative inference, is split between training (its share) and other AI inference.
+    Conventional work takes the rest of the start-year total. A sample whose inputs admit no
+    start state (``infeasible_start``) gets NaN. The integrator then checks and refines the
+    guesses against the totals.
     """
-    fleet = initial_fleet(p, year_length)
-    installed_power = fleet["accelerator_power"].sum(axis=0)
-    installed_capability = fleet["accelerator_capability"].sum(axis=0)
-    load = p["ai_energy_start"] / (installed_power * p["host_overhead"] * p["ai_pue_start"])
-    utilisation = np.clip((load - p["idle_power_fraction"]) / (1.0 - p["idle_power_fraction"]),
-                          1e-3, 1.0)
-    demanded = utilisation * installed_capability
-    requests_start = p["requests_per_day_start"] * 1.0
-    _, _, generative_peak, _, _ = ai_work(
-        requests_start, p["request_share_start"], p["tokens_per_request"][REASONING],
-        {**p, "other_work_start": 0.0, "training_work_start": 0.0}, 0.0)
-    training_peak = p["training_share_start"] * demanded
-    other_peak = np.maximum(demanded - training_peak - generative_peak, 1e-6 * demanded)
-    conventional_it = ((p["facility_energy_start"] - p["ai_energy_start"])
+    demanded, generative_peak = start_peak_work(p)
+    infeasible = infeasible_start(p)
+    feasible = ~(infeasible["ai_above_total"] | infeasible["requests_above_utilisation"])
+    beyond_requests = np.maximum(demanded - generative_peak, 0.0 * demanded)
+    training_peak = p["training_share_start"] * beyond_requests
+    other_peak = (1.0 - p["training_share_start"]) * beyond_requests
+    conventional_it = ((p["facility_energy_start"] - start_ai_power(p))
                        / p["conventional_pue_start"])
     operating = p["facility_energy_start"] / p["load_factor_start"]
     return {
-        "requests_start": requests_start,
+        "requests_start": p["requests_per_day_start"] * 1.0,
         "training_work_start": training_peak * p["training_flop_utilisation"],
-        "other_work_start": other_peak * p["other_inference_flop_utilisation"],
-        "conventional_work_start": conventional_it,
+        "other_work_start": np.where(feasible,
+                                     other_peak * p["other_inference_flop_utilisation"], np.nan),
+        "conventional_work_start": np.where(feasible, conventional_it, np.nan),
         "operating_capacity_start": operating,
     }

@@ -76,7 +76,8 @@ def test_a_loaded_scenario_runs_and_takes_more_overrides():
     ({"demand.adoption_growth": "-150 %/yr"}, "must be above -100 %/yr"),
     ({"demand.adoption_growth": 0.4}, "has no unit"),
     ({"workloads.image.request_share_start": "50 %"}, "shares sum to"),
-    ({"start.ai_energy_start": "900 TWh/yr"}, "must be less than start.facility_energy_start"),
+    ({"hardware.shipments_start": "2e7 accelerator/yr"}, "hardware.start_utilisation: "
+                                                         "infeasible start state"),
 ])
 def test_bad_overrides_are_refused_as_a_file_value_would_be(params, message):
     with pytest.raises(projection.ProjectionError) as caught:
@@ -92,11 +93,11 @@ def test_a_misspelt_scenario_name_gets_a_suggestion():
 
 def test_compare_stacks_scenarios_with_overrides_applied_to_each():
     ds = projection.compare(["baseline", "high_growth"], end_year=2032,
-                            params={"carbon.grid_intensity_change": "-5 %/yr"})
+                            params={"grid.grid_mix_adjustment_time": "5 yr"})
     assert list(ds["scenario"].values) == ["baseline", "high_growth"]
     assert int(ds["year"][-1]) == 2032
     resolved = json.loads(ds.attrs["resolved_parameters"])
-    assert all(r["carbon.grid_intensity_change"]["value"] == "-5 %/yr" for r in resolved.values())
+    assert all(r["grid.grid_mix_adjustment_time"]["value"] == "5 yr" for r in resolved.values())
 
 
 def test_every_user_error_sits_under_projection_error():

@@ -67,8 +67,10 @@ def test_per_workload_keys_change_one_row(baseline):
     ({"demand.adoption_grwth": [0.3]}, "unknown key (did you mean 'demand.adoption_growth'?)"),
     ({"demand.adoption_growth": [0.3, -1.5]}, "sample 1: value -1.5 1/yr must be above -100 %/yr"),
     ({"demand.adoption_growth": ["30 TWh"]}, "sample 0: value '30 TWh' has dimension"),
-    ({"start.ai_energy_start": [100.0, 300.0]}, "sample 1: value 300 TWh/yr must be less than"),
+    ({"start.load_factor_start": [0.6, 0.9]},
+     "sample 1: value 0.9 dimensionless must be less than buildout"),
     ({"workloads.image.request_share_start": [0.5]}, "shares must sum to 1"),
+    ({"grid.coal_share_target": [0.06, 0.5]}, "grid.*_share_target: sample 1"),
     ({"demand.adoption_growth": [0.3, 0.4], "hardware.frontier_efficiency_gain": [0.3]},
      "columns of different lengths"),
 ])
