@@ -51,7 +51,7 @@ def test_run_prints_headline_table_and_writes_the_result_files(high_run):
 
 def test_netcdf_is_labelled_and_carries_provenance(high_run):
     _, out = high_run
-    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "projection.nc") as ds:
         assert list(ds["year"].values) == list(range(2024, 2031))
         for name, var in ds.data_vars.items():
             assert var.attrs.get("units"), name
@@ -77,7 +77,7 @@ def test_csv_files_carry_provenance_and_the_same_numbers(high_run):
         assert sidecar["model_version"], name
         assert sidecar["resolved_parameters"]["demand.adoption_growth"]["source"]
     rows = read_rows(out / "projection.csv")
-    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "projection.nc") as ds:
         row = next(r for r in rows if r["variable"] == "ai_facility_energy")
         assert float(row["2028"]) == pytest.approx(float(ds.ai_facility_energy.sel(year=2028)),
                                                    rel=1e-5)
@@ -110,8 +110,8 @@ def test_same_inputs_same_outputs(tmp_path):
     lines_b = (b / "projection.csv").read_text().splitlines()
     strip = [line for line in lines_a if not line.startswith("# command")]
     assert strip == [line for line in lines_b if not line.startswith("# command")]
-    with xr.open_dataset(a / "projection.nc", engine="h5netcdf") as da, \
-            xr.open_dataset(b / "projection.nc", engine="h5netcdf") as db:
+    with xr.open_dataset(a / "projection.nc") as da, \
+            xr.open_dataset(b / "projection.nc") as db:
         xr.testing.assert_identical(da.drop_attrs(deep=False), db.drop_attrs(deep=False))
 
 
@@ -136,7 +136,7 @@ def test_compare_prints_scenarios_side_by_side_and_writes_one_dataset(tmp_path):
     assert header[0] == "2028"
     assert header[2:4] == ["low_growth", "baseline"]  # the first is the reference
     assert header.index("high_growth") > header.index("baseline")
-    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "projection.nc") as ds:
         assert list(ds["scenario"].values) == ["low_growth", "baseline", "high_growth"]
         totals = ds.facility_energy.sel(year=2028).values
         assert totals[0] < totals[1] < totals[2]
