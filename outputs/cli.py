@@ -389,6 +389,9 @@ app.command("sweep")(cli_uncertainty.sweep_command)
 def main() -> None:
     """Run the command line; usage errors are one line on stderr with exit code 2, too.
     Ctrl-C is handled around this, once, by ``projection.outputs.interrupts.guarded``."""
+    from projection.outputs import coercion
+
+    coercion.install()  # option values converted without importing pydantic
     command = typer.main.get_command(app)
     try:
         code = command.main(args=sys.argv[1:], prog_name="projection", standalone_mode=False)

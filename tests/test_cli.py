@@ -368,3 +368,37 @@ def test_quiet_and_off_a_terminal_print_nothing_but_errors(tmp_path):
     loud = projection("run", "low_growth", "-o", str(tmp_path / "l"))
     assert loud.returncode == 0 and "Wrote" in loud.stdout
     assert loud.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+@pytest.mark.parametrize("kind", [int, bool])
+def test_option_values_are_read_as_typer_reads_them_without_pydantic(kind):
+    # the command line converts option values itself (start-up time); it must accept and
+    # refuse exactly what typer's pydantic conversion does, with the same message
+    from pydantic import TypeAdapter, ValidationError
+
+    from projection.outputs.coercion import _boolean, _integer
+
+    ours, theirs = {int: _integer, bool: _boolean}[kind], TypeAdapter(kind)
+    for text in ["2040", " 2040 ", "1_000", "+5", "-3", "2.0", "2.5", "abc", "", "1e3", "0x10",
+                 "２０４０", "1__0", "_1", "1_", "2.", ".5", "inf", "nan", "-0", "007", "true",
+                 "No", "on", "2", "1.0", "yes ", "T"]:
+        try:
+            expected = ("value", theirs.validate_python(text))
+        except ValidationError as exc:
+            expected = ("error", exc.errors()[0]["msg"])
+        try:
+            got = ("value", ours(text))
+        except ValueError as exc:
+            got = ("error", str(exc))
+        assert got == expected, text
+
+
+def test_the_command_line_converts_its_options_without_pydantic(tmp_path):
+    code = ("import sys; from projection.outputs.cli import main; "
+            "sys.argv = ['projection', 'run', 'low_growth', '--end-year', '2031', '--year', "
+            f"'2028,2031', '-q', '-o', {str(tmp_path)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('pydantic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
