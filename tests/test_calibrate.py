@@ -204,3 +204,35 @@ def test_cli_calibrate_ill_posed_and_bad_input(tmp_path):
                           "--fit", "demand.other_inference_growth", "-o", str(out))
     assert baseline.returncode == 1
     assert "ill-posed" in baseline.stderr and not out.exists()
+
+
+def test_calibrated_scenario_keeps_each_declared_distribution(tmp_path):
+    """A fitted value keeps its declared uncertainty: the kind, the range and the sd; a
+    triangular's most likely value becomes the fitted value."""
+    text = BACKCAST.read_text(encoding="utf-8")
+    text = text.replace('other_inference_growth = { value = "120 %/yr", low = "20 %/yr", '
+                        'high = "300 %/yr",',
+                        'other_inference_growth = { value = "120 %/yr", low = "20 %/yr", '
+                        'high = "300 %/yr", dist = "triangular", mode = "100 %/yr",')
+    text = text.replace('conventional_demand_growth = { value = "10 %/yr", low = "0 %/yr", '
+                        'high = "40 %/yr",',
+                        'conventional_demand_growth = { value = "10 %/yr", low = "0 %/yr", '
+                        'high = "40 %/yr", dist = "normal", sd = "5 %/yr",')
+    declared = tmp_path / "declared.toml"
+    declared.write_text(text, encoding="utf-8")
+    original = load_scenario(declared)
+    assert original.entries[TWO[1]].distribution.kind == "triangular"
+    result = calibrate_scenario(original, load_series())
+    out = tmp_path / "fitted.toml"
+    out.write_text(calibration.calibrated_toml(result, declared.name, "history"),
+                   encoding="utf-8")
+    fitted = load_scenario(out)
+    for key, kind in ((TWO[0], "normal"), (TWO[1], "triangular")):
+        entry, before = fitted.entries[key], original.entries[key]
+        assert entry.distribution.kind == kind
+        assert (entry.low, entry.high) == (before.low, before.high)
+        assert entry.base_value != pytest.approx(before.base_value, rel=1e-6)
+    assert fitted.entries[TWO[0]].distribution.sd == pytest.approx(
+        original.entries[TWO[0]].distribution.sd)
+    assert fitted.entries[TWO[1]].distribution.mode == pytest.approx(
+        fitted.entries[TWO[1]].base_value)

@@ -460,6 +460,20 @@ def fit_source(result: FitResult, fp: FitParameter, sigma: float | None, series_
             f"from {Path(original.file).name}")
 
 
+def _declared_uncertainty(entry: Entry) -> dict[str, str]:
+    """The uncertainty an entry declares, as written, for the fitted value: its range and its
+    distribution (a triangular's mode becomes the fitted value, as a triangular without a
+    mode takes the value; a normal or lognormal centres on it with the declared sd)."""
+    declared = dict(entry.distribution_text or {})
+    declared.pop("mode", None)
+    if entry.low_text is not None and entry.high_text is not None:
+        declared.update(low=entry.low_text, high=entry.high_text)
+    if declared.get("dist") == "uniform":
+        declared.pop("dist", None)  # low/high alone are uniform
+    order = ("low", "high", "dist", "sd")
+    return {name: declared[name] for name in order if name in declared}
+
+
 def calibrated_toml(result: FitResult, extends: str, series_name: str) -> str:
     """A scenario file that extends the original and overrides only the fitted values."""
     scenario = result.scenario
@@ -483,9 +497,8 @@ def calibrated_toml(result: FitResult, extends: str, series_name: str) -> str:
         section, name = fp.key.rsplit(".", 1)
         entry = scenario.entries[fp.key]
         parts = [f"value = {_toml_string(value_text(fp.parameter, float(v)))}"]
-        if entry.low_text is not None and entry.high_text is not None:
-            parts += [f"low = {_toml_string(entry.low_text)}",
-                      f"high = {_toml_string(entry.high_text)}"]
+        parts += [f"{name} = {_toml_string(text)}"
+                  for name, text in _declared_uncertainty(entry).items()]
         parts.append(f"source = {_toml_string(fit_source(result, fp, sigma, series_name))}")
         sections.setdefault(section, []).append(f"{name} = {{ {', '.join(parts)} }}")
     for section, entries in sections.items():
