@@ -67,11 +67,21 @@ def cf_dataset(ds: xr.Dataset | Labelled) -> xr.Dataset:
 
 
 def write_netcdf(ds: xr.Dataset | Labelled, path: Path) -> None:
-    ds = cf_labelled(ds)
+    """A scenario run or a comparison, with CF attributes."""
+    write_labelled(cf_labelled(ds), path)
+
+
+def write_labelled(ds: xr.Dataset | Labelled, path: Path) -> None:
+    """Any labelled results as they are, as a NetCDF classic file that xarray reads back to
+    the same Dataset: floating-point data variables carry ``_FillValue = NaN`` and booleans
+    ``dtype = "bool"``, as xarray writes them."""
+    ds = labelled(ds)
     arrays = {}
     for name, var in ds.variables.items():
         attrs = dict(var.attrs)
         if var.dtype.kind == "f" and name in ds.data_vars:
             attrs = {"_FillValue": np.array(np.nan, dtype=var.dtype), **attrs}
+        elif var.dtype.kind == "b":
+            attrs = {**attrs, "dtype": "bool"}
         arrays[name] = Array(var.dims, var.values, attrs)
     write_netcdf3(path, arrays, ds.attrs)
