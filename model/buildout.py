@@ -50,21 +50,6 @@ def construction_completions(pipeline, construction_time):
     return pipeline / construction_time
 
 
-def initial_pipeline(desired, operating_capacity, retirements, construction_time,
-                     adjustment_time, interconnection_limit):
-    """Capacity under construction on 1 January of the start year, W.
-
-    The pipeline at which the starting rule is in balance: starts (retirements plus the gap
-    between desired capacity and capacity built or building, closed over the adjustment
-    time) equal completions (pipeline / construction time), within the grid's limit.
-    """
-    balanced = (retirements + (desired - operating_capacity) / adjustment_time) / (
-        1.0 / construction_time + 1.0 / adjustment_time
-    )
-    return np.minimum(np.maximum(balanced, 0.0 * balanced),
-                      interconnection_limit * construction_time)
-
-
 def new_centre_size(new_centre_size_start, new_centre_size_growth, time):
     """Average capacity of a data centre completed at ``time``, W."""
     return new_centre_size_start * np.exp(new_centre_size_growth * time)

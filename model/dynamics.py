@@ -60,8 +60,8 @@ CALIBRATION_UNITS: dict[str, str] = {
 }
 """Quantities derived when the start state is calibrated, with their SI units. The first
 four are what the calibration adjusts (requests on 1 January, training, other AI inference and
-conventional work); the fleet's target utilisation is the start-year utilisation they imply,
-times the planned ratio."""
+conventional work); the fleet's target utilisation is the start utilisation (an input) times
+the planned ratio."""
 
 FLOW_UNITS: dict[str, str] = {
     "generative_energy": "W",
@@ -394,7 +394,8 @@ def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array
 
 def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     """Parameters plus the quantities derived from them that do not change over time: the
-    start-year fleet and the utilisation that buyers plan for (the start-year utilisation)."""
+    start-year fleet and the utilisation that buyers plan for (the start utilisation times
+    the planned ratio)."""
     year = SECONDS_PER_YEAR * np.ones_like(p["ai_pue_start"])
     fleet = initial_fleet(p, SECONDS_PER_YEAR)
     installed_power = fleet["accelerator_power"].sum(axis=0)
@@ -403,13 +404,60 @@ def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
             "installed_power_start": fleet["accelerator_power"],
             "installed_capability_start": fleet["accelerator_capability"],
             "power_per_capability_start": installed_power / installed_capability}
-    _, _, generative_peak, other, training = ai_work(
-        p["requests_start"], p["request_share_start"], p["tokens_per_request"][REASONING],
-        full, 0.0)
-    start_utilisation = peak_work(generative_peak, other, training, full) / installed_capability
-    full["target_utilisation"] = np.minimum(start_utilisation * p["planned_utilisation_ratio"],
-                                            1.0)
+    full["target_utilisation"] = np.minimum(
+        p["start_utilisation"] * p["planned_utilisation_ratio"], 1.0)
     return full
+
+
+def start_ai_power(p: Mapping[str, Array]) -> Array:
+    """AI facility power in the start year, W: the installed base at the start utilisation,
+    idle draw, host overhead and PUE included. A result of the inputs, not a target."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    it = hardware.accelerator_it_power(fleet["accelerator_power"].sum(axis=0),
+                                       p["start_utilisation"], p["idle_power_fraction"],
+                                       p["host_overhead"])
+    return impacts.facility_power(it, p["ai_pue_start"])
+
+
+def start_peak_work(p: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Peak work the start year keeps busy (start utilisation x installed peak capability)
+    and the part of it that generative requests need, FLOP/s."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    demanded = p["start_utilisation"] * fleet["accelerator_capability"].sum(axis=0)
+    _, _, generative_peak, _, _ = ai_work(
+        p["requests_per_day_start"] * 1.0, p["request_share_start"],
+        p["tokens_per_request"][REASONING],
+        {**p, "other_work_start": 0.0, "training_work_start": 0.0}, 0.0)
+    return demanded, generative_peak
+
+
+INFEASIBLE_REASONS: dict[str, str] = {
+    "ai_above_total": "the installed accelerators at the start utilisation draw at least the "
+                      "start-year total of all data centres",
+    "requests_above_utilisation": "generative requests alone need more of the fleet's peak "
+                                  "capability than the start utilisation",
+}
+"""Why a start state cannot exist, by name (what ``infeasible_start`` reports)."""
+
+
+def infeasible_start(p: Mapping[str, Array]) -> dict[str, Array]:
+    """Per reason in ``INFEASIBLE_REASONS``, True for each sample whose inputs admit no start
+    state: AI electricity (a result of the installed base and the start utilisation) that
+    leaves nothing for conventional load, or generative work beyond the start utilisation
+    (training and other AI inference would be negative)."""
+    demanded, generative_peak = start_peak_work(p)
+    return {
+        "ai_above_total": ~(start_ai_power(p) < p["facility_energy_start"]),
+        "requests_above_utilisation": generative_peak > demanded,
+    }
+
+
+def start_training_share(p: Mapping[str, Array]) -> Array:
+    """Share of start-year AI electricity used for training: the training share of the work
+    beyond generative requests, times that work's share of the busy fleet (busy energy is
+    shared in proportion to peak work)."""
+    demanded, generative_peak = start_peak_work(p)
+    return p["training_share_start"] * (1.0 - generative_peak / demanded)
 
 
 def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
@@ -440,13 +488,8 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     state["smoothed_demand"] = demand_start / (
         1.0 + p["historical_growth"] * p["demand_smoothing_time"]
     )
-    desired = buildout.desired_capacity(demand_start, p["historical_growth"],
-                                        p["construction_time"], p["load_factor_start"])
-    state["construction_pipeline"] = buildout.initial_pipeline(
-        desired, p["operating_capacity_start"],
-        buildout.capacity_retirements(p["operating_capacity_start"], p["facility_lifetime"]),
-        p["construction_time"], p["start_adjustment_time"], p["interconnection_limit"],
-    )
+    # a published start stock, the same whatever the scenario assumes about construction
+    state["construction_pipeline"] = p["construction_pipeline_start"] * 1.0
     return state
 
 
@@ -459,33 +502,29 @@ def year_start_fraction(growth_rate, year_length):
 
 
 def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
-    """First guess of the calibration quantities, from the start-year targets.
+    """First guess of the calibration quantities, from the start utilisation and the targets.
 
-    The start year holds its state, so its totals are its rates times a year. The start-year
-    AI electricity on the installed base implies how busy the fleet is; that busy capability,
-    less generative inference, is split between training (its share of AI electricity) and
-    other AI inference. The integrator then checks and refines them against the totals.
+    The start year holds its state, so its totals are its rates times a year. The start
+    utilisation (an input) says how busy the installed base is; that busy capability, less
+    generative inference, is split between training (its share) and other AI inference.
+    Conventional work takes the rest of the start-year total. A sample whose inputs admit no
+    start state (``infeasible_start``) gets NaN. The integrator then checks and refines the
+    guesses against the totals.
     """
-    fleet = initial_fleet(p, year_length)
-    installed_power = fleet["accelerator_power"].sum(axis=0)
-    installed_capability = fleet["accelerator_capability"].sum(axis=0)
-    load = p["ai_energy_start"] / (installed_power * p["host_overhead"] * p["ai_pue_start"])
-    utilisation = np.clip((load - p["idle_power_fraction"]) / (1.0 - p["idle_power_fraction"]),
-                          1e-3, 1.0)
-    demanded = utilisation * installed_capability
-    requests_start = p["requests_per_day_start"] * 1.0
-    _, _, generative_peak, _, _ = ai_work(
-        requests_start, p["request_share_start"], p["tokens_per_request"][REASONING],
-        {**p, "other_work_start": 0.0, "training_work_start": 0.0}, 0.0)
-    training_peak = p["training_share_start"] * demanded
-    other_peak = np.maximum(demanded - training_peak - generative_peak, 1e-6 * demanded)
-    conventional_it = ((p["facility_energy_start"] - p["ai_energy_start"])
+    demanded, generative_peak = start_peak_work(p)
+    infeasible = infeasible_start(p)
+    feasible = ~(infeasible["ai_above_total"] | infeasible["requests_above_utilisation"])
+    beyond_requests = np.maximum(demanded - generative_peak, 0.0 * demanded)
+    training_peak = p["training_share_start"] * beyond_requests
+    other_peak = (1.0 - p["training_share_start"]) * beyond_requests
+    conventional_it = ((p["facility_energy_start"] - start_ai_power(p))
                        / p["conventional_pue_start"])
     operating = p["facility_energy_start"] / p["load_factor_start"]
     return {
-        "requests_start": requests_start,
+        "requests_start": p["requests_per_day_start"] * 1.0,
         "training_work_start": training_peak * p["training_flop_utilisation"],
-        "other_work_start": other_peak * p["other_inference_flop_utilisation"],
-        "conventional_work_start": conventional_it,
+        "other_work_start": np.where(feasible,
+                                     other_peak * p["other_inference_flop_utilisation"], np.nan),
+        "conventional_work_start": np.where(feasible, conventional_it, np.nan),
         "operating_capacity_start": operating,
     }

@@ -54,3 +54,9 @@ class InputError(ProjectionError):
 class RunError(ProjectionError, ValueError):
     """A run whose results cannot be used (non-finite numbers, a start state that cannot be
     calibrated); ``str()`` is the one-line message for the user."""
+
+
+class InfeasibleStartError(InputError):
+    """Inputs that admit no start state: the installed accelerators at the start utilisation
+    draw the whole start-year total, or generative requests need more of the fleet than the
+    start utilisation leaves. ``str()`` is the one-line message for the user."""

@@ -19,8 +19,11 @@ from .dynamics import (
     DEMAND_STOCKS,
     derived_flows,
     first_calibration,
+    infeasible_start,
     initial_state,
     rates,
+    start_ai_power,
+    start_training_share,
     with_derived,
 )
 from .errors import RunError
@@ -128,13 +131,15 @@ def _run(p, years: int, substeps: int, record: bool, demand_only: bool = False):
 
 
 def calibration_targets(p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """What the start year must total, in J (energy) and requests."""
+    """What the start year must total, in J (energy) and requests. AI electricity is not an
+    input: it is what the installed base draws at the start utilisation
+    (``dynamics.start_ai_power``); conventional load takes the rest of the start-year total."""
     year = SECONDS_PER_YEAR
-    ai = p["ai_energy_start"] * year
+    ai = start_ai_power(p) * year
     return {
         "ai_facility_energy": ai,
-        "ai_training_energy": p["training_share_start"] * ai,
-        "conventional_facility_energy": (p["facility_energy_start"] - p["ai_energy_start"]) * year,
+        "ai_training_energy": start_training_share(p) * ai,
+        "conventional_facility_energy": p["facility_energy_start"] * year - ai,
         "served_requests": p["requests_per_day_start"] * year,
     }
 
@@ -181,7 +186,8 @@ def _work_updates(part, first_year, wanted):
     busy_energy = ai - first_year["ai_idle_energy"]
     per_peak = busy_energy / (generative + other + training)
     needed = (wanted["ai_facility_energy"] - first_year["ai_idle_energy"]) / per_peak
-    share = part["training_share_start"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.nan_to_num(wanted["ai_training_energy"] / wanted["ai_facility_energy"])
     # energy shares weight each moment by its power, so the work share that gives the
     # wanted energy share is found from the pass's own ratio of the two
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -278,6 +284,10 @@ def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int) 
     n_years = end_year - start_year + 1
     flows = {**flows, **derived_flows(flows, p, n_years, SECONDS_PER_YEAR)}
     error = _misses({k: v[0] for k, v in flows.items()}, calibration_targets(p))
+    # a sample whose inputs admit no start state has no calibration: its miss is infinite
+    infeasible = infeasible_start(p)
+    error = np.where(infeasible["ai_above_total"] | infeasible["requests_above_utilisation"],
+                     np.inf, error)
     return RawResult(
         years=np.arange(start_year, end_year + 1),
         stocks=stocks,

@@ -56,10 +56,6 @@ PARAMETERS: tuple[Parameter, ...] = (
     # --- the calibrated state in the start year ------------------------------------------
     _p("start", "facility_energy_start", "TWh/yr", "positive",
        "US data-centre electricity in the start year (facility level, all loads)."),
-    _p("start", "ai_energy_start", "TWh/yr", "positive",
-       "The part of start-year data-centre electricity used by AI accelerator servers "
-       "(facility level); the calibration finds the utilisation and the other AI inference "
-       "work that draw it from the installed accelerators."),
     _p("start", "data_centres_start", "data_centre", "positive",
        "Number of US data centres operating on 1 January of the start year."),
     _p("start", "load_factor_start", "dimensionless", "fraction",
@@ -67,9 +63,13 @@ PARAMETERS: tuple[Parameter, ...] = (
        "factor that developers plan new capacity for."),
     _p("start", "historical_growth", "1/yr", "growth",
        "Growth of data-centre electricity in the years before the start year; sets the "
-       "construction pipeline and the demand trend that developers see on 1 January."),
+       "demand trend that developers see on 1 January."),
+    _p("start", "construction_pipeline_start", "GW", "nonnegative",
+       "Data-centre capacity under construction on 1 January of the start year (a published "
+       "start stock, the same in every scenario)."),
     _p("start", "training_share_start", "dimensionless", "fraction",
-       "Share of start-year AI electricity used for training (the rest is inference)."),
+       "Share of the start-year AI work beyond generative requests (and of its electricity) "
+       "used for training; the rest is other AI inference."),
     _p("start", "requests_per_day_start", "request/day", "positive",
        "Generative-AI requests served per day from US data centres, start-year average."),
     # --- work per request and mix, one table per workload --------------------------------
@@ -136,6 +136,10 @@ PARAMETERS: tuple[Parameter, ...] = (
        "rated power, at the same load."),
     _p("hardware", "idle_power_fraction", "dimensionless", "fraction",
        "Power an idle accelerator server draws as a fraction of its full-load power."),
+    _p("hardware", "start_utilisation", "dimensionless", "fraction",
+       "Busy share of the installed accelerators' peak capability in the start year (peak "
+       "work demanded over peak capability installed). An input: the calibration sets other "
+       "AI inference work from it, and the start-year AI electricity follows from it."),
     _p("hardware", "accelerator_lifetime", "yr", "positive",
        "Service life of an accelerator before retirement."),
     _p("hardware", "planned_utilisation_ratio", "dimensionless", "positive",

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .dynamics import INFEASIBLE_REASONS, infeasible_start, start_ai_power, start_peak_work
 from .ensemble import simulate
-from .errors import RunError
+from .errors import InfeasibleStartError, RunError
 from .integrate import CALIBRATION_TOLERANCE, CalibrationError
 from .labelled import Labelled
 from .results import to_labelled
 from .scenario import Scenario, ScenarioError, load_scenario
+from .units import SECONDS_PER_YEAR
 
 if TYPE_CHECKING:  # imported by compare() and Labelled.to_dataset(): not needed to run
     import xarray as xr
@@ -35,6 +37,36 @@ def provenance(scenario: Scenario) -> dict[str, str | int]:
     }
 
 
+TWH_PER_YEAR = 3.6e15 / SECONDS_PER_YEAR
+"""1 TWh/yr in W, for messages."""
+
+
+def check_start_state(scenario: Scenario, parameters=None) -> None:
+    """Raise :class:`InfeasibleStartError` (one line, naming the inputs to change) when the
+    scenario's inputs admit no start state (``dynamics.infeasible_start``)."""
+    p = scenario.parameter_arrays() if parameters is None else parameters
+    with np.errstate(all="ignore"):
+        infeasible = {k: bool(np.any(v)) for k, v in infeasible_start(p).items()}
+    if infeasible["ai_above_total"]:
+        ai = float(np.max(start_ai_power(p))) / TWH_PER_YEAR
+        total = float(np.min(p["facility_energy_start"])) / TWH_PER_YEAR
+        raise InfeasibleStartError(
+            scenario.path, "hardware.start_utilisation",
+            f"infeasible start state: {INFEASIBLE_REASONS['ai_above_total']} "
+            f"({ai:.4g} TWh/yr of AI against {total:.4g} TWh/yr in all); lower "
+            "hardware.shipments_start, hardware.start_utilisation or "
+            "hardware.idle_power_fraction, or raise start.facility_energy_start")
+    if infeasible["requests_above_utilisation"]:
+        demanded, generative = start_peak_work(p)
+        need = float(np.max(generative * p["start_utilisation"] / demanded))
+        raise InfeasibleStartError(
+            scenario.path, "start.requests_per_day_start",
+            f"infeasible start state: {INFEASIBLE_REASONS['requests_above_utilisation']} "
+            f"(requests need {need:.1%} of the fleet's peak capability, the start utilisation is "
+            f"{float(np.min(p['start_utilisation'])):.1%}); lower the requests or their tokens, "
+            "or raise hardware.start_utilisation")
+
+
 def run_scenario(scenario: Scenario) -> xr.Dataset:
     """Integrate one scenario; the result has dims (year[, workload]), the sample axis dropped."""
     return run_labelled(scenario).to_dataset()
@@ -42,10 +74,10 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
 
 def run_labelled(scenario: Scenario) -> Labelled:
     """:func:`run_scenario`'s result as plain labelled arrays (no xarray)."""
-    raw = simulate(
-        scenario.parameter_arrays(), scenario.start_year, scenario.end_year,
-        scenario.substeps_per_year,
-    )
+    parameters = scenario.parameter_arrays()
+    check_start_state(scenario, parameters)
+    raw = simulate(parameters, scenario.start_year, scenario.end_year,
+                   scenario.substeps_per_year)
     if not raw.finite_samples().all():
         raise RunError(
             f"{scenario.path}: the run produced numbers that are not finite; a growth rate or "

@@ -492,8 +492,6 @@ def _check_time_constants(entries: dict[str, Entry], substeps: int) -> None:
 
 
 CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
-    ("start.ai_energy_start", "start.facility_energy_start",
-     "must be less than start.facility_energy_start (AI is a part of the total)"),
     ("start.load_factor_start", "buildout.max_utilisation",
      "must be less than buildout.max_utilisation "
      "(start-year demand must fit in start-year capacity)"),

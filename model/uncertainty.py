@@ -223,6 +223,9 @@ class Ensemble:
     usable: int
     uncalibrated: int
     folder: Path | None = None
+    infeasible: int = 0
+    """Members whose inputs admit no start state (``dynamics.infeasible_start``): their
+    calibration miss is infinite and their outputs are NaN."""
     values: dict[str, np.ndarray] = field(default_factory=dict)
     block_samples: int = STREAM_BLOCK
 
@@ -285,7 +288,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     years = scenario.years
     record = {**design.record(), "outputs": list(outputs), "block_samples": block_samples}
     kept: dict[str, list[np.ndarray]] = {name: [] for name in outputs}
-    tally = {"usable": 0, "uncalibrated": 0, "done": 0}
+    tally = {"usable": 0, "uncalibrated": 0, "infeasible": 0, "done": 0}
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _check_manifest(folder, record, resume)
@@ -293,7 +296,8 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
 
     def count(span: tuple[int, int], ok: np.ndarray, miss: np.ndarray) -> None:
         tally["usable"] += int(ok.sum())
-        tally["uncalibrated"] += int((miss > CALIBRATION_TOLERANCE).sum())
+        tally["uncalibrated"] += int((np.isfinite(miss) & (miss > CALIBRATION_TOLERANCE)).sum())
+        tally["infeasible"] += int(np.isposinf(miss).sum())
         tally["done"] += span[1] - span[0]
         if progress is not None:
             progress(tally["done"], design.samples)
@@ -334,7 +338,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
         if pending is not None:
             store(*pending[:3], pending[3].result())
     ensemble = Ensemble(design, tuple(outputs), years, tally["usable"], tally["uncalibrated"],
-                        folder, block_samples=block_samples)
+                        folder, infeasible=tally["infeasible"], block_samples=block_samples)
     if folder is None:
         ensemble.values = {name: np.concatenate(parts, axis=-1) for name, parts in kept.items()}
     return ensemble
@@ -396,7 +400,7 @@ def ensemble_percentiles(ensemble: Ensemble, q: Sequence[float] = PERCENTILES):
 
 
 def provenance(design: Design, outputs: Sequence[str], usable: int,
-               uncalibrated: int = 0) -> dict[str, str | int]:
+               uncalibrated: int = 0, infeasible: int = 0) -> dict[str, str | int]:
     """Attributes every ensemble file carries: the scenario's and the design's."""
     from .run import provenance as scenario_provenance
 
@@ -408,6 +412,7 @@ def provenance(design: Design, outputs: Sequence[str], usable: int,
         "samples": design.samples,
         "usable_samples": usable,
         "samples_missing_start_targets": uncalibrated,
+        "samples_infeasible_start": infeasible,
         "uncertain_parameters": json.dumps(record["distributions"]),
         "rank_correlations": json.dumps(record["rank_correlations"]),
         "outputs": ",".join(outputs),
@@ -442,7 +447,8 @@ def uncertainty(scenario: Scenario | str | Path, samples: int, seed: int = 0,
         ds[f"{name}_run"] = central[name].assign_attrs(
             long_name=f"{OUTPUT_BY_NAME[name].long_name} (the scenario's own run)")
     ds.attrs.update(central.attrs)
-    ds.attrs.update(provenance(d, chosen, ensemble.usable, ensemble.uncalibrated))
+    ds.attrs.update(provenance(d, chosen, ensemble.usable, ensemble.uncalibrated,
+                               ensemble.infeasible))
     ds.attrs["title"] = "projection: percentiles of an uncertainty ensemble"
     return ds
 

@@ -23,7 +23,8 @@ from projection.model.results import OUTPUT_BY_NAME
 IAMC_REGION = "United States"
 PROVENANCE_KEYS = ("model", "model_version", "command", "scenario", "scenario_file",
                    "scenario_sha256", "sample_method", "seed", "samples", "usable_samples",
-                   "samples_missing_start_targets", "sensitivity_method", "runs",
+                   "samples_missing_start_targets", "samples_infeasible_start",
+                   "sensitivity_method", "runs",
                    "uncertain_parameters", "distributions", "rank_correlations", "swept",
                    "correlations_used")
 

@@ -76,7 +76,8 @@ def test_a_loaded_scenario_runs_and_takes_more_overrides():
     ({"demand.adoption_growth": "-150 %/yr"}, "must be above -100 %/yr"),
     ({"demand.adoption_growth": 0.4}, "has no unit"),
     ({"workloads.image.request_share_start": "50 %"}, "shares sum to"),
-    ({"start.ai_energy_start": "900 TWh/yr"}, "must be less than start.facility_energy_start"),
+    ({"hardware.shipments_start": "2e7 accelerator/yr"}, "hardware.start_utilisation: "
+                                                         "infeasible start state"),
 ])
 def test_bad_overrides_are_refused_as_a_file_value_would_be(params, message):
     with pytest.raises(projection.ProjectionError) as caught:

@@ -124,8 +124,6 @@ BAD_INPUTS = [
      "demand.adoption_growth", "-100 %/yr"),
     ('[buildout]\nmax_utilisation = { value = "50 %", source = "x" }\n',
      "start.load_factor_start", "max_utilisation"),
-    ('[start]\nai_energy_start = { value = "250 TWh/yr", source = "x" }\n',
-     "start.ai_energy_start", "less than"),
     ('[demand]\nadoption_growth = { value = "80 %/yr", low = "90 %/yr", high = "1 /yr",'
      ' source = "x" }\n', "demand.adoption_growth", "low <= value <= high"),
     ('[demand]\nadoption_growth = { value = "80 %/yr", low = "50 %/yr", source = "x" }\n',

@@ -514,17 +514,20 @@ def notes(ctx: Context) -> list[str]:
         lines.append(f"Backcast ({ctx.backcast_path.name}) fitted: {fitted} (1-sigma).")
         lines.extend(f"Backcast: {w}." for w in fit.warnings)
     if "baseline" in ctx._runs:
-        calibration = json.loads(ctx._runs["baseline"].attrs.get("calibration_si_units", "{}"))
+        ds = ctx._runs["baseline"]
+        calibration = json.loads(ds.attrs.get("calibration_si_units", "{}"))
         utilisation = calibration.get("target_utilisation")
         if isinstance(utilisation, list):
             utilisation = utilisation[0]
-        if utilisation is not None:
+        if utilisation is not None and "ai_facility_energy" in ds:
+            ai = float(ds["ai_facility_energy"].isel(year=0))
             lines.append(
-                f"Baseline: the 2024 AI electricity on the installed accelerators implies a busy "
-                f"share of {utilisation:.0%} of their peak capability (calibrated; see "
-                "docs/methodology.md)."
+                f"Baseline: the installed accelerators at the start utilisation (an input; "
+                f"buyers plan for {utilisation:.0%}) draw {ai:.3g} "
+                f"{ds['ai_facility_energy'].attrs.get('units', 'TWh')} of AI electricity in the "
+                "start year (a result; see docs/methodology.md)."
             )
-    return lines
+        return lines
 
 
 # --- presentation ---------------------------------------------------------------------------
