@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import buildout, demand, hardware, impacts
-from .parameters import REASONING
+from .parameters import MIX_ARRAYS, REASONING, SOURCES
 from .units import SECONDS_PER_YEAR
 
 Array = Any  # numpy array, or pint quantity wrapping one
@@ -42,8 +42,10 @@ STATE_UNITS: dict[str, str] = {
     "smoothed_demand": "W",
     "data_centres": "dimensionless",
     "clean_power_share": "dimensionless",
+    "grid_mix": "dimensionless",
 }
-"""State variables (stocks) and their SI units."""
+"""State variables (stocks) and their SI units. ``grid_mix`` is the generation share of each
+source (sources, samples), in the order of ``parameters.SOURCES``."""
 
 CALIBRATION_UNITS: dict[str, str] = {
     "requests_start": "request/s",
@@ -62,6 +64,15 @@ CALIBRATION_UNITS: dict[str, str] = {
 four are what the calibration adjusts (requests on 1 January, training, other AI inference and
 conventional work); the fleet's target utilisation is the start utilisation (an input) times
 the planned ratio."""
+
+MIX_UNITS: dict[str, str] = {
+    "grid_share_start": "dimensionless",
+    "grid_share_target": "dimensionless",
+    "source_carbon_intensity": "kg/J",
+    "source_water_intensity": "m^3/J",
+}
+"""The per-source parameters stacked into (sources, samples) arrays by ``with_derived``
+(``parameters.MIX_ARRAYS``), with their SI units."""
 
 FLOW_UNITS: dict[str, str] = {
     "generative_energy": "W",
@@ -115,6 +126,7 @@ AUXILIARY_UNITS: dict[str, str] = {
     "energy_per_request": "J",
     "grid_intensity": "kg/J",
     "market_grid_intensity": "kg/J",
+    "power_water_intensity": "m^3/J",
     "unserved_fraction": "dimensionless",
 }
 """Instantaneous values recorded at each year boundary, with their SI units."""
@@ -333,10 +345,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     # --- facility, water, carbon -----------------------------------------------------------------
     conventional_it = conventional / conventional_pue
     wue_trend = impacts.trend(1.0, p["onsite_wue_change"], time)
-    power_water = impacts.trend(p["power_water_intensity_start"],
-                                p["power_water_intensity_change"], time)
-    location = impacts.location_based_intensity(p["dc_grid_intensity_start"],
-                                                p["grid_intensity_change"], time)
+    grid_mix = state["grid_mix"]
+    power_water = impacts.power_water_intensity(grid_mix, p["source_water_intensity"])
+    location = impacts.location_based_intensity(grid_mix, p["source_carbon_intensity"])
     market = impacts.market_based_intensity(location, state["clean_power_share"])
     supply_derivatives = {
         "operating_capacity": completions - retirements,
@@ -348,6 +359,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "clean_power_share": demand.first_order_adjustment(
             state["clean_power_share"], p["clean_power_share_target"],
             p["clean_power_adjustment_time"]),
+        "grid_mix": demand.first_order_adjustment(grid_mix, p["grid_share_target"],
+                                                  p["grid_mix_adjustment_time"]),
     }
     derivatives.update({k: v * moving for k, v in supply_derivatives.items()})
     flows.update({
@@ -372,6 +385,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "energy_per_request": per_request_peak * energy_per_peak,
         "grid_intensity": location,
         "market_grid_intensity": market,
+        "power_water_intensity": power_water,
         "unserved_fraction": unserved_fraction,
     }
     return derivatives, flows, auxiliaries
@@ -394,13 +408,16 @@ def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array
 
 def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     """Parameters plus the quantities derived from them that do not change over time: the
-    start-year fleet and the utilisation that buyers plan for (the start utilisation times
-    the planned ratio)."""
+    start-year fleet, the utilisation that buyers plan for (the start utilisation times the
+    planned ratio) and the per-source generation parameters stacked into (sources, samples)
+    arrays (``MIX_UNITS``)."""
     year = SECONDS_PER_YEAR * np.ones_like(p["ai_pue_start"])
     fleet = initial_fleet(p, SECONDS_PER_YEAR)
     installed_power = fleet["accelerator_power"].sum(axis=0)
     installed_capability = fleet["accelerator_capability"].sum(axis=0)
-    full = {**p, "year_length": year, "installed_start": fleet["accelerators"],
+    mix = {name: np.stack([p[f"{source}_{suffix}"] for source in SOURCES])
+           for name, suffix in MIX_ARRAYS.items()}
+    full = {**p, **mix, "year_length": year, "installed_start": fleet["accelerators"],
             "installed_power_start": fleet["accelerator_power"],
             "installed_capability_start": fleet["accelerator_capability"],
             "power_per_capability_start": installed_power / installed_capability}
@@ -482,6 +499,7 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
         "operating_capacity": p["operating_capacity_start"],
         "data_centres": p["data_centres_start"] * 1.0,
         "clean_power_share": 0.0 * p["clean_power_share_target"],
+        "grid_mix": p["grid_share_start"] * 1.0,
     }
     demand_start = p["facility_energy_start"] * year_start_fraction(p["historical_growth"],
                                                                     p["year_length"])

@@ -129,6 +129,7 @@ def _column_in_base_units(key: str, column: Any, unit: str, units: str) -> np.nd
 def _failures(scenario: Scenario, base: Mapping[str, np.ndarray], n: int,
               substeps: int) -> list[tuple[np.ndarray, str, str]]:
     """(bad-sample mask, key, reason) for every check a scenario value must pass."""
+    from .parameters import MIX_SHARES
     from .scenario import (
         CONSISTENCY_RULES,
         SHARE_TOLERANCE,
@@ -151,6 +152,11 @@ def _failures(scenario: Scenario, base: Mapping[str, np.ndarray], n: int,
         if any(k in base for k in keys):
             total = sum(value(k) for k in keys)
             found.append((np.abs(total - 1.0) > SHARE_TOLERANCE, f"workloads.*.{name}",
+                          "shares must sum to 1 (100 %)"))
+    for label, keys in MIX_SHARES.items():
+        if any(k in base for k in keys):
+            total = sum(value(k) for k in keys)
+            found.append((np.abs(total - 1.0) > SHARE_TOLERANCE, label,
                           "shares must sum to 1 (100 %)"))
     for smaller, larger, message in CONSISTENCY_RULES:
         if smaller in base or larger in base:

@@ -35,9 +35,23 @@ def indirect_water(facility_power, power_water_intensity):
     return facility_power * power_water_intensity
 
 
-def location_based_intensity(dc_grid_intensity_start, grid_intensity_change, time):
-    """Carbon intensity of the grid mix where data centres draw power (location-based), kg/J."""
-    return trend(dc_grid_intensity_start, grid_intensity_change, time)
+def mix_average(grid_mix, per_source):
+    """Generation-weighted average of a per-source intensity over the mix (sources, samples):
+    sum of share x intensity over sources, divided by the sum of the shares so that the
+    weights always sum to one. Same unit as ``per_source`` (kg/J for carbon, m3/J for water).
+    """
+    return (grid_mix * per_source).sum(axis=0) / grid_mix.sum(axis=0)
+
+
+def location_based_intensity(grid_mix, source_carbon_intensity):
+    """Carbon intensity of the generation mix where data centres draw power (location-based),
+    kg/J: the mix average of each source's life-cycle intensity."""
+    return mix_average(grid_mix, source_carbon_intensity)
+
+
+def power_water_intensity(grid_mix, source_water_intensity):
+    """Water consumed by power generation per unit of electricity from the same mix, m3/J."""
+    return mix_average(grid_mix, source_water_intensity)
 
 
 def market_based_intensity(location_intensity, clean_power_share):

@@ -21,6 +21,21 @@ WORKLOAD_LABELS: dict[str, str] = {
     "video": "Video generation (CogVideoX-5B class, 6 s at 8 frames/s)",
 }
 
+SOURCES: tuple[str, ...] = ("coal", "natural_gas", "nuclear", "hydro", "wind", "solar", "other")
+"""Generation sources of the electricity data centres draw; the order is the order of the
+``source`` axis of the generation-mix arrays. ``other`` is biomass, geothermal, petroleum and
+other gases."""
+
+SOURCE_LABELS: dict[str, str] = {
+    "coal": "Coal",
+    "natural_gas": "Natural gas",
+    "nuclear": "Nuclear",
+    "hydro": "Hydropower (conventional)",
+    "wind": "Wind",
+    "solar": "Solar",
+    "other": "Other (biomass, geothermal, petroleum, other gases)",
+}
+
 REASONING = WORKLOADS.index("reasoning")
 CHAT = WORKLOADS.index("large_text")
 """The workload the headline calls "a chat request"."""
@@ -195,23 +210,31 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Site WUE of legacy facilities, start year."),
     _p("water", "onsite_wue_change", "1/yr", "growth",
        "Yearly change of site WUE in both kinds of facility."),
-    _p("water", "power_water_intensity_start", "L/kWh", "nonnegative",
-       "Water consumed by power generation per unit of electricity supplied to data centres."),
-    _p("water", "power_water_intensity_change", "1/yr", "growth",
-       "Yearly change of the power sector's water intensity."),
     # --- carbon ---------------------------------------------------------------------------
     _p("carbon", "us_grid_intensity_start", "g/kWh", "positive",
        "Average carbon intensity of US electricity (CO2e), start year."),
-    _p("carbon", "dc_grid_intensity_start", "g/kWh", "nonnegative",
-       "Location-based carbon intensity of the electricity US data centres use (grid mix "
-       "where they are, CO2e), start year."),
-    _p("carbon", "grid_intensity_change", "1/yr", "growth",
-       "Yearly change of grid carbon intensity (negative: decarbonisation)."),
     _p("carbon", "clean_power_share_target", "dimensionless", "fraction",
        "Share of data-centre electricity that additional clean-power contracts reach "
        "(market-based accounting)."),
     _p("carbon", "clean_power_adjustment_time", "yr", "positive",
        "Time constant of the build-up of additional clean-power contracts."),
+    # --- the generation mix of the grid where data centres draw power --------------------------
+    *(_p("grid", f"{source}_share_start", "dimensionless", "fraction",
+         f"Share of {SOURCE_LABELS[source].lower()} in the generation mix of the grid where "
+         "data centres draw power, start year; the shares sum to one.") for source in SOURCES),
+    *(_p("grid", f"{source}_share_target", "dimensionless", "fraction",
+         f"Share of {SOURCE_LABELS[source].lower()} that the data-centre grid mix drifts "
+         "toward; the shares sum to one.") for source in SOURCES),
+    _p("grid", "grid_mix_adjustment_time", "yr", "positive",
+       "Time constant with which the generation shares approach their targets (plants are "
+       "built and retired over years)."),
+    *(_p("grid", f"{source}_carbon_intensity", "g/kWh", "nonnegative",
+         f"Life-cycle CO2e emissions per unit of electricity generated from "
+         f"{SOURCE_LABELS[source].lower()}.") for source in SOURCES),
+    *(_p("grid", f"{source}_water_intensity", "L/kWh", "nonnegative",
+         f"Water consumed (operation, including cooling and, for hydropower, reservoir "
+         f"evaporation) per unit of electricity generated from "
+         f"{SOURCE_LABELS[source].lower()}.") for source in SOURCES),
     # --- context for shares and equivalents -----------------------------------------------
     _p("context", "us_other_electricity_start", "TWh/yr", "positive",
        "US electricity consumption outside data centres, start year."),
@@ -230,3 +253,15 @@ BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS if not p.per_worklo
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(p.section for p in PARAMETERS))
 WORKLOAD_PARAMETERS: tuple[Parameter, ...] = tuple(p for p in PARAMETERS if p.per_workload)
 SHARE_PARAMETERS: tuple[str, ...] = ("request_share_start", "request_share_target")
+MIX_SHARES: dict[str, tuple[str, ...]] = {
+    f"grid.*_share_{when}": tuple(f"grid.{source}_share_{when}" for source in SOURCES)
+    for when in ("start", "target")
+}
+"""The generation shares: label used in messages -> the keys that must sum to one."""
+MIX_SHARE_KEYS: frozenset[str] = frozenset(k for keys in MIX_SHARES.values() for k in keys)
+MIX_ARRAYS: dict[str, str] = {
+    "grid_share_start": "share_start", "grid_share_target": "share_target",
+    "source_carbon_intensity": "carbon_intensity", "source_water_intensity": "water_intensity",
+}
+"""Arrays (sources, samples) that ``dynamics.with_derived`` stacks from the per-source
+parameters ``{source}_{suffix}``."""

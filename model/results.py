@@ -18,7 +18,7 @@ from . import __version__
 from .dynamics import CALIBRATION_UNITS
 from .integrate import RawResult
 from .labelled import Labelled, Variable
-from .parameters import CHAT, WORKLOAD_LABELS, WORKLOADS
+from .parameters import CHAT, SOURCE_LABELS, SOURCES, WORKLOAD_LABELS, WORKLOADS
 from .units import SECONDS_PER_YEAR, conversion_factor
 
 FLOW = "flow: total over the calendar year"
@@ -54,6 +54,10 @@ def _flow(name: str) -> Callable[[RawResult], np.ndarray]:
 
 def _stock(name: str) -> Callable[[RawResult], np.ndarray]:
     return lambda raw: raw.stocks[name]
+
+
+def _mix_share(index: int) -> Callable[[RawResult], np.ndarray]:
+    return lambda raw: raw.stocks["grid_mix"][:, index]
 
 
 def _aux(name: str) -> Callable[[RawResult], np.ndarray]:
@@ -200,6 +204,17 @@ OUTPUTS: tuple[Output, ...] = (
            "data-centre electricity (CO2e)", _aux("market_grid_intensity"), "kg/J"),
     Output("clean_power_share", STOCK, "percent", "Share of data-centre electricity from "
            "additional clean-power contracts", _stock("clean_power_share"), "dimensionless"),
+    Output("indirect_water_intensity", STOCK, "L/kWh", "Water consumed by power generation per "
+           "unit of data-centre electricity (generation mix where centres are)",
+           _aux("power_water_intensity"), "m^3/J"),
+    Output("grid_fossil_share", STOCK, "percent", "Share of coal and natural gas in the "
+           "generation mix of the grid where data centres draw power",
+           lambda raw: raw.stocks["grid_mix"][:, SOURCES.index("coal")]
+           + raw.stocks["grid_mix"][:, SOURCES.index("natural_gas")], "dimensionless"),
+    *(Output(f"grid_share_{source}", STOCK, "percent",
+             f"Share of {SOURCE_LABELS[source].lower()} in the generation mix of the grid where "
+             "data centres draw power", _mix_share(i), "dimensionless")
+      for i, source in enumerate(SOURCES)),
     Output("us_electricity", FLOW, E, "US electricity consumption (outside data centres plus "
            "data centres)", _flow("us_electricity"), ENERGY),
     Output("us_other_electricity", FLOW, E, "US electricity consumption outside data centres",

@@ -25,6 +25,8 @@ from projection.scenario_files import FOLDER, shipped
 from .errors import InputError
 from .parameters import (
     BY_KEY,
+    MIX_SHARE_KEYS,
+    MIX_SHARES,
     PARAMETERS,
     SECTIONS,
     SHARE_PARAMETERS,
@@ -389,6 +391,9 @@ def _distribution(path: Path, key: str, p: Parameter, raw: dict[str, Any], base:
     if p.per_workload and p.name in SHARE_PARAMETERS:
         raise ScenarioError(path, key, "a share cannot be uncertain on its own (the workload "
                             "shares must sum to 100 %); remove its range")
+    if key in MIX_SHARE_KEYS:
+        raise ScenarioError(path, key, "a share cannot be uncertain on its own (the generation "
+                            "shares must sum to 100 %); remove its range")
     try:
         distribution = Distribution(kind, base, numbers.get("low"), numbers.get("high"),
                                     numbers.get("mode"), numbers.get("sd"))
@@ -469,6 +474,7 @@ TIME_CONSTANTS: dict[str, int] = {
     "buildout.facility_lifetime": 1,
     "buildout.demand_smoothing_time": 1,
     "carbon.clean_power_adjustment_time": 1,
+    "grid.grid_mix_adjustment_time": 1,
 }
 """Time constants of the stocks (key -> how many stages share it). A time constant shorter
 than one integration step makes the fixed-step integrator inaccurate or unstable. (The
@@ -680,6 +686,12 @@ def load_scenario(
                 f"workloads.*.{name}",
                 f"shares sum to {total:.6g}, expected 1 (100 %)",
             )
+
+    for label, keys in MIX_SHARES.items():
+        total = sum(entries[k].base_value for k in keys)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ScenarioError(path, label,
+                                f"shares sum to {total:.6g}, expected 1 (100 %)")
 
     _check_consistency(path, entries)
     correlations = _correlations(correlation_tables, entries)

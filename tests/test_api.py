@@ -93,11 +93,11 @@ def test_a_misspelt_scenario_name_gets_a_suggestion():
 
 def test_compare_stacks_scenarios_with_overrides_applied_to_each():
     ds = projection.compare(["baseline", "high_growth"], end_year=2032,
-                            params={"carbon.grid_intensity_change": "-5 %/yr"})
+                            params={"grid.grid_mix_adjustment_time": "5 yr"})
     assert list(ds["scenario"].values) == ["baseline", "high_growth"]
     assert int(ds["year"][-1]) == 2032
     resolved = json.loads(ds.attrs["resolved_parameters"])
-    assert all(r["carbon.grid_intensity_change"]["value"] == "-5 %/yr" for r in resolved.values())
+    assert all(r["grid.grid_mix_adjustment_time"]["value"] == "5 yr" for r in resolved.values())
 
 
 def test_every_user_error_sits_under_projection_error():

@@ -70,6 +70,7 @@ def test_per_workload_keys_change_one_row(baseline):
     ({"start.load_factor_start": [0.6, 0.9]},
      "sample 1: value 0.9 dimensionless must be less than buildout"),
     ({"workloads.image.request_share_start": [0.5]}, "shares must sum to 1"),
+    ({"grid.coal_share_target": [0.06, 0.5]}, "grid.*_share_target: sample 1"),
     ({"demand.adoption_growth": [0.3, 0.4], "hardware.frontier_efficiency_gain": [0.3]},
      "columns of different lengths"),
 ])

@@ -16,6 +16,7 @@ from projection.model.dynamics import (
     AUXILIARY_UNITS,
     CALIBRATION_UNITS,
     FLOW_UNITS,
+    MIX_UNITS,
     STATE_UNITS,
     SUM_FLOWS,
     initial_state,
@@ -99,7 +100,7 @@ def test_equations_are_dimensionally_consistent():
     parameter_units = {par.name: par.unit for par in PARAMETERS}
     parameter_units = {k: ("1/yr" if BY_NAME[k].kind == "growth" else u)
                        for k, u in parameter_units.items()}
-    p_q = _with_units(p, {**parameter_units, **CALIBRATION_UNITS})
+    p_q = _with_units(p, {**parameter_units, **CALIBRATION_UNITS, **MIX_UNITS})
     assert set(p_q) == set(p), "every parameter and calibration quantity has a unit"
     state_q = _with_units(state, STATE_UNITS)
     d_q, f_q, a_q = rates(state_q, p_q, ureg.Quantity(time, "s"), with_auxiliaries=True)
@@ -122,7 +123,7 @@ def test_a_unit_error_in_an_equation_would_be_caught():
     units = {par.name: par.unit for par in PARAMETERS}
     units = {k: ("1/yr" if BY_NAME[k].kind == "growth" else u) for k, u in units.items()}
     units["ai_pue_target"] = "J"  # a PUE with a unit: (target - pue) no longer adds up
-    p_q = _with_units(p_bad, {**units, **CALIBRATION_UNITS})
+    p_q = _with_units(p_bad, {**units, **CALIBRATION_UNITS, **MIX_UNITS})
     state_q = _with_units(initial_state(p), STATE_UNITS)
     with pytest.raises(Exception, match="(?i)dimension|cannot convert"):
         rates(state_q, p_q, ureg.Quantity(0.0, "s"))
@@ -189,7 +190,7 @@ def test_agrees_with_scipy_solve_ivp_on_a_smooth_case():
 PERTURBED = ("adoption_growth", "saturation_multiple", "rebound_elasticity",
              "frontier_efficiency_gain", "training_compute_growth", "conventional_demand_growth",
              "conventional_efficiency_gain", "interconnection_limit", "construction_time",
-             "accelerator_lifetime", "ai_pue_target", "grid_intensity_change",
+             "accelerator_lifetime", "ai_pue_target", "grid_mix_adjustment_time",
              "clean_power_share_target", "mix_adjustment_time")
 
 
@@ -500,7 +501,7 @@ def test_non_finite_results_are_refused_not_written(monkeypatch):
 
     def poisoned(self):
         p = original(self)
-        p["grid_intensity_change"] = np.array([np.nan])
+        p["coal_carbon_intensity"] = np.array([np.nan])
         return p
 
     monkeypatch.setattr(Scenario, "parameter_arrays", poisoned)
@@ -511,7 +512,7 @@ def test_non_finite_results_are_refused_not_written(monkeypatch):
 def test_each_sample_reports_whether_it_stayed_finite():
     p = baseline_parameters()
     ens = {k: np.repeat(v, 3, axis=-1) for k, v in p.items()}
-    ens["grid_intensity_change"] = np.array([0.0, np.nan, -1e-9])
+    ens["coal_carbon_intensity"] = np.array([0.0, np.nan, 2e-7])
     raw = simulate(ens, 2024, 2026, 3)
     assert raw.finite_samples().tolist() == [True, False, True]
 

@@ -16,6 +16,7 @@ import pytest
 
 from projection.model.scenario import load_scenario
 from projection.validation.checks import (
+    Report,
     compare,
     default_checks_path,
     format_table,
@@ -105,7 +106,8 @@ def test_every_check_is_identity_calibration_or_evidence_and_validate_counts_the
     # the per-request physics and the chat request are evidence: no input or fit uses them
     evidence = {r.id for r in report.results if r.group == "evidence"}
     assert {"physics_small_text", "physics_image", "physics_video",
-            "chat_energy_per_request_2024", "carbon_intensity_lbnl"} <= evidence
+            "chat_energy_per_request_2024", "carbon_intensity_lbnl_2023",
+            "carbon_intensity_guidi_2024"} <= evidence
     table = format_table(report)
     assert f"evidence {counts['evidence']['pass']} of {counts['evidence']['total']} pass" in table
 
@@ -165,6 +167,35 @@ def test_a_failing_check_fails_validate(tmp_path, results):
     report = run_checks(checks)
     newly_failed = {r.id for r in report.results if not r.passed and results[r.id].passed}
     assert newly_failed == {"physics_small_text"}
+    assert not report.passed
+
+
+def test_both_published_intensities_are_checked_and_their_disagreement_is_shown(results):
+    """LBNL's 0.34 kg/kWh and Guidi's 548 g/kWh are both checks on the one mix-based
+    intensity: LBNL's agrees, Guidi's is a miss that the table explains."""
+    lbnl, guidi = results["carbon_intensity_lbnl_2023"], results["carbon_intensity_guidi_2024"]
+    assert lbnl.verdict == "pass" and not lbnl.expected_miss
+    assert guidi.verdict == "miss" and guidi.expected_miss
+    assert lbnl.model == pytest.approx(guidi.model / 1000.0)  # the same output, kg vs g
+    table = format_table(Report(list(results.values())))
+    assert "Explained miss carbon_intensity_guidi_2024" in table
+
+
+def test_an_explained_miss_fails_when_the_model_agrees(tmp_path, results):
+    """An ``expect = "miss"`` check is not a free pass: pointed at a figure the model matches,
+    it fails, so an explanation that goes stale is caught."""
+    text = default_checks_path().read_text(encoding="utf-8")
+    start = text.index('id = "carbon_intensity_guidi_2024"')
+    changed = text[:start] + text[start:].replace('reference = "guidi_dc_carbon_intensity"',
+                                                  'reference = "lbnl_dc_carbon_intensity_2023"',
+                                                  1)
+    checks = tmp_path / "checks.toml"
+    checks.write_text(changed, encoding="utf-8")
+    for name in (SETTINGS["backcast"]["scenario"], SETTINGS["backcast"]["series"]):
+        (tmp_path / name).write_text((DATA / name).read_text(encoding="utf-8"), encoding="utf-8")
+    report = run_checks(checks)
+    newly_failed = {r.id for r in report.results if not r.passed and results[r.id].passed}
+    assert newly_failed == {"carbon_intensity_guidi_2024"}
     assert not report.passed
 
 

@@ -21,7 +21,7 @@ from scipy.optimize import least_squares
 
 from projection.model.ensemble import parameter_samples, simulate
 from projection.model.integrate import CALIBRATION_TOLERANCE
-from projection.model.parameters import SHARE_PARAMETERS, Parameter
+from projection.model.parameters import MIX_SHARE_KEYS, SHARE_PARAMETERS, Parameter
 from projection.model.results import OUTPUT_BY_NAME
 from projection.model.scenario import (
     Entry,
@@ -181,8 +181,8 @@ def fit_parameters(scenario: Scenario, keys: Sequence[str] | None) -> list[FitPa
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ScenarioError(scenario.path, key, f"--fit: not a scenario parameter{hint}")
         p = parameter_for_key(key)
-        if p.name in SHARE_PARAMETERS:
-            raise ScenarioError(scenario.path, key, "--fit: workload shares must sum to one and "
+        if p.name in SHARE_PARAMETERS or key in MIX_SHARE_KEYS:
+            raise ScenarioError(scenario.path, key, "--fit: shares must sum to one and "
                                 "cannot be fitted one by one")
         entry = scenario.entries[key]
         declared = entry.low is not None and entry.high is not None
