@@ -30,7 +30,6 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from projection.model import __version__
 from projection.model.errors import ProjectionError
 
 if TYPE_CHECKING:
@@ -65,6 +64,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the package metadata only when asked for
+        from projection.model import __version__
+
+        globals()["__version__"] = __version__
+        return __version__
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -73,7 +77,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    return sorted({*globals(), *_LAZY, "__version__"})
 
 
 def scenarios() -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 from . import __version__
 from .dynamics import CALIBRATION_UNITS
 from .integrate import RawResult
+from .labelled import Labelled, Variable
 from .parameters import CHAT, SOURCE_LABELS, SOURCES, WORKLOAD_LABELS, WORKLOADS
 from .units import SECONDS_PER_YEAR, conversion_factor
 
@@ -235,43 +236,42 @@ def available_outputs(raw: RawResult) -> tuple[Output, ...]:
     return tuple(o for o in OUTPUTS if o.name in raw.outputs)
 
 
-def to_dataset(raw: RawResult, provenance: Mapping[str, str | int] | None = None):
-    """The result as an ``xarray.Dataset``: dims (year, sample[, workload]), ``units`` and
-    ``long_name`` on each variable (every output, or those the run kept)."""
-    import xarray as xr
-
+def to_labelled(raw: RawResult, provenance: Mapping[str, str | int] | None = None) -> Labelled:
+    """The result as plain labelled arrays (:class:`~projection.model.labelled.Labelled`): dims
+    (year, sample[, workload]), ``units`` and ``long_name`` on each variable (every output, or
+    those the run kept). :func:`to_dataset` is the same as an ``xarray.Dataset``."""
     n_samples = raw.calibration_error.shape[0]
     coords = {
-        "year": ("year", raw.years, {"long_name": "Calendar year"}),
-        "sample": ("sample", np.arange(n_samples), {"long_name": "Ensemble member"}),
-        "workload": ("workload", list(WORKLOADS), {"long_name": "AI workload class"}),
+        "year": Variable(("year",), np.asarray(raw.years), {"long_name": "Calendar year"}),
+        "sample": Variable(("sample",), np.arange(n_samples), {"long_name": "Ensemble member"}),
+        "workload": Variable(("workload",), np.array(list(WORKLOADS)),
+                             {"long_name": "AI workload class",
+                              "labels": json.dumps(WORKLOAD_LABELS)}),
     }
     data_vars = {}
     for out in available_outputs(raw):
         values = out.values(raw)
         dims = ("year", "sample", "workload")[: values.ndim]
-        data_vars[out.name] = (
-            dims,
-            values,
-            {"units": out.unit, "long_name": out.long_name, "quantity_type": out.kind},
-        )
-    ds = xr.Dataset(data_vars, coords=coords)
-    ds["workload"].attrs["labels"] = json.dumps(WORKLOAD_LABELS)
+        attrs = {"units": out.unit, "long_name": out.long_name, "quantity_type": out.kind}
+        data_vars[out.name] = Variable(dims, values, attrs)
     calibration = {  # SI base units; one sample's values (the run's, for a scenario run)
         k: np.asarray(raw.parameters[k])[..., 0].tolist() for k in CALIBRATION_UNITS
     }
-    ds.attrs.update(
-        {
-            "title": "projection: electricity, water and carbon of AI in US data centres",
-            "model": "projection",
-            "model_version": __version__,
-            "command": command_line(),
-            "calibration_si_units": json.dumps(calibration),
-            "calibration_error_max": float(np.max(raw.calibration_error)),
-            "conventions": "stocks on 1 January; flows are calendar-year totals",
-        }
-    )
+    attrs: dict[str, str | int | float] = {
+        "title": "projection: electricity, water and carbon of AI in US data centres",
+        "model": "projection",
+        "model_version": __version__,
+        "command": command_line(),
+        "calibration_si_units": json.dumps(calibration),
+        "calibration_error_max": float(np.max(raw.calibration_error)),
+        "conventions": "stocks on 1 January; flows are calendar-year totals",
+    }
     if provenance:
-        ds.attrs.update(dict(provenance))
-    return ds
+        attrs.update(dict(provenance))
+    return Labelled(coords, data_vars, attrs)
 
+
+def to_dataset(raw: RawResult, provenance: Mapping[str, str | int] | None = None):
+    """The result as an ``xarray.Dataset``: dims (year, sample[, workload]), ``units`` and
+    ``long_name`` on each variable (every output, or those the run kept)."""
+    return to_labelled(raw, provenance).to_dataset()

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from .dynamics import INFEASIBLE_REASONS, infeasible_start, start_ai_power, start_peak_work
 from .ensemble import simulate
 from .errors import InfeasibleStartError, RunError
 from .integrate import CALIBRATION_TOLERANCE, CalibrationError
-from .results import to_dataset
+from .labelled import Labelled
+from .results import to_labelled
 from .scenario import Scenario, ScenarioError, load_scenario
 from .units import SECONDS_PER_YEAR
+
+if TYPE_CHECKING:  # imported by compare() and Labelled.to_dataset(): not needed to run
+    import xarray as xr
 
 
 def provenance(scenario: Scenario) -> dict[str, str | int]:
@@ -65,6 +69,11 @@ def check_start_state(scenario: Scenario, parameters=None) -> None:
 
 def run_scenario(scenario: Scenario) -> xr.Dataset:
     """Integrate one scenario; the result has dims (year[, workload]), the sample axis dropped."""
+    return run_labelled(scenario).to_dataset()
+
+
+def run_labelled(scenario: Scenario) -> Labelled:
+    """:func:`run_scenario`'s result as plain labelled arrays (no xarray)."""
     parameters = scenario.parameter_arrays()
     check_start_state(scenario, parameters)
     raw = simulate(parameters, scenario.start_year, scenario.end_year,
@@ -82,7 +91,7 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
             "fits in start-year capacity"
         )
     with np.errstate(all="ignore"):  # values that are not finite are reported just below
-        ds = to_dataset(raw, provenance(scenario)).isel(sample=0, drop=True)
+        ds = to_labelled(raw, provenance(scenario)).take("sample", 0)
     bad = first_nonfinite(ds)
     if bad is not None:
         name, year = bad
@@ -94,7 +103,7 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
     return ds
 
 
-def first_nonfinite(ds: xr.Dataset) -> tuple[str, int | None] | None:
+def first_nonfinite(ds: xr.Dataset | Labelled) -> tuple[str, int | None] | None:
     """The first variable of ``ds`` holding a value that is not finite (NaN or infinite), with
     the first year where it happens, or None when every value is finite. Derived outputs
     (ratios, equivalents) are included: a finite state can still divide by a tiny value."""
@@ -113,6 +122,8 @@ def first_nonfinite(ds: xr.Dataset) -> tuple[str, int | None] | None:
 
 def compare(paths: Sequence[Path | str], **overrides) -> xr.Dataset:
     """Run several scenarios and stack them along a ``scenario`` dimension."""
+    import xarray as xr
+
     scenarios = [load_scenario(p, **overrides) for p in paths]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,33 @@ if TYPE_CHECKING:
     import pint
 
 
+def _import_pint():
+    """Import pint without its Dask integration, unless Dask is already loaded.
+
+    pint looks for Dask when it is imported and, when it is installed, imports it (0.1-0.3 s,
+    longer than a model run) to give quantities Dask methods. The project hands pint plain
+    floats only, so Dask is hidden from that look-up for as long as pint's import takes. When
+    Dask is already imported, or pint is, nothing is hidden and nothing changes.
+    """
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+
+        return pint
+    sys.modules["dask"] = None  # type: ignore[assignment]  # importlib: "not installed"
+    try:
+        import pint
+    finally:
+        if sys.modules.get("dask", 0) is None:
+            del sys.modules["dask"]
+    return pint
+
+
 @cache
 def registry() -> pint.UnitRegistry:
     """The project's one pint registry, made on first use (importing pint and reading its
     unit definitions take longer than a model run; commands that need no units skip both).
     pint keeps the parsed definitions in its cache folder when it can write one."""
-    import pint
+    pint = _import_pint()
 
     try:
         ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=":auto:")

@@ -23,6 +23,10 @@ from projection.outputs.files import parse_output
 if TYPE_CHECKING:
     import xarray as xr
 
+    from projection.model.labelled import Labelled
+
+    Results = xr.Dataset | Labelled
+
 app = typer.Typer(
     name="projection",
     help="Project the electricity, water and carbon footprint of AI in US data centres, "
@@ -117,7 +121,7 @@ def parse_years(given: Sequence[str] | None, years: Sequence[int]) -> list[int] 
     return sorted(wanted) or None
 
 
-def _result_writers(ds: xr.Dataset) -> dict[str, Any]:
+def _result_writers(ds: Results) -> dict[str, Any]:
     from projection.outputs.netcdf import write_netcdf
     from projection.outputs.tables import (
         write_csv,
@@ -136,7 +140,7 @@ def _result_writers(ds: xr.Dataset) -> dict[str, Any]:
     }
 
 
-def check_replaceable(folder: Path, ds: xr.Dataset, force: bool) -> None:
+def check_replaceable(folder: Path, ds: Results, force: bool) -> None:
     """Refuse to replace results in ``folder`` made from other inputs, unless ``force``.
 
     Results of the same inputs (the same scenario files and overrides, years and sub-steps:
@@ -168,7 +172,7 @@ def check_replaceable(folder: Path, ds: xr.Dataset, force: bool) -> None:
                       "use --force to replace them, or --output for another folder")
 
 
-def write_results(ds: xr.Dataset, folder: Path, force: bool,
+def write_results(ds: Results, folder: Path, force: bool,
                   inputs: Sequence[Path] = ()) -> list[Path]:
     """Every result file, written together into ``folder`` (all or none), never over one of
     ``inputs`` and only when every value is finite."""
@@ -203,13 +207,13 @@ def run(
     try:
         with progress(3, quiet or json_output) as step:
             step("reading the scenario")
-            from projection.model.run import run_scenario
+            from projection.model.run import run_labelled
             from projection.model.scenario import find_scenario, load_scenario
 
             loaded = load_scenario(find_scenario(scenario), end_year=end_year,
                                    substeps_per_year=substeps)
             step("running the model")
-            ds = run_scenario(loaded)
+            ds = run_labelled(loaded)  # plain arrays: no xarray needed to print and write
             years = [int(y) for y in ds["year"].values]
             from projection.outputs.terminal import headline_years
 
@@ -287,7 +291,7 @@ def compare(
     if json_output:
         typer.echo(json.dumps({
             "scenarios": names, "reference": names[0], "years": wanted,
-            "headlines": {n: headline_values(ds.sel(scenario=n), wanted) for n in names},
+            "headlines": {n: headline_values(ds, wanted, scenario=n) for n in names},
             "files": [str(p) for p in written],
         }, indent=2))
         return
@@ -385,6 +389,9 @@ app.command("sweep")(cli_uncertainty.sweep_command)
 def main() -> None:
     """Run the command line; usage errors are one line on stderr with exit code 2, too.
     Ctrl-C is handled around this, once, by ``projection.outputs.interrupts.guarded``."""
+    from projection.outputs import coercion
+
+    coercion.install()  # option values converted without importing pydantic
     command = typer.main.get_command(app)
     try:
         code = command.main(args=sys.argv[1:], prog_name="projection", standalone_mode=False)

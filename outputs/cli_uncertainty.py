@@ -249,7 +249,7 @@ def uncertainty_command(
         if charts:
             writers.update({f"fan_{name}.png": files.fan_chart(ds, name) for name in chosen
                             if "workload" not in ds[name].dims})
-        written = _write(folder, "uncertainty", writers, ds, inputs, loaded)
+        written = _write(folder, "uncertainty", files.render(writers), ds, inputs, loaded)
     except _user_errors() as exc:
         _fail(str(exc))
         return
@@ -348,7 +348,7 @@ def sensitivity_command(
                 else:
                     key = "ST" if method == "sobol" else "mu_star"
                     writers[f"bars_{name}.png"] = files.bar_chart(ds, str(name), last, key)
-        written = _write(folder, "sensitivity", writers, ds, inputs, loaded)
+        written = _write(folder, "sensitivity", files.render(writers), ds, inputs, loaded)
     except _user_errors() as exc:
         _fail(str(exc))
         return
@@ -420,7 +420,7 @@ def sweep_command(
         if charts:
             writers.update({f"sweep_{name}.png": files.sweep_chart(ds, name, last)
                             for name in chosen if "workload" not in ds[name].dims})
-        written = _write(folder, "sweep", writers, ds, inputs, loaded)
+        written = _write(folder, "sweep", files.render(writers), ds, inputs, loaded)
     except _user_errors() as exc:
         _fail(str(exc))
         return

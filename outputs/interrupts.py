@@ -7,6 +7,11 @@ exit code 130 (the shell's convention for SIGINT), no traceback. The interrupt i
 clauses run on the way out (the writers in ``projection.outputs.files`` remove their temporary
 files there); a second Ctrl-C while they run is ignored rather than cutting the clean-up short.
 
+A reader that stops reading early (``projection run baseline | head -3``) is handled as Unix
+tools handle it: no message, no traceback, and the process ends by SIGPIPE, which a shell
+reports as exit status 141 (128 + 13). Result files are complete by then: the commands write
+them before they print, and clean-up runs on the way out as for Ctrl-C.
+
 Only the standard library is imported at module level: this module must load in milliseconds.
 """
 
@@ -21,6 +26,9 @@ from typing import NoReturn
 EXIT_INTERRUPTED = 130
 """128 + SIGINT (2): what a shell reports for a command stopped with Ctrl-C."""
 INTERRUPTED_MESSAGE = "error: interrupted"
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE (13): what a shell reports for a command whose reader stopped reading; the
+exit code where the process cannot end by the signal itself."""
 
 MAX_REDELIVERIES = 5
 """How often an interrupt that Python could not raise (see :func:`_unraisable`) is sent again."""
@@ -86,6 +94,31 @@ def _stop() -> NoReturn:
     sys.exit(EXIT_INTERRUPTED)
 
 
+def _stdout_pipe_closed() -> bool:
+    """True when standard output is a pipe (or socket) whose reader has gone away."""
+    try:
+        import select
+
+        poll = select.poll()
+        poll.register(sys.__stdout__.fileno(), 0)  # POLLERR and POLLHUP are always reported
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), stdout closed
+        return False
+
+
+def _broken_pipe() -> NoReturn:
+    """End as a Unix tool does when its reader has gone: silently, by SIGPIPE."""
+    try:  # Python flushes stdout on exit; that write must not fail with a message either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(EXIT_BROKEN_PIPE)
+
+
 def guarded(entry: Callable[[], object]) -> NoReturn:
     """Call ``entry`` (which exits through ``sys.exit``) with interrupts handled: on Ctrl-C,
     one line on stderr and exit code 130, even when the interrupt was caught and dropped
@@ -96,9 +129,14 @@ def guarded(entry: Callable[[], object]) -> NoReturn:
         entry()
     except (Interrupted, KeyboardInterrupt):
         _stop()
-    except SystemExit:
+    except BrokenPipeError:
+        _broken_pipe()
+    except SystemExit as exc:
         if _interrupted:
             _stop()
+        # click reports a write to a closed pipe as exit code 1, with no message
+        if exc.code == 1 and _stdout_pipe_closed():
+            _broken_pipe()
         raise
     if _interrupted:
         _stop()

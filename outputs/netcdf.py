@@ -1,15 +1,25 @@
-"""NetCDF output: the full labelled Dataset, following the CF conventions (CF-1.8).
+"""NetCDF output: the full labelled results, following the CF conventions (CF-1.8).
 
 Units are written as udunits reads them; counts (data centres, households) and shares are
 dimensionless (``1`` or ``percent``) with a ``long_name`` saying what they count. The
 model's own labels stay in the attributes: ``quantity_type`` (stock, flow or ratio) and, where
 the file unit is a bare count, ``counted`` (what one unit is).
+
+The file is a NetCDF classic file (64-bit offset, :mod:`projection.outputs.netcdf3`): xarray,
+netCDF4-python, netCDF-C tools and scipy read it; writing it needs neither xarray nor HDF5, so
+``projection run`` stays quick. Floating-point variables carry ``_FillValue = NaN`` as xarray
+writes them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from projection.model.labelled import Labelled, Variable, labelled
+from projection.outputs.netcdf3 import Array, write_netcdf3
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -30,33 +40,48 @@ COUNTED = {"data_centre": "data centres", "household": "households",
            "request/day": "requests per day"}
 
 
-def cf_dataset(ds: xr.Dataset) -> xr.Dataset:
+def cf_labelled(ds: xr.Dataset | Labelled) -> Labelled:
     """A copy of ``ds`` with CF attributes: ``Conventions``, udunits units, ``source`` and
     ``history`` from the provenance."""
-    out = ds.copy()
-    for name, var in out.variables.items():
+    out = labelled(ds).copy()
+    for var in out.variables.values():
         unit = var.attrs.get("units")
         if unit in CF_UNITS:
-            out[name].attrs["units"] = CF_UNITS[unit]
+            var.attrs["units"] = CF_UNITS[unit]
             if unit in COUNTED:
-                out[name].attrs["counted"] = COUNTED[unit]
-    out["year"] = out["year"].astype("int32")  # CF's integer types stop at 32 bits
-    out["year"].attrs.update(long_name="Calendar year (stocks on 1 January, flows over the "
-                             "year)")
+                var.attrs["counted"] = COUNTED[unit]
+    year = out.coords["year"]
+    out.coords["year"] = Variable(year.dims, year.values.astype("int32"), {  # CF: 32-bit ints
+        **year.attrs,
+        "long_name": "Calendar year (stocks on 1 January, flows over the year)"})
     out.attrs["Conventions"] = CONVENTIONS
-    out.attrs["source"] = f"projection {ds.attrs.get('model_version', '')}".strip()
-    if "command" in ds.attrs:
-        out.attrs["history"] = str(ds.attrs["command"])
+    out.attrs["source"] = f"projection {out.attrs.get('model_version', '')}".strip()
+    if "command" in out.attrs:
+        out.attrs["history"] = str(out.attrs["command"])
     return out
 
 
-COMPRESS_FROM = 100_000
-"""Variables with at least this many values are compressed (zlib); smaller ones, such as
-every variable of a scenario run, gain nothing from it and cost HDF5 set-up time."""
+def cf_dataset(ds: xr.Dataset | Labelled) -> xr.Dataset:
+    """:func:`cf_labelled` as an ``xarray.Dataset``."""
+    return cf_labelled(ds).to_dataset()
 
 
-def write_netcdf(ds: xr.Dataset, path: Path) -> None:
-    ds = cf_dataset(ds)
-    encoding = {name: {"zlib": True, "complevel": 4} for name, var in ds.data_vars.items()
-                if var.size >= COMPRESS_FROM}
-    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+def write_netcdf(ds: xr.Dataset | Labelled, path: Path) -> None:
+    """A scenario run or a comparison, with CF attributes."""
+    write_labelled(cf_labelled(ds), path)
+
+
+def write_labelled(ds: xr.Dataset | Labelled, path: Path) -> None:
+    """Any labelled results as they are, as a NetCDF classic file that xarray reads back to
+    the same Dataset: floating-point data variables carry ``_FillValue = NaN`` and booleans
+    ``dtype = "bool"``, as xarray writes them."""
+    ds = labelled(ds)
+    arrays = {}
+    for name, var in ds.variables.items():
+        attrs = dict(var.attrs)
+        if var.dtype.kind == "f" and name in ds.data_vars:
+            attrs = {"_FillValue": np.array(np.nan, dtype=var.dtype), **attrs}
+        elif var.dtype.kind == "b":
+            attrs = {**attrs, "dtype": "bool"}
+        arrays[name] = Array(var.dims, var.values, attrs)
+    write_netcdf3(path, arrays, ds.attrs)

@@ -18,11 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from projection.model.labelled import Labelled, Variable, labelled
 from projection.model.results import OUTPUTS
 from projection.outputs.excel import write_workbook
 
 if TYPE_CHECKING:
     import xarray as xr
+
+    Results = xr.Dataset | Labelled
 
 IAMC_REGION = "United States"
 
@@ -38,7 +41,7 @@ def inputs_sha256(attrs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(given, sort_keys=True).encode()).hexdigest()
 
 
-def provenance(ds: xr.Dataset, describes: str) -> dict[str, Any]:
+def provenance(ds: Results, describes: str) -> dict[str, Any]:
     """Everything a result file's sidecar records: the Dataset's attributes (JSON-valued ones
     decoded), the file it describes and the inputs' fingerprint."""
     record: dict[str, Any] = {"describes": describes, "inputs_sha256": inputs_sha256(ds.attrs)}
@@ -54,23 +57,23 @@ def provenance(ds: xr.Dataset, describes: str) -> dict[str, Any]:
     return record
 
 
-def write_sidecar(ds: xr.Dataset, path: Path, describes: str) -> None:
+def write_sidecar(ds: Results, path: Path, describes: str) -> None:
     """The provenance of ``describes`` as JSON."""
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(provenance(ds, describes), fh, indent=2, default=str)
         fh.write("\n")
 
 
-def _scenarios(ds: xr.Dataset) -> list[str]:
+def _scenarios(ds: Labelled) -> list[str]:
     if "scenario" in ds.dims:
         return [str(s) for s in ds["scenario"].values]
     return [str(ds.attrs.get("scenario", "scenario"))]
 
 
-def _by_scenario(ds: xr.Dataset) -> Iterable[tuple[str, xr.Dataset]]:
+def _by_scenario(ds: Labelled) -> Iterable[tuple[str, Labelled]]:
     if "scenario" in ds.dims:
-        for name in ds["scenario"].values:
-            yield str(name), ds.sel(scenario=name)
+        for i, name in enumerate(ds["scenario"].values):
+            yield str(name), ds.take("scenario", i)
     else:
         yield _scenarios(ds)[0], ds
 
@@ -79,29 +82,47 @@ def _fmt(value: float) -> str:
     return "" if not np.isfinite(value) else f"{value:.6g}"
 
 
-def write_csv(ds: xr.Dataset, path: Path) -> None:
+def _years(ds: Labelled) -> list[int]:
+    return [int(y) for y in ds["year"].values]
+
+
+def _series(var: Variable) -> Variable:
+    """One value a year: a run's own, or the median of an ensemble's samples."""
+    if "sample" in var.dims:
+        return var.take("sample", 0) if var.sizes["sample"] == 1 else var.reduce(
+            "sample", np.nanmedian)
+    return var
+
+
+def write_csv(ds: Results, path: Path) -> None:
     """Long form: scenario, variable, workload, unit, quantity_type, then one column a year."""
-    years = [int(y) for y in ds["year"].values]
+    ds = labelled(ds)
+    years = _years(ds)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["scenario", "variable", "workload", "unit", "quantity_type", *years])
         for scenario, sub in _by_scenario(ds):
             for out in OUTPUTS:
-                var = sub[out.name]
-                if "sample" in var.dims:
-                    var = var.isel(sample=0) if var.sizes["sample"] == 1 else var.median("sample")
-                has_workload = "workload" in var.dims
-                workloads = [str(w) for w in var["workload"].values] if has_workload else [""]
-                for workload in workloads:
-                    series = var.sel(workload=workload) if workload else var
+                var = _series(sub[out.name])
+                if "workload" in var.dims:
+                    rows = [(str(w), var.take("workload", i).values)
+                            for i, w in enumerate(sub["workload"].values)]
+                else:
+                    rows = [("", var.values)]
+                for workload, values in rows:
                     writer.writerow(
                         [scenario, out.name, workload, out.unit, out.kind,
-                         *(_fmt(float(v)) for v in series.values)]
+                         *(_fmt(float(v)) for v in values)]
                     )
 
 
-def iamc_rows(ds: xr.Dataset) -> list[list[str]]:
+PERCENTILES = (0.05, 0.5, 0.95)
+"""Percentiles of an ensemble in the IAMC table (``<variable>|5.0th Percentile`` rows)."""
+
+
+def iamc_rows(ds: Results) -> list[list[str]]:
     """Rows of the IAMC table (model, scenario, region, variable, unit, years...)."""
+    ds = labelled(ds)
     model = f"projection {ds.attrs.get('model_version', '')}".strip()
     rows = []
     for scenario, sub in _by_scenario(ds):
@@ -109,25 +130,22 @@ def iamc_rows(ds: xr.Dataset) -> list[list[str]]:
             if out.iamc is None:
                 continue
             var = sub[out.name]
-            if "sample" in var.dims:
-                if var.sizes["sample"] == 1:
-                    variants = [(out.iamc, var.isel(sample=0))]
-                else:
-                    variants = [
-                        (f"{out.iamc}|{q * 100:.1f}th Percentile", var.quantile(q, dim="sample"))
-                        for q in (0.05, 0.5, 0.95)
-                    ]
+            if "sample" in var.dims and var.sizes["sample"] > 1:
+                axis = var.dims.index("sample")
+                variants = [(f"{out.iamc}|{q * 100:.1f}th Percentile",
+                             np.nanquantile(var.values, q, axis=axis)) for q in PERCENTILES]
             else:
-                variants = [(out.iamc, var)]
-            for name, series in variants:
+                variants = [(out.iamc, _series(var).values)]
+            for name, values in variants:
                 rows.append([model, scenario, IAMC_REGION, name, out.iamc_unit or out.unit,
-                             *(_fmt(float(v)) for v in series.values)])
+                             *(_fmt(float(v)) for v in values)])
     return rows
 
 
-def write_iamc(ds: xr.Dataset, path: Path) -> None:
+def write_iamc(ds: Results, path: Path) -> None:
     """The IAMC table as a plain CSV: model, scenario, region, variable, unit, one column a year."""
-    years = [int(y) for y in ds["year"].values]
+    ds = labelled(ds)
+    years = _years(ds)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["model", "scenario", "region", "variable", "unit", *years])
@@ -139,7 +157,7 @@ META_COLUMNS = ("scenario_title", "scenario_sha256", "scenario_file", "model_ver
 """Provenance per scenario in the workbook's ``meta`` sheet."""
 
 
-def _per_scenario(ds: xr.Dataset, key: str, index: int, count: int) -> str:
+def _per_scenario(ds: Labelled, key: str, index: int, count: int) -> str:
     """One scenario's share of an attribute that a comparison joins with ',' or ' | '."""
     value = str(ds.attrs.get(key, ""))
     if count > 1:
@@ -150,10 +168,11 @@ def _per_scenario(ds: xr.Dataset, key: str, index: int, count: int) -> str:
     return value
 
 
-def write_iamc_workbook(ds: xr.Dataset, path: Path) -> None:
+def write_iamc_workbook(ds: Results, path: Path) -> None:
     """The IAMC table in pyam's Excel layout: a ``data`` sheet and a ``meta`` sheet with one
     row of provenance per scenario (``pyam.IamDataFrame(path)`` reads both)."""
-    years = [int(y) for y in ds["year"].values]
+    ds = labelled(ds)
+    years = _years(ds)
     data: list[list[Any]] = [["model", "scenario", "region", "variable", "unit", *years]]
     for row in iamc_rows(ds):
         data.append([*row[:5], *(float(v) if v else None for v in row[5:])])

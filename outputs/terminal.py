@@ -6,12 +6,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from projection.model.units import conversion_factor
+import numpy as np
+
+from projection.model.labelled import Labelled, Variable, labelled
 
 if TYPE_CHECKING:
     import xarray as xr
 
-LITRES_PER_US_GALLON = conversion_factor("gallon", "L")
+LITRES_PER_US_GALLON = 3.785411784
+"""Litres in a US liquid gallon: 231 cubic inches of 16.387064 mL (NIST Handbook 44, 2024,
+Appendix C); a test checks it against pint."""
 HEADLINE_YEARS = (2026, 2028, 2030)
 """Years quoted in every headline table besides the first and the last projected year: 2028
 is the year LBNL's 2024 report projects to, 2030 the year most other projections quote."""
@@ -21,11 +25,15 @@ is the year LBNL's 2024 report projects to, 2030 the year most other projections
 class Headline:
     label: str
     unit: str
-    value: Callable[[xr.Dataset], xr.DataArray]
+    value: Callable[[Labelled], Variable]
 
 
-def _var(name: str, scale: float = 1.0) -> Callable[[xr.Dataset], xr.DataArray]:
-    return lambda ds: ds[name] * scale
+def _var(name: str, scale: float = 1.0) -> Callable[[Labelled], Variable]:
+    def value(ds: Labelled) -> Variable:
+        var = ds[name]
+        return Variable(var.dims, var.values * scale, var.attrs)
+
+    return value
 
 
 HEADLINES: tuple[Headline, ...] = (
@@ -67,10 +75,18 @@ def fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
-def _point(da: xr.DataArray) -> float:
-    if "sample" in da.dims:
-        da = da.median("sample")
-    return float(da)
+def _at(ds: Labelled, var: Variable, **where: object) -> Variable:
+    """``var`` at the given labels (``year=2030``, ``scenario="baseline"``), those dims dropped."""
+    for dim, label in where.items():
+        labels = list(ds[dim].values)
+        var = var.take(dim, labels.index(label))
+    return var
+
+
+def _point(var: Variable) -> float:
+    if "sample" in var.dims:
+        var = var.reduce("sample", np.nanmedian)
+    return float(var.values)
 
 
 def render_table(header: list[str], rows: list[list[str]], left: int = 2) -> str:
@@ -86,21 +102,26 @@ def render_table(header: list[str], rows: list[list[str]], left: int = 2) -> str
     return "\n".join(lines)
 
 
-def headline_table(ds: xr.Dataset, years: Sequence[int] | None = None) -> str:
+def headline_table(ds: xr.Dataset | Labelled, years: Sequence[int] | None = None) -> str:
     """One scenario: a row per headline figure, a column per year (default: the headline
     years)."""
+    ds = labelled(ds)
     years = years or headline_years([int(y) for y in ds["year"].values])
     rows = []
     for h in HEADLINES:
-        da = h.value(ds)
-        rows.append([h.label, h.unit, *(fmt(_point(da.sel(year=y))) for y in years)])
+        var = h.value(ds)
+        rows.append([h.label, h.unit, *(fmt(_point(_at(ds, var, year=y))) for y in years)])
     return render_table(["", "unit", *(str(y) for y in years)], rows)
 
 
-def headline_values(ds: xr.Dataset, years: Sequence[int]) -> list[dict[str, Any]]:
-    """The headline figures as records (label, unit, {year: value}), for ``--json``."""
+def headline_values(ds: xr.Dataset | Labelled, years: Sequence[int],
+                    scenario: str | None = None) -> list[dict[str, Any]]:
+    """The headline figures as records (label, unit, {year: value}), for ``--json``; one
+    ``scenario`` of a comparison."""
+    ds = labelled(ds)
+    where = {} if scenario is None else {"scenario": scenario}
     return [{"label": h.label.strip(), "unit": h.unit,
-             "values": {str(y): _point(h.value(ds).sel(year=y)) for y in years}}
+             "values": {str(y): _point(_at(ds, h.value(ds), year=y, **where)) for y in years}}
             for h in HEADLINES]
 
 
@@ -110,9 +131,10 @@ def _difference(value: float, reference: float) -> list[str]:
     return [("+" if change >= 0 else "-") + fmt(abs(change)), relative]
 
 
-def comparison_table(ds: xr.Dataset, year: int) -> str:
+def comparison_table(ds: xr.Dataset | Labelled, year: int) -> str:
     """Several scenarios (a ``scenario`` dimension) for one year: a column per scenario and,
     after each but the first, its difference from the first (absolute and in %)."""
+    ds = labelled(ds)
     scenarios = [str(s) for s in ds["scenario"].values]
     first = scenarios[0]
     header = [str(year), "unit", first]
@@ -120,11 +142,11 @@ def comparison_table(ds: xr.Dataset, year: int) -> str:
         header += [s, f"vs {first}", "%"]
     rows = []
     for h in HEADLINES:
-        da = h.value(ds).sel(year=year)
-        reference = _point(da.sel(scenario=first))
+        var = _at(ds, h.value(ds), year=year)
+        reference = _point(_at(ds, var, scenario=first))
         row = [h.label, h.unit, fmt(reference)]
         for s in scenarios[1:]:
-            value = _point(da.sel(scenario=s))
+            value = _point(_at(ds, var, scenario=s))
             row += [fmt(value), *_difference(value, reference)]
         rows.append(row)
     return render_table(header, rows)

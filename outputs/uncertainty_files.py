@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pickle
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,9 +40,11 @@ def _header(ds, fh) -> None:
 
 
 def write_netcdf(ds, path: Path) -> None:
-    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars
-                if ds[name].dtype.kind in "fi"}
-    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+    """The percentiles, indices or grid as a NetCDF classic file (small tables: written
+    directly, without importing HDF5 or Dask through xarray's writer)."""
+    from projection.outputs.netcdf import write_labelled
+
+    write_labelled(ds, path)
 
 
 def write_long_csv(ds, path: Path, extra_dims: tuple[str, ...]) -> None:
@@ -115,20 +120,118 @@ WIDE_LEFT = 0.36
 """Room for parameter keys on the left of bar and tornado charts (fraction of the width)."""
 
 
-def _saver(draw: Callable[[object], None], left: float = MARGINS["left"]) -> Callable[[Path], None]:
-    """A writer that draws on a fresh figure (no pyplot state: safe to call from anywhere)."""
+PNG_DPI = 110
+PNG_COMPRESSION = 1
+"""zlib level of the PNG files: 1 writes them several times faster than the default 6, for
+files about a third larger (charts of flat colour compress well either way)."""
 
-    def save(path: Path) -> None:
+_figure = None
+"""The one figure a process draws its charts on, cleared between charts."""
+
+
+class Chart:
+    """A chart to draw: ``chart(path)`` writes it as PNG, :meth:`png` returns the bytes."""
+
+    def __init__(self, draw: Callable[[object], None], left: float = MARGINS["left"]) -> None:
+        self.draw = draw
+        self.left = left
+
+    def png(self) -> bytes:
+        """Draw on this process's figure (no pyplot state: safe to call from anywhere)."""
+        import io
+
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(7, 4.2))
-        FigureCanvasAgg(fig)
-        fig.subplots_adjust(**{**MARGINS, "left": left})
-        draw(fig)
-        fig.savefig(path, format="png", dpi=110)
+        global _figure
+        if _figure is None:
+            _figure = Figure(figsize=(7, 4.2))
+            FigureCanvasAgg(_figure)
+        fig = _figure
+        fig.clear()
+        try:
+            fig.subplots_adjust(**{**MARGINS, "left": self.left})
+            self.draw(fig)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=PNG_DPI,
+                        pil_kwargs={"compress_level": PNG_COMPRESSION})
+        finally:
+            fig.clear()
+        return buffer.getvalue()
 
-    return save
+    def __call__(self, path: Path) -> None:
+        Path(path).write_bytes(self.png())
+
+
+def _saver(draw: Callable[[object], None], left: float = MARGINS["left"]) -> Chart:
+    return Chart(draw, left)
+
+
+def _can_fork() -> bool:
+    """A second process may draw half the charts: more than one core, fork available, and
+    this process single-threaded and not itself a pool's worker (forking a threaded process
+    can deadlock)."""
+    import multiprocessing
+    import threading
+
+    return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1
+            and not multiprocessing.current_process().daemon
+            and "fork" in multiprocessing.get_all_start_methods())
+
+
+def _draw_in_child(charts: list[tuple[str, Chart]]) -> tuple[int, int]:
+    """Fork a process that draws ``charts`` and sends back their PNG bytes through a pipe;
+    returns its pid and the pipe's reading end."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: draw, send, leave without running the parent's clean-up
+        code = 1
+        try:
+            os.close(read)
+            drawn = {name: chart.png() for name, chart in charts}
+            with os.fdopen(write, "wb") as fh:
+                pickle.dump(drawn, fh)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    return pid, read
+
+
+def render(writers: dict[str, Callable[[Path], None]]) -> dict[str, Callable[[Path], None]]:
+    """``writers`` with every :class:`Chart` among them drawn now, two processes at a time
+    where that is safe (:func:`_can_fork`); the result writes the bytes as they were drawn."""
+    charts = [(name, w) for name, w in writers.items() if isinstance(w, Chart)]
+    theirs = charts[1::2] if len(charts) > 1 and _can_fork() else []
+    ours = [c for c in charts if c not in theirs]
+    drawn: dict[str, bytes] = {}
+    pid = read = None
+    try:
+        if theirs:
+            pid, read = _draw_in_child(theirs)
+        drawn.update((name, chart.png()) for name, chart in ours)
+        if pid is not None and read is not None:
+            with os.fdopen(read, "rb") as fh:
+                read = None
+                data = fh.read()
+            _, status = os.waitpid(pid, 0)
+            pid = None
+            if os.waitstatus_to_exitcode(status) == 0:
+                drawn.update(pickle.loads(data))
+            else:  # the child failed: draw its charts here (an error shows where it is)
+                drawn.update((name, chart.png()) for name, chart in theirs)
+    finally:
+        if read is not None:
+            os.close(read)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+
+    def writer(data: bytes) -> Callable[[Path], None]:
+        return lambda path: Path(path).write_bytes(data)
+
+    return {name: writer(drawn[name]) if name in drawn else w for name, w in writers.items()}
 
 
 def fan_chart(ds, name: str) -> Callable[[Path], None]:

@@ -51,7 +51,7 @@ def test_run_prints_headline_table_and_writes_the_result_files(high_run):
 
 def test_netcdf_is_labelled_and_carries_provenance(high_run):
     _, out = high_run
-    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "projection.nc") as ds:
         assert list(ds["year"].values) == list(range(2024, 2031))
         for name, var in ds.data_vars.items():
             assert var.attrs.get("units"), name
@@ -77,7 +77,7 @@ def test_csv_files_carry_provenance_and_the_same_numbers(high_run):
         assert sidecar["model_version"], name
         assert sidecar["resolved_parameters"]["demand.adoption_growth"]["source"]
     rows = read_rows(out / "projection.csv")
-    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "projection.nc") as ds:
         row = next(r for r in rows if r["variable"] == "ai_facility_energy")
         assert float(row["2028"]) == pytest.approx(float(ds.ai_facility_energy.sel(year=2028)),
                                                    rel=1e-5)
@@ -110,8 +110,8 @@ def test_same_inputs_same_outputs(tmp_path):
     lines_b = (b / "projection.csv").read_text().splitlines()
     strip = [line for line in lines_a if not line.startswith("# command")]
     assert strip == [line for line in lines_b if not line.startswith("# command")]
-    with xr.open_dataset(a / "projection.nc", engine="h5netcdf") as da, \
-            xr.open_dataset(b / "projection.nc", engine="h5netcdf") as db:
+    with xr.open_dataset(a / "projection.nc") as da, \
+            xr.open_dataset(b / "projection.nc") as db:
         xr.testing.assert_identical(da.drop_attrs(deep=False), db.drop_attrs(deep=False))
 
 
@@ -136,7 +136,7 @@ def test_compare_prints_scenarios_side_by_side_and_writes_one_dataset(tmp_path):
     assert header[0] == "2028"
     assert header[2:4] == ["low_growth", "baseline"]  # the first is the reference
     assert header.index("high_growth") > header.index("baseline")
-    with xr.open_dataset(out / "projection.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(out / "projection.nc") as ds:
         assert list(ds["scenario"].values) == ["low_growth", "baseline", "high_growth"]
         totals = ds.facility_energy.sel(year=2028).values
         assert totals[0] < totals[1] < totals[2]
@@ -368,3 +368,37 @@ def test_quiet_and_off_a_terminal_print_nothing_but_errors(tmp_path):
     loud = projection("run", "low_growth", "-o", str(tmp_path / "l"))
     assert loud.returncode == 0 and "Wrote" in loud.stdout
     assert loud.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+@pytest.mark.parametrize("kind", [int, bool])
+def test_option_values_are_read_as_typer_reads_them_without_pydantic(kind):
+    # the command line converts option values itself (start-up time); it must accept and
+    # refuse exactly what typer's pydantic conversion does, with the same message
+    from pydantic import TypeAdapter, ValidationError
+
+    from projection.outputs.coercion import _boolean, _integer
+
+    ours, theirs = {int: _integer, bool: _boolean}[kind], TypeAdapter(kind)
+    for text in ["2040", " 2040 ", "1_000", "+5", "-3", "2.0", "2.5", "abc", "", "1e3", "0x10",
+                 "２０４０", "1__0", "_1", "1_", "2.", ".5", "inf", "nan", "-0", "007", "true",
+                 "No", "on", "2", "1.0", "yes ", "T"]:
+        try:
+            expected = ("value", theirs.validate_python(text))
+        except ValidationError as exc:
+            expected = ("error", exc.errors()[0]["msg"])
+        try:
+            got = ("value", ours(text))
+        except ValueError as exc:
+            got = ("error", str(exc))
+        assert got == expected, text
+
+
+def test_the_command_line_converts_its_options_without_pydantic(tmp_path):
+    code = ("import sys; from projection.outputs.cli import main; "
+            "sys.argv = ['projection', 'run', 'low_growth', '--end-year', '2031', '--year', "
+            f"'2028,2031', '-q', '-o', {str(tmp_path)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('pydantic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -149,7 +149,7 @@ def test_a_title_with_escape_sequences_reaches_neither_terminal_nor_files(user):
         assert b"\x1b" not in (user / "out" / name).read_bytes(), name
     import xarray as xr
 
-    with xr.open_dataset(user / "out" / "projection.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(user / "out" / "projection.nc") as ds:
         assert ds.attrs["scenario_title"].startswith("Evil ")
         assert not any("\x1b" in str(v) or "\x07" in str(v) for v in ds.attrs.values())
 
@@ -270,3 +270,21 @@ def test_a_forked_worker_leaves_quietly_on_ctrl_c():
         "print(os.waitstatus_to_exitcode(status))\n")
     assert result.returncode == 0 and result.stdout.strip() == b"130"
     assert result.stderr == b""
+
+
+# --- a reader that stops early ------------------------------------------------------------------
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="needs SIGPIPE (Unix)")
+def test_a_reader_that_stops_early_ends_the_command_quietly_by_sigpipe(user):
+    # `projection run mine.toml | head -1`: the reader is gone before the table is printed
+    read, write = os.pipe()
+    os.close(read)
+    process = subprocess.run([sys.executable, "-m", "projection.outputs.console", "run",
+                              "mine.toml", "-o", "out"], stdout=write, stderr=subprocess.PIPE,
+                             cwd=user, timeout=120)
+    os.close(write)
+    assert process.returncode == -signal.SIGPIPE  # a shell reports 141, as for `yes | head -1`
+    assert process.stderr == b""
+    assert {"projection.csv", "projection.nc", "projection_iamc.csv"} <= {
+        p.name for p in (user / "out").iterdir()}
+    assert not list((user / "out").glob(".*"))

@@ -77,3 +77,77 @@ def test_netcdf_passes_a_cf_checker(results, tmp_path):
     passed, _ = runner.ComplianceChecker.run_checker(
         str(results / "projection.nc"), ["cf:1.8"], 0, "normal", str(report), "json")
     assert passed, report.read_text()[:2000]
+
+
+def test_netcdf_holds_what_the_python_api_returns(results):
+    import projection
+
+    ds = projection.run("high_growth")
+    with xr.open_dataset(results / "projection.nc") as nc:
+        assert list(nc.data_vars) == list(ds.data_vars)
+        assert [str(w) for w in nc["workload"].values] == [str(w) for w in ds["workload"].values]
+        assert list(nc["year"].values) == list(ds["year"].values)
+        for name, var in ds.data_vars.items():
+            assert nc[name].dims == var.dims, name
+            np.testing.assert_array_equal(nc[name].values, var.values, err_msg=name)
+            assert nc[name].attrs["long_name"] == var.attrs["long_name"]
+        for key, value in ds.attrs.items():
+            if key != "command":
+                assert nc.attrs[key] == value, key
+        assert nc["workload"].attrs["labels"] == ds["workload"].attrs["labels"]
+
+
+def test_netcdf_is_read_by_netcdf4_and_scipy_as_well(results):
+    netCDF4 = pytest.importorskip("netCDF4")
+    with netCDF4.Dataset(results / "projection.nc") as nc:
+        assert list(nc["workload"][:])[0] == "small_text"
+        assert nc["facility_energy"].units == "TW h"
+        assert nc.Conventions == "CF-1.8"
+    from scipy.io import netcdf_file
+
+    with netcdf_file(results / "projection.nc", "r", mmap=False) as nc:
+        assert nc.variables["year"][:].tolist() == list(range(2024, 2031))
+
+
+def test_netcdf_writer_round_trips_text_numbers_and_refuses_what_it_cannot_store(tmp_path):
+    from projection.outputs.netcdf3 import Array, write_netcdf3
+
+    path = tmp_path / "x.nc"
+    write_netcdf3(path, {
+        "place": Array(("place",), np.array(["Zürich", "", "São Paulo"]), {"long_name": "Ort"}),
+        "count": Array(("place",), np.array([1, 2, 3], dtype="int64"), {}),
+        "value": Array(("place", "k"), np.arange(6.0).reshape(3, 2).astype("float32"),
+                       {"units": "1", "flags": np.array([1, 2], dtype="int16"), "empty": ""}),
+        "small": Array(("k",), np.array([1, -1], dtype="int8"), {"big": 2**31 - 1}),
+    }, {"title": "naïve – UTF-8", "number": 2.5, "flag": True})
+    with xr.open_dataset(path) as ds:
+        assert [str(s) for s in ds["place"].values] == ["Zürich", "", "São Paulo"]
+        assert ds["count"].values.tolist() == [1, 2, 3]
+        assert ds["value"].dtype == np.float32 and ds["value"].values[2, 1] == 5.0
+        assert ds["value"].attrs["flags"].tolist() == [1, 2] and ds["value"].attrs["empty"] == ""
+        assert ds["small"].values.tolist() == [1, -1]
+        assert ds.attrs["title"] == "naïve – UTF-8" and ds.attrs["number"] == 2.5
+    with pytest.raises(ValueError, match="32 bits"):
+        write_netcdf3(path, {"n": Array(("n",), np.array([2**40]), {})}, {})
+    with pytest.raises(ValueError, match="sizes"):
+        write_netcdf3(path, {"a": Array(("n",), np.zeros(2), {}),
+                             "b": Array(("n",), np.zeros(3), {})}, {})
+
+
+def test_the_gallon_of_the_terminal_tables_is_pint_s(results):
+    from projection.model.units import conversion_factor
+    from projection.outputs.terminal import LITRES_PER_US_GALLON
+
+    assert LITRES_PER_US_GALLON == pytest.approx(conversion_factor("gallon", "L"), rel=1e-12)
+
+
+def test_run_prints_and_writes_without_xarray_pandas_hdf5_or_dask(tmp_path):
+    code = ("import sys; from projection.outputs.cli import main; "
+            f"sys.argv = ['projection', 'run', 'high_growth', '-q', '-o', {str(tmp_path)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(sorted(m for m in ('xarray', 'pandas', 'h5py', 'h5netcdf', 'dask', "
+            "'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "projection.nc").is_file()
