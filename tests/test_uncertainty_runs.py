@@ -264,6 +264,4 @@ def test_infeasible_start_states_are_named_and_counted_not_averaged(tmp_path):
     infeasible = int(ds.attrs["samples_infeasible_start"])
     assert 0 < infeasible < 32
     assert int(ds.attrs["usable_samples"]) == 32 - infeasible
-    # members just below the limit are feasible but may miss the targets (capacity), counted apart
-    assert int(ds.attrs["samples_missing_start_targets"]) + infeasible <= 32
     assert np.isfinite(ds["facility_energy"].values).all()
