@@ -221,8 +221,8 @@ _memo_cache: dict[str, float] | None = None
 
 def _memo_file() -> Path | None:
     """The memo of pint's answers in the user's cache folder, named after what they depend on:
-    pint's installed definitions and the project's (a new pint or new definitions, a new
-    memo). None when there is no cache folder to use."""
+    pint's installed definitions and this module (its definitions and checks): a new pint or a
+    changed module, a new memo. None when there is no cache folder to use."""
     try:
         import hashlib
         import os
@@ -232,7 +232,7 @@ def _memo_file() -> Path | None:
         if spec is None or spec.origin is None:
             return None
         pint_folder = Path(spec.origin).parent
-        identity = [MEMO_FORMAT, *DEFINITIONS]
+        identity = [MEMO_FORMAT, hashlib.sha256(Path(__file__).read_bytes()).hexdigest()]
         for name in ("__init__.py", "default_en.txt", "constants_en.txt"):
             stat = (pint_folder / name).stat()
             identity += [str(pint_folder / name), stat.st_size, stat.st_mtime_ns]
