@@ -35,13 +35,16 @@ IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
 
 PHASES = """
 import json, sys, time, threading
+import projection.model.run as r
 import projection.model.uncertainty as u
 import projection.outputs.files as f
 import projection.outputs.uncertainty_files as uf
 spent = {}
 lock = threading.Lock()
 def timed(module, name, label):
-    inner = getattr(module, name)
+    inner = getattr(module, name, None)
+    if inner is None:  # renamed: that phase is not timed
+        return
     def wrapper(*args, **kwargs):
         start = time.perf_counter()
         try:
@@ -53,7 +56,7 @@ def timed(module, name, label):
 timed(u, "evaluate", "engine (member runs)")
 timed(u, "run_ensemble", "ensemble: draws, engine, block files")
 timed(u, "ensemble_percentiles", "percentiles")
-timed(u, "run_scenario", "the scenario's own run")
+timed(r, "run_scenario", "the scenario's own run")
 timed(uf, "render", "charts")
 timed(f, "write_all", "writing the files")
 from projection.outputs.cli import main
