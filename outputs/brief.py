@@ -328,8 +328,8 @@ def out_num(b: Briefing, output: str, scenario: str, year: int, unit: str | None
 
 
 def _unit_text(unit: str) -> str:
-    return {"percent": "%", "GL": "billion litres", "Mt": "Mt CO2e", "dimensionless": ""}.get(
-        unit, unit)
+    return {"percent": "%", "GL": "billion litres", "Mt": "Mt CO2e", "g/kWh": "g CO2e/kWh",
+            "dimensionless": ""}.get(unit, unit)
 
 
 def derived(value: float, quantity: str, scenario: str, year: int, unit: str = "",
@@ -557,6 +557,17 @@ def carbon_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
         blocks.append(para(f"Emissions of the electricity data centres use, {basis.split(':')[0]} "
                            f"({basis.split(': ', 1)[1]}): ", out_num(b, name, s, year),
                            f" in {year} in the {b.scenario(s).title} scenario."))
+    if all(name in b.ds.data_vars for name in ("grid_intensity", "grid_fossil_share",
+                                                   "indirect_water_intensity")):
+        blocks.append(para(
+            "Both carbon and the water at power plants come from one generation mix, that of "
+            f"the grids where data centres draw power: in {year}, ",
+            out_num(b, "grid_fossil_share", s, year), " coal and gas, emitting ",
+            out_num(b, "grid_intensity", s, year), " (life-cycle) and evaporating ",
+            out_num(b, "indirect_water_intensity", s, year), ". Published intensities for 2023-"
+            "2024 disagree (LBNL 2024: about 0.34 kg CO2e/kWh; Guidi et al. 2024: 548 g/kWh); "
+            "the model's 2024 mix gives the first, and docs/methodology.md explains why it cannot "
+            "give the second."))
     if "carbon" in charts:
         blocks.append(Figure(charts["carbon"]))
     return blocks
@@ -685,7 +696,9 @@ METHOD = (
     "training and conventional load have their own trends; facility electricity is IT "
     "electricity times the power usage effectiveness (PUE). Capacity is built through a "
     "construction pipeline limited by grid connections, and demand beyond capacity goes "
-    "unserved. Water and carbon follow from the electricity. Each run is calibrated so that the "
+    "unserved. On-site water follows from the IT electricity; carbon and the water at power "
+    "plants follow from the electricity and one generation mix by source, which moves from "
+    "the 2024 mix toward each scenario's target shares. Each run is calibrated so that the "
     "start year reproduces its published state; the years after it are results of the "
     "scenario's assumptions, not targets. docs/methodology.md gives every equation with its "
     "unit and source."
@@ -696,8 +709,9 @@ LIMITATIONS = (
     "not a probability range.",
     "Energy per request is a fleet average (idle hardware, cooling and work not counted as "
     "requests included); it is not what one benchmark measures on one chip.",
-    "Water at power plants depends on the generation mix, which the model takes from published "
-    "averages rather than from where each data centre is.",
+    "Carbon and water at power plants come from one generation mix with national median "
+    "intensities per source, not from the plants that serve each data centre; published "
+    "data-centre intensities differ by more than half (0.34 against 0.548 kg CO2e/kWh).",
     "Carbon is shown on the accounting basis stated beside each figure; location-based and "
     "market-based figures answer different questions and should not be mixed.",
     "The model covers US data centres only, by calendar year; it does not cover the "
