@@ -167,12 +167,17 @@ def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int
 
 
 def ai_work(requests, request_share, reasoning_tokens, p: Mapping[str, Array], time):
-    """Work demanded by driver: FLOP per request and peak FLOP per request by workload, and
-    generative work, generative peak work, other-inference and training work (FLOP/s)."""
+    """Work demanded by driver: FLOP per request and peak FLOP per request by workload (the
+    response at the workload's FLOP utilisation plus the prompt at the prompt FLOP
+    utilisation), and generative work, generative peak work, other-inference and training
+    work (FLOP/s)."""
     software = demand.software_efficiency(p["software_efficiency_gain"], time)
     tokens = demand.tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
-    per_request = demand.work_per_request(p["active_parameters"], tokens, software)
-    per_request_peak = per_request / p["flop_utilisation"]
+    output = demand.work_per_request(p["active_parameters"], tokens, software)
+    prompt = demand.work_per_request(p["active_parameters"], p["prompt_tokens_per_request"],
+                                     software)
+    per_request = output + prompt
+    per_request_peak = output / p["flop_utilisation"] + prompt / p["prompt_flop_utilisation"]
     generative = demand.generative_work(requests, request_share, per_request)
     generative_peak = demand.generative_work(requests, request_share, per_request_peak)
     other = demand.other_inference_work(p["other_work_start"], p["other_inference_growth"],
@@ -470,11 +475,11 @@ def infeasible_start(p: Mapping[str, Array]) -> dict[str, Array]:
 
 
 def start_training_share(p: Mapping[str, Array]) -> Array:
-    """Share of start-year AI electricity used for training: the training share of the work
-    beyond generative requests, times that work's share of the busy fleet (busy energy is
-    shared in proportion to peak work)."""
+    """Share of start-year AI electricity used for training: ``training_share_start``, at
+    most the share of the busy fleet that generative requests leave (busy energy is shared in
+    proportion to peak work, so a share of peak work is a share of AI electricity)."""
     demanded, generative_peak = start_peak_work(p)
-    return p["training_share_start"] * (1.0 - generative_peak / demanded)
+    return np.minimum(p["training_share_start"], 1.0 - generative_peak / demanded)
 
 
 def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
@@ -532,9 +537,8 @@ def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, A
     demanded, generative_peak = start_peak_work(p)
     infeasible = infeasible_start(p)
     feasible = ~(infeasible["ai_above_total"] | infeasible["requests_above_utilisation"])
-    beyond_requests = np.maximum(demanded - generative_peak, 0.0 * demanded)
-    training_peak = p["training_share_start"] * beyond_requests
-    other_peak = (1.0 - p["training_share_start"]) * beyond_requests
+    training_peak = np.maximum(start_training_share(p), 0.0) * demanded
+    other_peak = np.maximum(demanded - generative_peak - training_peak, 0.0 * demanded)
     conventional_it = ((p["facility_energy_start"] - start_ai_power(p))
                        / p["conventional_pue_start"])
     operating = p["facility_energy_start"] / p["load_factor_start"]

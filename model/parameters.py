@@ -83,8 +83,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Data-centre capacity under construction on 1 January of the start year (a published "
        "start stock, the same in every scenario)."),
     _p("start", "training_share_start", "dimensionless", "fraction",
-       "Share of the start-year AI work beyond generative requests (and of its electricity) "
-       "used for training; the rest is other AI inference."),
+       "Share of start-year AI electricity used for training (at most what generative "
+       "requests leave); the rest after generative requests is other AI inference."),
     _p("start", "requests_per_day_start", "request/day", "positive",
        "Generative-AI requests served per day from US data centres, start-year average."),
     # --- work per request and mix, one table per workload --------------------------------
@@ -95,9 +95,13 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Tokens generated per request (text: response tokens; image and video: latent "
               "tokens x denoising steps x guidance passes); for reasoning, the start-year "
               "value.", True),
+    Parameter("prompt_tokens_per_request", "workloads", "token", "nonnegative",
+              "Input tokens processed per request before the response (prompt, system prompt, "
+              "conversation history, retrieved text); 2 FLOP per active parameter each, run "
+              "at the prompt FLOP utilisation.", True),
     Parameter("flop_utilisation", "workloads", "dimensionless", "fraction",
-              "Model FLOP utilisation when serving this workload: FLOP delivered per second "
-              "by a busy accelerator over its peak FLOP/s.", True),
+              "Model FLOP utilisation when generating this workload's output: FLOP delivered "
+              "per second by a busy accelerator over its peak FLOP/s.", True),
     Parameter("request_share_start", "workloads", "dimensionless", "fraction",
               "Share of start-year requests in this workload; shares sum to one.", True),
     Parameter("request_share_target", "workloads", "dimensionless", "fraction",
@@ -117,6 +121,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("demand", "unserved_demand_sensitivity", "dimensionless", "nonnegative",
        "How strongly the unserved fraction of AI work slows adoption (1: growth stops when "
        "all demand is unserved)."),
+    _p("demand", "prompt_flop_utilisation", "dimensionless", "fraction",
+       "Model FLOP utilisation of prompt processing (prefill): all input tokens of a request "
+       "run in parallel, so it is compute-bound."),
     _p("demand", "other_inference_flop_utilisation", "dimensionless", "fraction",
        "Model FLOP utilisation of other AI inference: FLOP delivered per second by a busy "
        "accelerator over its peak FLOP/s."),

@@ -42,13 +42,13 @@ def test_shipped_names_and_paths_give_the_same_run():
 
 def test_run_with_an_override_responds_and_records_it():
     base = projection.run("baseline", end_year=2035)
-    faster = projection.run("baseline", params={"demand.adoption_growth": "120 %/yr"},
+    faster = projection.run("baseline", params={"demand.adoption_growth": "200 %/yr"},
                             end_year=2035)
     assert int(faster["year"][-1]) == 2035
     assert float(faster["ai_facility_energy"].sel(year=2030)) > float(
         base["ai_facility_energy"].sel(year=2030))
     resolved = json.loads(faster.attrs["resolved_parameters"])
-    assert resolved["demand.adoption_growth"]["value"] == "120 %/yr"
+    assert resolved["demand.adoption_growth"]["value"] == "200 %/yr"
     assert resolved["demand.adoption_growth"]["file"] == "params"
     assert faster.attrs["scenario_sha256"] != base.attrs["scenario_sha256"]
 

@@ -401,13 +401,19 @@ def test_an_infeasible_start_is_named_in_ensembles_and_a_one_line_error_for_a_ru
     assert "infeasible start state" in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_more_tokens_per_chat_response_give_more_electricity():
+@pytest.mark.parametrize("name", ["tokens_per_request", "prompt_tokens_per_request"])
+def test_more_tokens_per_chat_request_give_more_electricity(name):
     p = baseline_parameters()
     ens = {k: np.repeat(v, 2, axis=-1) for k, v in p.items()}
-    ens["tokens_per_request"] = ens["tokens_per_request"].copy()
-    ens["tokens_per_request"][1, 1] *= 2  # chat responses twice as long
-    f = simulate(ens, 2024, 2030, 3).flows
-    assert f["generative_inference_energy"][-1, 1] > f["generative_inference_energy"][-1, 0]
+    ens[name] = ens[name].copy()
+    ens[name][1, 1] *= 2  # chat responses (or their prompts) twice as long
+    raw = simulate(ens, 2024, 2030, 3)
+    f = raw.flows
+    assert np.all(f["generative_inference_energy"][:, 1] > f["generative_inference_energy"][:, 0])
+    # the start year keeps its anchored total; every later year is higher
+    assert np.all(f["facility_energy"][1:, 1] > f["facility_energy"][1:, 0])
+    chat = raw.auxiliaries["energy_per_request"][0, 1]
+    assert chat[1] > chat[0]
 
 
 def test_tighter_grid_gives_more_unserved_and_never_less_served_existing_load():

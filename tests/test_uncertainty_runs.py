@@ -226,7 +226,7 @@ def test_sensitivity_and_sweep_commands_write_their_files(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (("sweep", "baseline", "--param", "demand.adoption_growht=40%/yr:90%/yr:3"),
      "did you mean 'demand.adoption_growth'"),
-    (("sweep", "baseline", "--param", "demand.adoption_growth=90%/yr:120%/yr:3"),
+    (("sweep", "baseline", "--param", "demand.adoption_growth=130%/yr:160%/yr:3"),
      "excludes the scenario's value"),
     (("sweep", "baseline", "--param", "demand.adoption_growth=40TWh:90%/yr:3"), "dimension"),
     (("sensitivity", "baseline", "--samples", "100"), "power of two"),

@@ -43,12 +43,14 @@ from .references import (
 )
 
 KINDS = (
-    "parameter", "request_total", "equivalent", "query_energy", "query_homes", "output", "excess",
+    "parameter", "request_total", "token_volume", "equivalent", "query_energy", "query_homes",
+    "output", "excess",
     "backcast_fit", "backcast_series", "backcast_output", "backcast_ratio",
 )
 REQUIRED: dict[str, tuple[str, ...]] = {
     "parameter": ("scenario", "key", "reference"),
     "request_total": ("scenario", "workload", "reference"),
+    "token_volume": ("scenario", "reference"),
     "equivalent": ("constant", "reference"),
     "query_energy": ("energy", "reference"),
     "query_homes": ("scenario", "energy", "reference"),
@@ -352,14 +354,16 @@ def _output_value(ds: xr.Dataset, output: str, year: int,
 
 def request_total(scenario: Scenario, workload: str) -> float:
     """Accelerator energy of one request on a busy accelerator of the start-year vintage, J:
-    2 x active parameters x tokens, over the workload's FLOP utilisation times the peak FLOP
-    per joule of that vintage (the model's per-request physics, before idle share, host
-    overhead and cooling)."""
+    2 x active parameters x tokens, over the FLOP utilisation (the response's for output
+    tokens, the prompt's for input tokens) times the peak FLOP per joule of that vintage (the
+    model's per-request physics, before idle share, host overhead and cooling)."""
     p = scenario.parameter_arrays()
     row = WORKLOADS.index(workload)
-    flop = (FLOP_PER_PARAMETER_TOKEN * p["active_parameters"][row, 0]
-            * p["tokens_per_request"][row, 0])
-    return float(flop / (p["flop_utilisation"][row, 0] * p["peak_flop_per_joule_start"][0]))
+    per_token = FLOP_PER_PARAMETER_TOKEN * p["active_parameters"][row, 0]
+    peak = (per_token * p["tokens_per_request"][row, 0] / p["flop_utilisation"][row, 0]
+            + per_token * p["prompt_tokens_per_request"][row, 0]
+            / p["prompt_flop_utilisation"][0])
+    return float(peak / p["peak_flop_per_joule_start"][0])
 
 
 def _parameter(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
@@ -372,6 +376,26 @@ def _parameter(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
 def _request_total(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
     joules = request_total(ctx.scenario(check["scenario"]), check["workload"])
     return convert(joules * float(check.get("factor", 1.0)), "J", ref.unit)
+
+
+TEXT_WORKLOADS = ("small_text", "large_text", "reasoning")
+
+
+def token_volume(scenario: Scenario) -> float:
+    """Text tokens processed per day in the start year, count/day: requests per day x the
+    text workloads' shares x (prompt + response tokens)."""
+    p = scenario.parameter_arrays()
+    rows = [WORKLOADS.index(w) for w in TEXT_WORKLOADS]
+    per_request = sum(p["request_share_start"][r, 0]
+                      * (p["tokens_per_request"][r, 0] + p["prompt_tokens_per_request"][r, 0])
+                      for r in rows)
+    per_day = float(p["requests_per_day_start"][0]) * 86400.0  # request/s to request/day
+    return per_day * float(per_request)
+
+
+def _token_volume(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    return _in_unit(ureg.Quantity(token_volume(ctx.scenario(check["scenario"])), "count/day"),
+                    ref.unit)
 
 
 def _equivalent(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
@@ -440,6 +464,7 @@ def _backcast_ratio(ctx: Context, check: dict[str, Any], ref: Reference) -> floa
 MODEL_VALUE: dict[str, Callable[[Context, dict[str, Any], Reference], float]] = {
     "parameter": _parameter,
     "request_total": _request_total,
+    "token_volume": _token_volume,
     "equivalent": _equivalent,
     "query_energy": _query_energy,
     "query_homes": _query_homes,
