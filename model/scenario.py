@@ -36,7 +36,7 @@ from .parameters import (
 )
 from .safe_io import check_path_name, load_toml, path_name_problem, printable
 from .sampling import DISTRIBUTIONS, Distribution, DistributionError, correlation_matrix
-from .units import SECONDS_PER_YEAR, UnitError, parse_quantity, to_base
+from .units import SECONDS_PER_YEAR, UnitError, read_value
 
 DEFAULT_START_YEAR = 2024
 """The calibration year of the shipped scenarios: they start from the published 2024 state."""
@@ -327,10 +327,7 @@ def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
         raise ScenarioError(path, key, "has no source: every value needs source = \"...\"")
     value = raw["value"]
     try:
-        quantity = parse_quantity(value)
-        if p.unit != "dimensionless" and quantity.dimensionless and not isinstance(value, str):
-            raise UnitError(f"has no unit, expected a string such as \"{value} {p.unit}\"")
-        base = to_base(quantity, p.unit)
+        base = read_value(value, p.unit)  # pint's answers, remembered across runs
     except UnitError as exc:
         raise ScenarioError(path, key, f"value {value!r} {exc}") from None
     problem = check_bounds(p, base)
@@ -340,7 +337,7 @@ def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
     for name in ("low", "high", "mode", "sd"):
         if name in raw:
             try:
-                numbers[name] = to_base(parse_quantity(raw[name]), p.unit)
+                numbers[name] = read_value(raw[name], p.unit, require_unit=False)
             except UnitError as exc:
                 raise ScenarioError(path, f"{key}.{name}", f"value {raw[name]!r} {exc}") from None
             problem = check_bounds(p, numbers[name]) if name != "sd" else None

@@ -7,10 +7,12 @@ results are labelled.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ProjectionError
@@ -40,6 +42,17 @@ def _import_pint():
     return pint
 
 
+DEFINITIONS = (
+    "request = 1 = req",  # a request (one response, one image, one video) is a count
+    "data_centre = 1",
+    "household = 1",
+    "accelerator = 1",  # counts of accelerators, tokens and floating-point operations
+    "token = 1",
+    "FLOP = 1",
+)
+"""Units the project adds to pint's: counts, dimensionless."""
+
+
 @cache
 def registry() -> pint.UnitRegistry:
     """The project's one pint registry, made on first use (importing pint and reading its
@@ -51,14 +64,8 @@ def registry() -> pint.UnitRegistry:
         ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=":auto:")
     except Exception:  # no writable cache folder: parse the definitions every time
         ureg = pint.UnitRegistry()
-    # A request (one response, one image, one video) is a count: dimensionless.
-    ureg.define("request = 1 = req")
-    ureg.define("data_centre = 1")
-    ureg.define("household = 1")
-    # Counts of accelerators, tokens and floating-point operations are dimensionless too.
-    ureg.define("accelerator = 1")
-    ureg.define("token = 1")
-    ureg.define("FLOP = 1")
+    for definition in DEFINITIONS:
+        ureg.define(definition)
     return ureg
 
 
@@ -93,19 +100,9 @@ class UnitError(ProjectionError, ValueError):
     """A value whose unit is missing, unparsable or of the wrong dimension."""
 
 
-def parse_quantity(text: object) -> pint.Quantity:
-    """Parse "200 TWh/yr" or "57 J" into a pint quantity; a bare number is dimensionless.
-
-    The text must be exactly one number followed by one unit: "10 500 kWh/yr", "25 GW/yr 2",
-    "5 kWh * 3" or "1e3 2 J" raise :class:`UnitError` (pint alone would multiply the numbers).
-    """
-    if isinstance(text, bool):
-        raise UnitError(f"got {text!r}, expected a number with a unit")
-    ureg = registry()
-    if isinstance(text, int | float):
-        return ureg.Quantity(float(text), ureg.dimensionless)
-    if not isinstance(text, str):
-        raise UnitError(f"got {text!r}, expected a string such as \"200 TWh/yr\"")
+def _split(text: str) -> tuple[float, str]:
+    """The number of a quantity string and its unit as pint is given it ("" for none), after
+    the checks that need no pint."""
     if len(text) > MAX_QUANTITY_CHARS:
         raise UnitError(f"is {len(text)} characters long, expected a number and a unit such as "
                         "\"200 TWh/yr\"")
@@ -120,10 +117,29 @@ def parse_quantity(text: object) -> pint.Quantity:
                         "\"200 TWh/yr\", found a second number (write 10500, not 10 500)")
     magnitude = float(match["number"])
     if not unit:
-        return ureg.Quantity(magnitude, ureg.dimensionless)
+        return magnitude, ""
     cleaned = unit.replace("%", " percent ")
     if cleaned.startswith("/"):  # "1 /yr": a unit that is a reciprocal
         cleaned = "1" + cleaned
+    return magnitude, cleaned
+
+
+def parse_quantity(text: object) -> pint.Quantity:
+    """Parse "200 TWh/yr" or "57 J" into a pint quantity; a bare number is dimensionless.
+
+    The text must be exactly one number followed by one unit: "10 500 kWh/yr", "25 GW/yr 2",
+    "5 kWh * 3" or "1e3 2 J" raise :class:`UnitError` (pint alone would multiply the numbers).
+    """
+    if isinstance(text, bool):
+        raise UnitError(f"got {text!r}, expected a number with a unit")
+    ureg = registry()
+    if isinstance(text, int | float):
+        return ureg.Quantity(float(text), ureg.dimensionless)
+    if not isinstance(text, str):
+        raise UnitError(f"got {text!r}, expected a string such as \"200 TWh/yr\"")
+    magnitude, cleaned = _split(text)
+    if not cleaned:
+        return ureg.Quantity(magnitude, ureg.dimensionless)
     try:
         one: object = ureg.Quantity(cleaned)
     except Exception as exc:  # pint raises several unrelated exception types
@@ -156,7 +172,115 @@ def base_unit(unit: str):
 
 def conversion_factor(unit_from: str, unit_to: str) -> float:
     """Multiply a value in ``unit_from`` by this to express it in ``unit_to``."""
-    return float(registry().Quantity(1.0, unit_from).to(unit_to).magnitude)
+    key = f"convert|{unit_from}|{unit_to}"
+    factor = _memo().get(key)
+    if factor is None:
+        factor = float(registry().Quantity(1.0, unit_from).to(unit_to).magnitude)
+        _remember(key, factor)
+    return factor
+
+
+def read_value(value: object, unit: str, *, require_unit: bool = True) -> float:
+    """A scenario value (a quantity string, or a bare number for a dimensionless parameter)
+    in the SI base units of ``unit``: ``to_base(parse_quantity(value), unit)``, refusing a
+    bare number where ``unit`` has a dimension (unless not ``require_unit``). Answers pint
+    gave once come from the unit memo (see :func:`_memo`); every error comes from pint,
+    worded as ever."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and unit == "dimensionless":
+        base = float(value)
+        if not math.isfinite(base):
+            raise UnitError("is not a finite number")
+        return base
+    if isinstance(value, str):
+        magnitude, cleaned = _split(value)
+        key = f"base|{cleaned}|{unit}"
+        factor = _memo().get(key)
+        if factor is not None:
+            base = magnitude * factor  # as pint computes it: the magnitude times the factor
+            if not math.isfinite(base):
+                raise UnitError("is not a finite number")
+            return base
+    quantity = parse_quantity(value)
+    if (require_unit and unit != "dimensionless" and quantity.dimensionless
+            and not isinstance(value, str)):
+        raise UnitError(f"has no unit, expected a string such as \"{value} {unit}\"")
+    base = to_base(quantity, unit)
+    if isinstance(value, str):
+        one = to_base(registry().Quantity(1.0, quantity.units), unit)
+        if to_base(registry().Quantity(0.0, quantity.units), unit) == 0.0:  # no offset (degC)
+            _remember(key, one)
+    return base
+
+
+# --- the unit memo --------------------------------------------------------------------------------
+
+MEMO_FORMAT = 1
+"""Version of the memo file's layout."""
+_memo_cache: dict[str, float] | None = None
+
+
+def _memo_file() -> Path | None:
+    """The memo of pint's answers in the user's cache folder, named after what they depend on:
+    pint's installed definitions and this module (its definitions and checks): a new pint or a
+    changed module, a new memo. None when there is no cache folder to use."""
+    try:
+        import hashlib
+        import os
+        from importlib.util import find_spec
+
+        spec = find_spec("pint")
+        if spec is None or spec.origin is None:
+            return None
+        pint_folder = Path(spec.origin).parent
+        identity = [MEMO_FORMAT, hashlib.sha256(Path(__file__).read_bytes()).hexdigest()]
+        for name in ("__init__.py", "default_en.txt", "constants_en.txt"):
+            stat = (pint_folder / name).stat()
+            identity += [str(pint_folder / name), stat.st_size, stat.st_mtime_ns]
+        digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                ".cache")
+        return Path(base) / "projection" / f"units-{digest}.json"
+    except (OSError, ValueError, ImportError):
+        return None
+
+
+def _memo() -> dict[str, float]:
+    """pint's answers to the unit questions asked before: ``base|<unit as written>|<unit>`` ->
+    the factor to SI base units (the unit checked against the expected one), and
+    ``convert|<from>|<to>`` -> the conversion factor. Starting a command with them saves
+    importing pint and building its registry (longer than a model run)."""
+    global _memo_cache
+    if _memo_cache is None:
+        _memo_cache = {}
+        path = _memo_file()
+        if path is not None:
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                _memo_cache = {str(k): float(v) for k, v in loaded.items()
+                               if isinstance(v, int | float) and math.isfinite(v)}
+            except (OSError, ValueError, AttributeError):
+                pass
+    return _memo_cache
+
+
+def _remember(key: str, factor: float) -> None:
+    """Add an answer to the memo and write it (atomically; nothing when it cannot be)."""
+    memo = _memo()
+    if memo.get(key) == factor or not math.isfinite(factor):
+        return
+    memo[key] = factor
+    path = _memo_file()
+    if path is None:
+        return
+    try:
+        import os
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.{os.getpid()}.part")
+        part.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
+        os.replace(part, path)
+    except OSError:
+        pass
 
 
 def describe_dimension(quantity: pint.Quantity) -> str:

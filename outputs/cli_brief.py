@@ -9,9 +9,6 @@ command runs. Bad input is one line on stderr, exit code 2, and nothing written.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +23,8 @@ PDF_TIMEOUT_S = 120
 
 def find_chromium() -> str | None:
     """The headless browser that prints the PDF: $PROJECTION_CHROMIUM, or the first on PATH."""
+    import shutil
+
     named = os.environ.get("PROJECTION_CHROMIUM")
     if named:
         return shutil.which(named)
@@ -44,6 +43,9 @@ def chromium_flags(profile: str) -> list[str]:
 
 def print_pdf(browser: str, page: str, target: Path) -> None:
     """Print ``page`` (HTML text) to ``target`` with headless Chromium."""
+    import subprocess
+    import tempfile
+
     from projection.outputs.files import OutputError
 
     with tempfile.TemporaryDirectory(prefix="projection-brief-") as work:

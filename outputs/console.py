@@ -7,7 +7,29 @@ exit code 130, no traceback). Only the standard library is imported at module le
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 from projection.outputs.interrupts import guarded, install
+
+DASK_OPTIONS = ("--dask", "--scheduler")
+"""The options that run work on Dask; without them no command needs Dask in this process."""
+
+
+def hide_dask(argv: Sequence[str]) -> bool:
+    """Keep Dask out of this process unless the command line asks for it.
+
+    xarray and pint look for Dask when they first build an array or a quantity and, when it is
+    installed, import it (about 0.5 s with ``dask.array``, several times a scenario run) to
+    support Dask arrays, which no command hands them. Marking Dask as not importable for this
+    process makes them skip it; ``--dask`` and ``--scheduler`` leave it importable. Returns
+    whether Dask was hidden.
+    """
+    if "dask" in sys.modules or any(arg == option or arg.startswith(option + "=")
+                                    for arg in argv for option in DASK_OPTIONS):
+        return False
+    sys.modules["dask"] = None  # type: ignore[assignment]  # importlib: "not installed"
+    return True
 
 
 def _run_command_line() -> None:
@@ -19,6 +41,7 @@ def _run_command_line() -> None:
 def main() -> None:
     """The console script: install the interrupt handler, then import and run the commands."""
     install()
+    hide_dask(sys.argv[1:])
     guarded(_run_command_line)
 
 

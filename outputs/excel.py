@@ -11,7 +11,12 @@ import math
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape
+
+
+def escape(text: str) -> str:
+    """Text as XML character data (``xml.sax.saxutils.escape``, whose import pulls in
+    urllib and http.client)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 Cell = str | float | int | bool | None
 

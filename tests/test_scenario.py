@@ -292,3 +292,80 @@ def test_bare_name_is_not_confused_with_a_folder(tmp_path, monkeypatch):
     (tmp_path / "baseline").mkdir()
     assert resolve_scenario_path("baseline") == ROOT / "scenarios" / "baseline.toml" or \
         resolve_scenario_path("baseline").name == "baseline.toml"
+
+
+# --- the unit memo: pint's answers remembered across runs ---------------------------------------
+
+@pytest.fixture
+def memo_folder(tmp_path, monkeypatch):
+    """An empty unit memo of its own (in ``tmp_path``), forgotten again afterwards."""
+    from projection.model import units
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(units, "_memo_cache", None)
+    yield tmp_path
+    units._memo_cache = None
+
+
+def test_values_read_through_the_unit_memo_equal_pint_s_to_the_last_bit(memo_folder):
+    from projection.model import units
+    from projection.model.safe_io import load_toml
+    from projection.model.scenario import parameter_for_key, shipped
+
+    cases = set()
+    for path in shipped():
+        table = load_toml(path, what="a scenario file")[0]
+        for section, entries in table.items():
+            if section == "scenario" or not isinstance(entries, dict):
+                continue
+            stack = [(section, entries)]
+            while stack:
+                prefix, items = stack.pop()
+                for name, raw in items.items():
+                    if isinstance(raw, dict) and "value" in raw:
+                        unit = parameter_for_key(f"{prefix}.{name}").unit
+                        for field in ("value", "low", "high", "mode", "sd"):
+                            if field in raw:
+                                cases.add((str(raw[field]) if isinstance(raw[field], str)
+                                           else raw[field], unit))
+                    elif isinstance(raw, dict):
+                        stack.append((f"{prefix}.{name}", raw))
+    assert len(cases) > 50
+    for value, unit in sorted(cases, key=str):
+        expected = units.to_base(units.parse_quantity(value), unit)
+        assert units.read_value(value, unit, require_unit=False) == expected  # asks pint
+        assert units.read_value(value, unit, require_unit=False) == expected  # remembered
+    assert list(memo_folder.glob("projection/units-*.json"))
+    units._memo_cache = None  # a new process: the memo comes from the file
+    for value, unit in sorted(cases, key=str):
+        assert units.read_value(value, unit, require_unit=False) == units.to_base(
+            units.parse_quantity(value), unit)
+
+
+def test_a_remembered_unit_is_still_checked_and_refused_as_before(memo_folder):
+    from projection.model import units
+    from projection.model.units import UnitError, read_value
+
+    assert read_value("200 TWh/yr", "W") == pytest.approx(200e12 * 3600 / SECONDS_PER_YEAR)
+    for text, unit, words in [("200 TWh/yr", "J", "dimension"), ("nan TWh/yr", "W", "finite"),
+                              ("10 500 kWh/yr", "W", "second number"), (5, "W", "no unit")]:
+        with pytest.raises(UnitError, match=words):
+            read_value(text, unit)
+    units._memo_cache = None
+    (memo_folder / "projection").mkdir(exist_ok=True)
+    for path in (memo_folder / "projection").glob("units-*.json"):
+        path.write_text("{not json")  # a damaged memo is ignored and written again
+    assert read_value("2 GW", "W") == 2e9
+
+
+def test_a_second_run_reads_the_scenario_without_pint(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from projection.model.scenario import load_scenario, find_scenario; "
+            "load_scenario(find_scenario('high_growth')); print('pint' in sys.modules)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, check=True).stdout.strip() for _ in range(2)]
+    assert runs == ["True", "False"]

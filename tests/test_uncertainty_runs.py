@@ -252,3 +252,22 @@ def test_results_of_other_inputs_are_replaced_only_with_force(tmp_path):
     assert (tmp_path / "w" / "sweep.nc").read_bytes() == before
     forced = projection(*sweep_of, "demand.rebound_elasticity=0:1:4", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
+
+
+def test_commands_without_dask_options_keep_dask_out_of_the_process(tmp_path):
+    # xarray and pint would import Dask (0.5 s) to support arrays no command gives them
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print([m for m in ('dask', 'dask.array', 'distributed') "
+            "if sys.modules.get(m) is not None]))\n"
+            f"sys.argv = ['projection', 'uncertainty', 'baseline', '--samples', '64', '-q', "
+            f"'-o', {str(tmp_path / 'u')!r}]\n"
+            "from projection.outputs.console import main\nmain()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "u" / "uncertainty.nc").is_file()
+    from projection.outputs.console import hide_dask
+
+    assert not hide_dask(["uncertainty", "baseline", "--dask"])
+    assert not hide_dask(["uncertainty", "baseline", "--scheduler=tcp://here:8786"])
