@@ -402,3 +402,16 @@ def test_the_command_line_converts_its_options_without_pydantic(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_an_infeasible_start_is_a_one_line_error_with_exit_2_and_no_files(tmp_path):
+    scenario = tmp_path / "too_many.toml"
+    scenario.write_text(
+        '[scenario]\ntitle = "Too many accelerators"\ndescription = "x"\n'
+        f'extends = "{SCENARIOS / "baseline.toml"}"\n[hardware]\n'
+        'shipments_start = { value = "2e7 accelerator/yr", source = "test" }\n')
+    result = projection("run", str(scenario), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "infeasible start state" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -254,6 +254,19 @@ def test_results_of_other_inputs_are_replaced_only_with_force(tmp_path):
     assert forced.returncode == 0, forced.stderr
 
 
+def test_infeasible_start_states_are_named_and_counted_not_averaged(tmp_path):
+    # shipments up to 2e7 a year: the installed base at the start utilisation then draws more
+    # than the start-year total of all data centres, for part of the members
+    s = load_scenario(only_uncertain(tmp_path, {"hardware.shipments_start":
+                      'value = "3.2e6 accelerator/yr", low = "3e6 accelerator/yr", '
+                      'high = "2e7 accelerator/yr"'}))
+    ds = uncertainty(s, 32, seed=1, outputs=["facility_energy"])
+    infeasible = int(ds.attrs["samples_infeasible_start"])
+    assert 0 < infeasible < 32
+    assert int(ds.attrs["usable_samples"]) == 32 - infeasible
+    assert np.isfinite(ds["facility_energy"].values).all()
+
+
 def test_commands_without_dask_options_keep_dask_out_of_the_process(tmp_path):
     # xarray and pint would import Dask (0.5 s) to support arrays no command gives them
     code = ("import atexit, sys\n"
