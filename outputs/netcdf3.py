@@ -10,7 +10,7 @@ What it writes: fixed-size dimensions (no record dimension), variables of the cl
 (attributes and string arrays) is UTF-8; a string array becomes a char array with a trailing
 ``string<N>`` dimension and ``_Encoding = "utf-8"``, as xarray writes and reads it. 64-bit
 integers are stored as 32-bit ones when every value fits (the classic format has no 64-bit
-integers) and refused otherwise.
+integers) and refused otherwise in variables; in attributes they become doubles.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ def _attributes(attrs: Mapping[str, Any]) -> bytes:
         return struct.pack(">ii", 0, 0)
     parts = [struct.pack(">ii", NC_ATTRIBUTE, len(attrs))]
     for key, value in attrs.items():
-        array = np.atleast_1d(_classic(value))
+        try:
+            array = np.atleast_1d(_classic(value))
+        except ValueError:  # an integer beyond 32 bits: a double holds it exactly to 2**53
+            array = np.atleast_1d(np.asarray(value, dtype=">f8"))
         parts += [_name(key), struct.pack(">ii", TYPES[array.dtype], array.size),
                   _pad(array.tobytes())]
     return b"".join(parts)

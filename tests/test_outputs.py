@@ -119,7 +119,7 @@ def test_netcdf_writer_round_trips_text_numbers_and_refuses_what_it_cannot_store
         "value": Array(("place", "k"), np.arange(6.0).reshape(3, 2).astype("float32"),
                        {"units": "1", "flags": np.array([1, 2], dtype="int16"), "empty": ""}),
         "small": Array(("k",), np.array([1, -1], dtype="int8"), {"big": 2**31 - 1}),
-    }, {"title": "naïve – UTF-8", "number": 2.5, "flag": True})
+    }, {"title": "naïve – UTF-8", "number": 2.5, "flag": True, "samples": 10**10})
     with xr.open_dataset(path) as ds:
         assert [str(s) for s in ds["place"].values] == ["Zürich", "", "São Paulo"]
         assert ds["count"].values.tolist() == [1, 2, 3]
@@ -127,6 +127,7 @@ def test_netcdf_writer_round_trips_text_numbers_and_refuses_what_it_cannot_store
         assert ds["value"].attrs["flags"].tolist() == [1, 2] and ds["value"].attrs["empty"] == ""
         assert ds["small"].values.tolist() == [1, -1]
         assert ds.attrs["title"] == "naïve – UTF-8" and ds.attrs["number"] == 2.5
+        assert ds.attrs["samples"] == 10**10
     with pytest.raises(ValueError, match="32 bits"):
         write_netcdf3(path, {"n": Array(("n",), np.array([2**40]), {})}, {})
     with pytest.raises(ValueError, match="sizes"):
