@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from projection.model.errors import RunError
 from projection.model.sampling import Distribution
 from projection.model.scenario import load_scenario
 from projection.model.uncertainty import (
@@ -316,3 +317,15 @@ def test_fan_charts_drawn_on_reused_axes_equal_charts_drawn_afresh():
     assert files._reusable is not None
     reused = pixels(files.fan_chart(ds, "small").png())
     np.testing.assert_array_equal(reused, fresh)
+
+
+def test_sweeps_and_sensitivity_name_infeasible_start_states(baseline, tmp_path):
+    ds = sweep(baseline, ["hardware.shipments_start=3e6 accelerator/yr:2e7 accelerator/yr:3"],
+               ["facility_energy"])
+    assert ds.attrs["runs_infeasible_start"] == 2  # 1.15e7 and 2e7 a year
+    assert ds["usable"].values.tolist() == [1, 0, 0]
+    s = load_scenario(only_uncertain(tmp_path, {"hardware.shipments_start":
+                      'value = "3.2e6 accelerator/yr", low = "3e6 accelerator/yr", '
+                      'high = "2e7 accelerator/yr"'}))
+    with pytest.raises(RunError, match="infeasible start state"):
+        sensitivity(s, "morris", 2, ["facility_energy"], seed=0)
