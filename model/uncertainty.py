@@ -532,7 +532,7 @@ def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
     chosen = check_outputs(outputs)
     grids = np.meshgrid(*[a.values for a in axes], indexing="ij")
     values = {a.key: g.ravel() for a, g in zip(axes, grids, strict=True)}
-    out, ok, _ = evaluate(scenario, values, chosen, executor=executor, backend=backend)
+    out, ok, miss = evaluate(scenario, values, chosen, executor=executor, backend=backend)
     shape = tuple(len(a.values) for a in axes)
     coords: dict[str, object] = {"year": ("year", scenario.years, {"long_name": "Calendar year"})}
     for a in axes:
@@ -559,7 +559,8 @@ def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
                     {"long_name": "1 where the run is finite and calibrated"})
     ds.attrs.update(scenario_provenance(scenario))
     ds.attrs.update({"model": "projection", "swept": json.dumps({a.key: a.text for a in axes}),
-                     "title": "projection: parameter sweep"})
+                     "title": "projection: parameter sweep",
+                     "runs_infeasible_start": int(np.isposinf(miss).sum())})
     return ds
 
 

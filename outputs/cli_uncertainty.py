@@ -424,7 +424,8 @@ def sweep_command(
         return
     if not quiet:
         typer.echo(f"{loaded.title} ({loaded.name}): sweep of {', '.join(keys)}, "
-                   f"{int(ds['usable'].sum())} of {ds['usable'].size} runs usable")
+                   f"{int(ds['usable'].sum())} of {ds['usable'].size} runs usable; "
+                   f"{ds.attrs.get('runs_infeasible_start', 0)} with an infeasible start state")
         typer.echo(sweep_table(ds, list(chosen[:3]), last))
     if not charts:
         _charts_note(quiet)

@@ -24,7 +24,7 @@ IAMC_REGION = "United States"
 PROVENANCE_KEYS = ("model", "model_version", "command", "scenario", "scenario_file",
                    "scenario_sha256", "sample_method", "seed", "samples", "usable_samples",
                    "samples_missing_start_targets", "samples_infeasible_start",
-                   "sensitivity_method", "runs",
+                   "runs_infeasible_start", "sensitivity_method", "runs",
                    "uncertain_parameters", "distributions", "rank_correlations", "swept",
                    "correlations_used")
 

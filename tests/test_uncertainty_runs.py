@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from projection.model.errors import RunError
 from projection.model.sampling import Distribution
 from projection.model.scenario import load_scenario
 from projection.model.uncertainty import (
@@ -284,3 +285,15 @@ def test_commands_without_dask_options_keep_dask_out_of_the_process(tmp_path):
 
     assert not hide_dask(["uncertainty", "baseline", "--dask"])
     assert not hide_dask(["uncertainty", "baseline", "--scheduler=tcp://here:8786"])
+
+
+def test_sweeps_and_sensitivity_name_infeasible_start_states(baseline, tmp_path):
+    ds = sweep(baseline, ["hardware.shipments_start=3e6 accelerator/yr:2e7 accelerator/yr:3"],
+               ["facility_energy"])
+    assert ds.attrs["runs_infeasible_start"] == 2  # 1.15e7 and 2e7 a year
+    assert ds["usable"].values.tolist() == [1, 0, 0]
+    s = load_scenario(only_uncertain(tmp_path, {"hardware.shipments_start":
+                      'value = "3.2e6 accelerator/yr", low = "3e6 accelerator/yr", '
+                      'high = "2e7 accelerator/yr"'}))
+    with pytest.raises(RunError, match="infeasible start state"):
+        sensitivity(s, "morris", 2, ["facility_energy"], seed=0)

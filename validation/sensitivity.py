@@ -93,8 +93,9 @@ def sobol_indices(evaluate_rows: Callable[[np.ndarray], np.ndarray],
     y = y.reshape(len(u), -1)
     if not np.isfinite(y).all():
         bad = int((~np.isfinite(y)).any(axis=1).sum())
-        raise RunError(f"{bad} of {len(u)} runs gave numbers that are not finite; Sobol' "
-                       "indices need every run (narrow the ranges)")
+        raise RunError(f"{bad} of {len(u)} runs gave numbers that are not finite"
+                       f"{_infeasible_note(evaluate_rows)}; Sobol' indices need every run "
+                       "(narrow the ranges)")
     names = ["S1", "S1_conf", "ST", "ST_conf"] + (["S2", "S2_conf"] if second_order else [])
     out = {k: np.empty((d, d, y.shape[1]) if k.startswith("S2") else (d, y.shape[1]))
            for k in names}
@@ -126,7 +127,8 @@ def morris_indices(evaluate_rows: Callable[[np.ndarray], np.ndarray],
     y = np.asarray(evaluate_rows(draw(distributions, lo + (hi - lo) * u)), dtype=float)
     y = y.reshape(len(u), -1)
     if not np.isfinite(y).all():
-        raise RunError("some Morris runs gave numbers that are not finite (narrow the ranges)")
+        raise RunError("some Morris runs gave numbers that are not finite"
+                       f"{_infeasible_note(evaluate_rows)} (narrow the ranges)")
     names = ("mu_star", "mu_star_conf", "mu", "sigma")
     out = {k: np.empty((d, y.shape[1])) for k in names}
     for j in range(y.shape[1]):
@@ -156,14 +158,24 @@ def _model_rows(scenario: Scenario, keys: Sequence[str], outputs: Sequence[str],
         parts = []
         for a, b in block_spans(len(x)):
             values = {k: x[a:b, j] for j, k in enumerate(keys)}
-            out, _, _ = evaluate(scenario, values, outputs, executor=executor, backend=backend)
+            out, _, miss = evaluate(scenario, values, outputs, executor=executor,
+                                    backend=backend)
+            run.infeasible += int(np.isposinf(miss).sum())  # type: ignore[attr-defined]
             parts.append(np.stack([out[name] for name in outputs]).transpose(2, 0, 1)
                          .reshape(b - a, -1))
             if progress is not None:
                 progress(b, len(x))
         return np.concatenate(parts)
 
+    run.infeasible = 0  # type: ignore[attr-defined]
     return run
+
+
+def _infeasible_note(evaluate_rows: Callable[[np.ndarray], np.ndarray]) -> str:
+    """" (N of them infeasible start states ...)" when the runs counted any, else ""."""
+    n = getattr(evaluate_rows, "infeasible", 0)
+    return (f" ({n} of them with an infeasible start state: the installed accelerators at the "
+            "start utilisation reach the start-year total, or requests exceed it)") if n else ""
 
 
 def sensitivity(scenario: Scenario | str | Path, method: str = "sobol", samples: int | None = None,
