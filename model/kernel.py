@@ -43,7 +43,7 @@ core, or one inside a worker process, where the pool already uses the cores)."""
 SOURCE_FILES = sorted(Path(__file__).resolve().parent.glob("*.py"))
 """Files whose content names the compiled engine: any change in the model package makes a
 new one."""
-LANES = 32
+LANES = 16
 """Samples advanced together through each step: a few vectors' worth, so the compiled loop
 over them runs in vector instructions while its working set stays in the first-level cache."""
 MIN_SAMPLES_PER_THREAD = 256
