@@ -130,11 +130,17 @@ _figure = None
 
 
 class Chart:
-    """A chart to draw: ``chart(path)`` writes it as PNG, :meth:`png` returns the bytes."""
+    """A chart to draw: ``chart(path)`` writes it as PNG, :meth:`png` returns the bytes.
 
-    def __init__(self, draw: Callable[[object], None], left: float = MARGINS["left"]) -> None:
+    With ``reuse``, the chart draws on the axes the previous chart of the same kind left (its
+    lines, bands, legend and labels removed): the ticks and fonts of the axes are made once
+    per process rather than once per chart."""
+
+    def __init__(self, draw: Callable[[object], None], left: float = MARGINS["left"],
+                 reuse: bool = False) -> None:
         self.draw = draw
         self.left = left
+        self.reuse = reuse
 
     def png(self) -> bytes:
         """Draw on this process's figure (no pyplot state: safe to call from anywhere)."""
@@ -143,24 +149,52 @@ class Chart:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        global _figure
+        global _figure, _reusable
         if _figure is None:
             _figure = Figure(figsize=(7, 4.2))
             FigureCanvasAgg(_figure)
         fig = _figure
-        fig.clear()
-        try:
+        if self.reuse and _reusable == self.left and len(fig.axes) == 1:
+            _emptied(fig.axes[0])
+        else:
+            fig.clear()
             fig.subplots_adjust(**{**MARGINS, "left": self.left})
+        _reusable = None
+        try:
             self.draw(fig)
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=PNG_DPI,
                         pil_kwargs={"compress_level": PNG_COMPRESSION})
+            if self.reuse:
+                _reusable = self.left
         finally:
-            fig.clear()
+            if _reusable is None:
+                fig.clear()
         return buffer.getvalue()
 
     def __call__(self, path: Path) -> None:
         Path(path).write_bytes(self.png())
+
+
+_reusable: float | None = None
+"""The left margin of the axes the last reusable chart left on the figure, or None."""
+
+
+def _emptied(ax) -> None:
+    """``ax`` without its data, legend, title and y label, its limits to be found again."""
+    for artist in [*ax.lines, *ax.collections]:
+        artist.remove()
+    if ax.legend_ is not None:
+        ax.legend_.remove()
+    ax.set_title("")
+    ax.set_ylabel("")
+    ax.relim()
+    ax.set_autoscale_on(True)
+
+
+def _axes(fig):
+    """The figure's one axes when a reusable chart left it, else new axes."""
+    return fig.axes[0] if fig.axes else fig.add_subplot()
 
 
 def _saver(draw: Callable[[object], None], left: float = MARGINS["left"]) -> Chart:
@@ -238,7 +272,7 @@ def fan_chart(ds, name: str) -> Callable[[Path], None]:
     """Percentile bands of one output over the years, with the scenario's run drawn on them."""
 
     def draw(fig) -> None:
-        ax = fig.add_subplot()
+        ax = _axes(fig)
         years = ds["year"].values
         var = ds[name]
         q = list(var["percentile"].values)
@@ -255,7 +289,7 @@ def fan_chart(ds, name: str) -> Callable[[Path], None]:
         ax.set_ylabel(var.attrs.get("units", ""))
         ax.legend(fontsize=8, loc="upper left")
 
-    return _saver(draw)
+    return Chart(draw, reuse=True)
 
 
 def bar_chart(ds, output: str, year: int, key: str) -> Callable[[Path], None]:

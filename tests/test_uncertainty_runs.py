@@ -287,6 +287,38 @@ def test_commands_without_dask_options_keep_dask_out_of_the_process(tmp_path):
     assert not hide_dask(["uncertainty", "baseline", "--scheduler=tcp://here:8786"])
 
 
+def test_fan_charts_drawn_on_reused_axes_equal_charts_drawn_afresh():
+    pytest.importorskip("matplotlib")
+    import io
+
+    import xarray as xr
+    from PIL import Image
+
+    from projection.outputs import uncertainty_files as files
+
+    years = np.arange(2024, 2031)
+    q = np.array([5.0, 25.0, 50.0, 75.0, 95.0])
+    ds = xr.Dataset(
+        {"small": (("percentile", "year"), np.outer(q, np.linspace(1, 2, 7)),
+                   {"units": "TWh", "long_name": "Small"}),
+         "large": (("percentile", "year"), np.outer(q, np.linspace(1e9, 5e9, 7)),
+                   {"units": "1", "long_name": "Large"}),
+         "small_run": (("year",), np.linspace(40, 90, 7)),
+         "large_run": (("year",), np.linspace(4e10, 3e11, 7))},
+        coords={"percentile": q, "year": years}, attrs={"scenario": "test"})
+
+    def pixels(png: bytes) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(png)))
+
+    files._figure, files._reusable = None, None
+    fresh = pixels(files.fan_chart(ds, "small").png())
+    files._figure, files._reusable = None, None
+    files.fan_chart(ds, "large").png()  # leaves its axes for the next chart
+    assert files._reusable is not None
+    reused = pixels(files.fan_chart(ds, "small").png())
+    np.testing.assert_array_equal(reused, fresh)
+
+
 def test_sweeps_and_sensitivity_name_infeasible_start_states(baseline, tmp_path):
     ds = sweep(baseline, ["hardware.shipments_start=3e6 accelerator/yr:2e7 accelerator/yr:3"],
                ["facility_energy"])
