@@ -1,7 +1,7 @@
 """Speed and memory of uncertainty ensembles. Prints figures; it asserts nothing.
 
-    python benchmarks/bench_ensemble.py [--sizes 100000 1000000 10000000] [--backend numpy|xla]
-        [--dask] [--cli]
+    python benchmarks/bench_ensemble.py [--sizes 100000 1000000 10000000]
+        [--backend auto|numpy|numba|xla] [--dask] [--cli] [--compile]
 
 For each sample count: member-years per second (one member advanced one simulated year; the
 start-year calibration is timed but not counted) and the peak memory of the whole process
@@ -10,7 +10,9 @@ with only the headline outputs streamed to disk block by block. ``--dask`` repea
 streamed run on a local Dask cluster; ``--cli`` times ``projection uncertainty high_growth
 --samples 100000`` start to finish. Targets (2-core reference machine): 1.5 million
 member-years/s with every output at 10^5 samples; 2 million streamed at 10^6; peak memory under
-1 GiB streamed at 10^7; the command under 5 s.
+1 GiB streamed at 10^7; the command under 5 s. ``--compile`` times, in fresh processes, the
+numba engine's first build on a machine (an empty cache folder) and its load from the cache
+afterwards (what every later process pays).
 
 The machine is shared, so each line also gives the CPU time the process tree used (this
 process, its finished workers from getrusage, its live workers from psutil) and what that
@@ -175,6 +177,32 @@ def warm_up(backend: str, executor) -> None:
     all_outputs(20_000, backend, executor)
 
 
+def compile_times() -> None:
+    """Wall and CPU time of building both numba engines in a fresh process with an empty
+    cache folder, then of loading them from that folder in another fresh process."""
+    import os
+
+    code = ("import time, resource; t = time.perf_counter();"
+            "from projection.model import kernel, integrate;"
+            "from projection.model.ensemble import parameter_samples;"
+            "from projection.model.scenario import find_scenario, load_scenario;"
+            "p = parameter_samples(load_scenario(find_scenario('high_growth')), size=1);"
+            "start = time.perf_counter();"
+            "p = integrate.calibrate(p, 3, run=kernel.compiled_run);"
+            "kernel.compiled_run(p, 1, 3, True);"
+            "r = resource.getrusage(resource.RUSAGE_SELF);"
+            "print(time.perf_counter() - start, time.perf_counter() - t,"
+            " r.ru_utime + r.ru_stime)")
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "PROJECTION_KERNEL_CACHE": folder}
+        for label in ("first build (empty cache)", "load from the cache"):
+            out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            engines, process, cpu = (float(x) for x in out)
+            print(f"numba engines, {label}: {engines:.2f} s wall ({process:.2f} s with imports;"
+                  f" process CPU {cpu:.2f} s)", flush=True)
+
+
 def cli_wall_time() -> None:
     with tempfile.TemporaryDirectory() as folder:
         command = [str(Path(sys.executable).with_name("projection")), "uncertainty",
@@ -189,13 +217,19 @@ def cli_wall_time() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
-    parser.add_argument("--backend", choices=("numpy", "xla"), default="numpy")
+    parser.add_argument("--backend", choices=("auto", "numpy", "numba", "xla"), default="auto")
     parser.add_argument("--dask", action="store_true")
     parser.add_argument("--cli", action="store_true")
+    parser.add_argument("--compile", action="store_true")
     parser.add_argument("--all-outputs-up-to", type=int, default=1_000_000,
                         help="Largest sample count also run with every output in memory.")
     args = parser.parse_args()
+    from projection.model.ensemble import resolve_backend
+
+    args.backend = resolve_backend(args.backend)
     print(f"backend {args.backend}; scenario {SCENARIO.stem}; sample counts {args.sizes}")
+    if args.compile and args.backend == "numba":
+        compile_times()
     with _executor(args.backend, False) as executor:
         warm_up(args.backend, executor)
         for n in args.sizes:

@@ -39,7 +39,10 @@ from .parameters import WORKLOADS
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-BACKENDS = ("numpy", "xla")
+BACKENDS = ("auto", "numpy", "numba", "xla")
+"""Engines: ``numpy`` (the equations as written, always there), ``numba`` (the same equations
+compiled once per machine by ``projection.model.kernel``; the 'fast' extra), ``xla`` (compiled
+by JAX), ``auto`` (numba when it is installed, else numpy)."""
 TABLE = "parameter table"
 """How errors in a table of sample values name their source."""
 
@@ -257,9 +260,25 @@ def parameter_samples(
 
 # --- running blocks -----------------------------------------------------------------------------
 
+def resolve_backend(backend: str) -> str:
+    """The engine ``backend`` names: ``auto`` is numba when it is installed, else numpy."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        import importlib.util
+
+        return "numba" if importlib.util.find_spec("numba") is not None else "numpy"
+    return backend
+
+
 def _block_runner(backend: str) -> Callable[..., RawResult]:
+    backend = resolve_backend(backend)
     if backend == "numpy":
         return simulate_block
+    if backend == "numba":
+        from . import kernel
+
+        return kernel.simulate_block
     if backend == "xla":
         from . import xla
 
@@ -369,12 +388,13 @@ def simulate(
     result then holds only those (``RawResult.outputs``, in their file units) besides the
     calibration quantities, so a large sweep needs not hold every variable of every sample.
 
-    ``backend="xla"`` runs the same equations compiled by JAX (``projection.model.xla``;
-    needs ``jax``). The result does not depend on the split, the executor or the order in which
-    blocks finish.
+    ``backend="numba"`` runs the same equations compiled by numba (``projection.model.kernel``;
+    needs ``numba``; blocks then run on threads of this process unless ``executor`` is
+    given), ``"xla"`` compiled by JAX (``projection.model.xla``; needs ``jax``), ``"auto"``
+    numba when installed, else numpy. The result does not depend on the split, the executor
+    or the order in which blocks finish.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    backend = resolve_backend(backend)
     names = check_keep(keep)
     n = sample_count(parameters)
     full = {k: np.broadcast_to(v, (*np.shape(v)[:-1], n)) for k, v in parameters.items()}
@@ -386,6 +406,11 @@ def simulate(
         return task(next(blocks))
     if executor is not None:
         return _run_on(executor, task, blocks)
+    if backend == "numba":
+        from .kernel import block_threads
+
+        with block_threads(len(spans), workers) as threads:
+            return _run_on(threads, task, blocks)
     pool = default_executor(len(spans), workers)
     if pool is None:
         return join_blocks([task(b) for b in blocks])

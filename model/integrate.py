@@ -206,7 +206,8 @@ def _work_updates(part, first_year, wanted):
             "other_work_start": part["other_work_start"] * np.nan_to_num(other_ratio, nan=1.0)}
 
 
-def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str, np.ndarray]:
+def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
+              first_guess=None) -> dict[str, np.ndarray]:
     """Parameters plus calibration quantities such that the start year meets its targets.
 
     The first guess follows the targets on 1 January; each pass integrates the start year
@@ -216,11 +217,14 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str,
     and its power are never adjusted. Requests take a secant step in logarithms: near the
     saturation ceiling the year's average barely responds to them. A sample leaves the
     passes once its update follows a pass that found every target within
-    ``CALIBRATION_STOP``. ``run`` integrates (default ``_run``; the compiled backend passes
-    its own).
+    ``CALIBRATION_STOP``. ``run`` integrates (default ``_run``), ``derive`` adds the derived
+    quantities (default ``dynamics.with_derived``) and ``first_guess`` makes the first guess
+    (default ``dynamics.first_calibration``): a compiled backend passes its own.
     """
     run = run or _run
-    full = with_derived({**p, **first_calibration(p, SECONDS_PER_YEAR)})
+    derive = derive or with_derived
+    first_guess = first_guess or first_calibration
+    full = derive({**p, **first_guess(p, SECONDS_PER_YEAR)})
     targets = calibration_targets(p)
     n = sample_count(full)
     active = np.arange(n)  # samples still being refined: later passes integrate only these
@@ -253,7 +257,7 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None) -> dict[str,
             else:
                 full[key] = full[key].copy()
                 full[key][..., active] = value
-        full = with_derived(full)
+        full = derive(full)
         # each sample is refined until it meets its own targets, so no sample's result depends
         # on which others share its block; NaN counts as done (simulate reports it)
         still = miss >= CALIBRATION_STOP

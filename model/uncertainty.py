@@ -146,7 +146,7 @@ def check_outputs(names: Iterable[str] | None) -> tuple[str, ...]:
 
 def evaluate(scenario: Scenario, values: Mapping[str, np.ndarray], outputs: Sequence[str],
              *, executor: Executor | None = None,
-             backend: str = "numpy") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+             backend: str = "auto") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Run the members that take ``values`` (key -> SI base values as given) and the
     scenario's values elsewhere.
 
@@ -269,7 +269,7 @@ def _check_manifest(folder: Path, record: Mapping[str, object], resume: bool) ->
 
 
 def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = None, *,
-                 resume: bool = False, executor: Executor | None = None, backend: str = "numpy",
+                 resume: bool = False, executor: Executor | None = None, backend: str = "auto",
                  block_samples: int = STREAM_BLOCK,
                  progress: Callable[[int, int], None] | None = None) -> Ensemble:
     """Run every member of ``design`` block by block, keeping ``outputs``.
@@ -344,19 +344,27 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     return ensemble
 
 
-def local_pool(backend: str = "numpy", samples: int | None = None,
+def local_pool(backend: str = "auto", samples: int | None = None,
                workers: int | None = None) -> Executor | None:
-    """Worker processes for the blocks of a run of ``samples`` members on this machine,
-    already started (so that threads started later, such as a progress bar's, are not
-    forked): the engine's own process pool for numpy, single-threaded XLA workers for xla;
-    None where one engine block holds every member, or where the engine's pool would be
-    unsafe (see ``model.ensemble.default_executor``)."""
+    """Workers for the blocks of a run of ``samples`` members on this machine, already
+    started (so that threads started later, such as a progress bar's, are not forked): the
+    engine's own process pool for numpy, threads of this process for numba (its compiled
+    engine releases the GIL), single-threaded XLA workers for xla; None where one engine
+    block holds every member, or where the engine's pool would be unsafe (see
+    ``model.ensemble.default_executor``). ``backend`` as in ``model.ensemble.BACKENDS``."""
     from .ensemble import default_executor
 
     count = workers or os.cpu_count() or 1
     blocks = count if samples is None else -(-samples // BLOCK_SAMPLES)
     if blocks <= 1:
         return None
+    from .ensemble import resolve_backend
+
+    backend = resolve_backend(backend)
+    if backend == "numba":
+        from .kernel import block_threads
+
+        return block_threads(blocks, count)
     pool = xla_workers(count) if backend == "xla" else default_executor(blocks, count)
     if pool is not None:
         list(pool.map(abs, range(count)))  # start every worker now
@@ -423,7 +431,7 @@ def uncertainty(scenario: Scenario | str | Path, samples: int, seed: int = 0,
                 method: str = "lhs", *,
                 outputs: Iterable[str] | None = None, folder: Path | None = None,
                 resume: bool = False, executor: Executor | None = None,
-                backend: str = "numpy", percentiles: Sequence[float] = PERCENTILES,
+                backend: str = "auto", percentiles: Sequence[float] = PERCENTILES,
                 progress: Callable[[int, int], None] | None = None):
     """Monte Carlo over every declared distribution of ``scenario``.
 
@@ -509,7 +517,7 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
 
 def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
           outputs: Iterable[str] | None = None, *, executor: Executor | None = None,
-          backend: str = "numpy"):
+          backend: str = "auto"):
     """Every combination of the swept values (one or two axes, each an :class:`Axis` or a
     ``"KEY=LOW:HIGH:N"`` string): an ``xarray.Dataset`` with a dimension per swept key (values
     in the key's scenario unit), then year[, workload]."""

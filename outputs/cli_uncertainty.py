@@ -30,7 +30,8 @@ Seed = Annotated[int, typer.Option("--seed", help="Seed of the random draws (sam
                                    "result).")]
 Outputs = Annotated[list[str] | None, typer.Option("--output", help="Output to keep (repeat "
                     "for several; default: the headline outputs).")]
-Backend = Annotated[str, typer.Option("--backend", help="numpy, or xla (the 'fast' extra: "
+Backend = Annotated[str, typer.Option("--backend", help="auto (numba when installed, else "
+                                      "numpy), numpy, numba or xla (the 'fast' extra: "
                                       "compiled once per machine, then faster on large "
                                       "ensembles).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no table and no progress.")]
@@ -64,12 +65,13 @@ def _check_backend(backend: str) -> None:
 
     if backend not in BACKENDS:
         raise EnsembleError("--backend", backend, f"expected one of {', '.join(BACKENDS)}")
-    if backend == "xla":
-        try:
-            import jax  # noqa: F401
-        except ImportError:
-            raise EnsembleError("--backend", backend, "needs jax: pip install "
-                                "'projection[fast]'") from None
+    needs = {"xla": "jax", "numba": "numba"}
+    if backend in needs:
+        import importlib.util
+
+        if importlib.util.find_spec(needs[backend]) is None:
+            raise EnsembleError("--backend", backend, f"needs {needs[backend]}: pip install "
+                                "'projection[fast]'")
 
 
 @contextmanager
@@ -213,7 +215,7 @@ def uncertainty_command(
                     "cluster (the 'dask' extra).")] = False,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the blocks on the "
                          "Dask scheduler at this address.")] = None,
-    backend: Backend = "numpy",
+    backend: Backend = "auto",
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -306,7 +308,7 @@ def sensitivity_command(
     seed: Seed = 0,
     output_dir: Output = None,
     end_year: EndYear = None,
-    backend: Backend = "numpy",
+    backend: Backend = "auto",
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -387,7 +389,7 @@ def sweep_command(
     output: Outputs = None,
     output_dir: Output = None,
     end_year: EndYear = None,
-    backend: Backend = "numpy",
+    backend: Backend = "auto",
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:

@@ -15,6 +15,22 @@ SCENARIOS = ROOT / "scenarios"
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kernel_cache(tmp_path_factory):
+    """Compiled engines go to a folder of this session, not the user's cache (unless
+    PROJECTION_KERNEL_CACHE names one): the suite proves they compile from the equations."""
+    import os
+
+    variable = "PROJECTION_KERNEL_CACHE"
+    if os.environ.get(variable):
+        yield Path(os.environ[variable])
+        return
+    folder = tmp_path_factory.mktemp("kernel")
+    os.environ[variable] = str(folder)
+    yield folder
+    del os.environ[variable]
+
+
 @pytest.fixture(scope="session")
 def scenario_dir() -> Path:
     return SCENARIOS

@@ -1,0 +1,586 @@
+"""The model compiled by numba from its own numpy equations (optional: needs ``numba``).
+
+Nothing is rewritten by hand. :mod:`projection.model.trace` runs ``dynamics.initial_state``
+and ``integrate._rk4_step`` (hence ``dynamics.rates`` and the sector modules) on symbolic
+arrays that record every scalar operation of one sample; this module writes that record out as
+the Python source of one numba function that takes each sample through the whole run in
+scalar locals: the parameters read once, what depends on parameters alone computed once per
+sample (retirement hazards, vintage offsets), then every Runge-Kutta step, keeping flow totals
+and recording stocks and auxiliaries on 1 January. Numpy's temporaries, the memory traffic
+that bounds the numpy engine, never exist.
+
+The source and numba's machine code are kept in a per-machine cache folder (see
+``CACHE_VARIABLE``) under a name that hashes the model's source files and numba's version, so
+compilation happens the first time on a machine and again only after the equations change.
+``ensemble.simulate(..., backend="numba")`` runs :func:`simulate_block` on each block; the
+start-year calibration stays in numpy (``integrate.calibrate``) and calls :func:`compiled_run`
+for its passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import dynamics, integrate, trace
+from .units import SECONDS_PER_YEAR
+
+CACHE_VARIABLE = "PROJECTION_KERNEL_CACHE"
+"""Environment variable naming the folder for generated and compiled engines. By default
+``$XDG_CACHE_HOME/projection/kernel`` (``~/.cache/projection/kernel``)."""
+THREADS_VARIABLE = "PROJECTION_KERNEL_THREADS"
+"""Environment variable: threads that one block's samples are split over (default: one per
+core, or one inside a worker process, where the pool already uses the cores)."""
+SOURCE_FILES = sorted(Path(__file__).resolve().parent.glob("*.py"))
+"""Files whose content names the compiled engine: any change in the model package makes a
+new one."""
+LANES = 32
+"""Samples advanced together through each step: a few vectors' worth, so the compiled loop
+over them runs in vector instructions while its working set stays in the first-level cache."""
+MIN_SAMPLES_PER_THREAD = 256
+"""Fewest samples worth a thread of their own (below that, starting it costs more)."""
+
+
+def cache_folder() -> Path:
+    """Where generated engines and their machine code are kept."""
+    configured = os.environ.get(CACHE_VARIABLE)
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "projection" / "kernel"
+
+
+# --- code generation ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each named array lives in a compiled engine's flat input or output table: name
+    -> (first row, leading shape, rows)."""
+
+    rows: dict[str, tuple[int, tuple[int, ...], int]]
+    size: int
+
+    @staticmethod
+    def of(shapes: Mapping[str, tuple[int, ...]]) -> Layout:
+        rows, at = {}, 0
+        for name, shape in shapes.items():
+            count = math.prod(shape)
+            rows[name] = (at, tuple(shape), count)
+            at += count
+        return Layout(rows, at)
+
+    def pack(self, arrays: Mapping[str, np.ndarray], n: int, columns: int) -> np.ndarray:
+        """(row, column) table of ``arrays`` (name -> (*leading, n)); columns beyond ``n``
+        repeat the first sample."""
+        table = np.empty((self.size, columns))
+        for name, (at, shape, count) in self.rows.items():
+            value = np.asarray(arrays[name])
+            if value.shape == (*shape, n):
+                table[at:at + count, :n] = value.reshape(count, n)
+            else:
+                table[at:at + count, :n] = np.broadcast_to(value, (*shape, n)).reshape(count, n)
+        table[:, n:] = table[:, :1]
+        return table
+
+    def unpack(self, table: np.ndarray) -> dict[str, np.ndarray]:
+        """(year, row, sample) -> name -> (year, *leading, sample), views of ``table``."""
+        years, n = table.shape[0], table.shape[-1]
+        return {name: table[:, at:at + count].reshape(years, *shape, n)
+                for name, (at, shape, count) in self.rows.items()}
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool):
+        return repr(value)
+    if np.isnan(value):
+        return "np.nan"
+    if np.isinf(value):
+        return "np.inf" if value > 0 else "(-np.inf)"
+    text = repr(float(value))
+    return f"({text})" if text.startswith("-") else text
+
+
+TEMPLATES = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
+    "pow": "{0} ** {1}", "neg": "-{0}", "pos": "{0}", "square": "{0} * {0}",
+    "reciprocal": "1.0 / {0}", "abs": "abs({0})",
+    # numpy's minimum and maximum return NaN when either argument is NaN; fmin/fmax ignore it
+    "min": "{0} if ({0} < {1}) | ({0} != {0}) else {1}",
+    "max": "{0} if ({0} > {1}) | ({0} != {0}) else {1}",
+    "fmin": "{0} if ({0} < {1}) | ({1} != {1}) else {1}",
+    "fmax": "{0} if ({0} > {1}) | ({1} != {1}) else {1}",
+    "where": "{1} if {0} else {2}",
+    "lt": "{0} < {1}", "le": "{0} <= {1}", "gt": "{0} > {1}", "ge": "{0} >= {1}",
+    "eq": "{0} == {1}", "ne": "{0} != {1}",
+    "and": "{0} & {1}", "or": "{0} | {1}", "xor": "{0} ^ {1}", "not": "not {0}",
+    "isnan": "{0} != {0}", "isfinite": "np.isfinite({0})", "isinf": "np.isinf({0})",
+}
+for _name in ("expm1", "log1p", "log2", "log10", "sqrt", "tanh", "sinh", "cosh",
+              "sin", "cos", "tan", "arctan", "floor", "ceil", "sign", "exp2", "arctan2",
+              "hypot"):
+    TEMPLATES[_name] = f"np.{_name}(" + ("{0}, {1}" if _name in ("arctan2", "hypot")
+                                         else "{0}") + ")"
+TEMPLATES["exp"] = "fexp({0})"  # vectorisable (projection.model.kernel_math)
+TEMPLATES["log"] = "flog({0})"
+
+
+@dataclass
+class Traced:
+    """One engine's graph: the parameters it reads, the initial state, one RK4 step."""
+
+    graph: trace.Graph
+    parameters: Layout
+    stocks: Layout
+    flows: Layout
+    auxiliaries: Layout
+    state_inputs: list[int]
+    initial: list[int]
+    new_state: list[int]
+    flow_nodes: list[int]
+    aux_nodes: list[int]
+    time: int
+    step: int
+
+
+def _flat(values: Mapping[str, trace.Sym]) -> list[int]:
+    return [int(i) for v in values.values() for i in v.ids.reshape(-1)]
+
+
+def trace_engine(shapes: Mapping[str, tuple[int, ...]], demand_only: bool) -> Traced:
+    """Record the initial state and one Runge-Kutta step for parameters of leading
+    ``shapes`` (name -> shape without the sample axis)."""
+    g = trace.Graph()
+    p = trace.LazyInputs(g, "p", shapes)
+    initial = dynamics.initial_state(p)
+    if demand_only:
+        initial = {k: initial[k] for k in dynamics.DEMAND_STOCKS}
+    stock_shapes = {k: v.shape[:-1] for k, v in initial.items()}
+    state = trace.inputs(g, "s", stock_shapes)
+    time = g.input("t")
+    step = g.input("dt")
+
+    def scalar(node: int) -> trace.Sym:
+        return trace.Sym(g, np.array([node], dtype=object))
+
+    new_state, flows, auxiliaries = integrate._rk4_step(state, p, scalar(time), scalar(step),
+                                                        not demand_only, demand_only)
+    flows = {k: trace._as_sym(g, v) for k, v in flows.items()}
+    used = {k: shapes[k] for k in p.used}
+    return Traced(
+        graph=g, parameters=Layout.of(used), stocks=Layout.of(stock_shapes),
+        flows=Layout.of({k: v.shape[:-1] for k, v in flows.items()}),
+        auxiliaries=Layout.of({k: v.shape[:-1] for k, v in auxiliaries.items()}),
+        state_inputs=_flat(state), initial=_flat(initial),
+        new_state=[int(i) for k in state for i in trace._as_sym(g, new_state[k]).ids.flat],
+        flow_nodes=_flat(flows), aux_nodes=_flat(auxiliaries), time=time, step=step)
+
+
+def _needed(graph: trace.Graph, roots: list[int]) -> set[int]:
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        op, args = graph.ops[i]
+        if op not in ("const", "input"):
+            todo.extend(args)
+    return seen
+
+
+def generate_source(t: Traced, lanes: int) -> str:
+    """Python source of the numba engine for one traced graph.
+
+    Samples go through in groups of ``lanes``: a first loop over the group reads each sample's
+    parameters and computes what depends on them alone (kept per lane in ``H``) and the
+    initial state (``X``); then every Runge-Kutta step is one loop over the group whose body
+    is the whole step in scalar locals, which the compiler turns into vector instructions
+    across samples. Flow totals build up in ``T``; on the first step of a year, a loop records
+    the stocks and the auxiliaries (the first stage's values) when ``record``.
+    """
+    g = t.graph
+    varying = {t.time, *t.state_inputs}  # nodes that change within the time loop
+    for i, (op, args) in enumerate(g.ops):
+        if op not in ("const", "input") and any(a in varying for a in args):
+            varying.add(i)
+
+    def name(i: int) -> str:
+        op, args = g.ops[i]
+        return _literal(args[0]) if op == "const" else f"v{i}"
+
+    parameter_rows = {}
+    for pname, (at, shape, _) in t.parameters.rows.items():
+        for k, index in enumerate(np.ndindex(*shape)):
+            parameter_rows[trace.input_name("p", pname, index)] = at + k
+
+    def statement(i: int) -> str:
+        op, args = g.ops[i]
+        if op == "input":
+            return f"v{i} = P[{parameter_rows[args[0]]}, i0 + j]"
+        return f"v{i} = " + TEMPLATES[op].format(*[name(a) for a in args])
+
+    def computed(i: int) -> bool:
+        return g.ops[i][0] != "const" and i not in (t.step, t.time)
+
+    in_step = _needed(g, t.new_state + t.flow_nodes)
+    in_aux = _needed(g, t.aux_nodes)
+    loop_nodes = (in_step | in_aux) & varying
+    # values computed once per sample and read inside the time loop
+    hoisted = sorted({a for i in loop_nodes if g.ops[i][0] not in ("const", "input")
+                      for a in g.ops[i][1] if a not in varying and computed(a)}
+                     | {i for i in t.new_state + t.flow_nodes + t.aux_nodes
+                        if i not in varying and computed(i)})
+    slot = {i: k for k, i in enumerate(hoisted)}
+    setup = sorted(i for i in _needed(g, t.initial + hoisted) if computed(i))
+    n_state, n_flows = len(t.state_inputs), len(t.flow_nodes)
+
+    # one flat scratch array for every lane's hoisted values (H), state (X) and flow totals
+    # (T), indexed with constants: the compiler can then prove the rows never overlap
+    def H(k: int) -> str:
+        return f"W[{k * lanes} + j]"
+
+    def X(k: int) -> str:
+        return f"W[{(len(hoisted) + k) * lanes} + j]"
+
+    def T(k: int) -> str:
+        return f"W[{(len(hoisted) + n_state + k) * lanes} + j]"
+
+    def loop_body(nodes: set[int], indent: str) -> list[str]:
+        out = []
+        used = {a for i in nodes if g.ops[i][0] not in ("const", "input") for a in g.ops[i][1]}
+        used |= nodes
+        for k, s in enumerate(t.state_inputs):
+            if s in used:
+                out.append(indent + f"v{s} = {X(k)}")
+        for i in hoisted:
+            if i in used:
+                out.append(indent + f"v{i} = {H(slot[i])}")
+        for i in sorted(nodes):
+            if i in varying and computed(i) and g.ops[i][0] != "input":
+                out.append(indent + statement(i))
+        return out
+
+    lines = [
+        '"""Generated by projection.model.kernel from the model\'s numpy equations: do not',
+        'edit (the model package\'s source files name this file; a change makes a new one)."""',
+        "",
+        "import numpy as np",
+        "from numba import njit",
+        "",
+        "from projection.model.kernel_math import fexp, flog",
+        "",
+        f"LANES = {lanes}",
+        "",
+        "",
+        '@njit(cache=True, nogil=True, error_model="numpy", fastmath=False)',
+        "def run(P, years, substeps, dt, record, F, S, A, first, last):",
+        "    # first and last: multiples of LANES within P's columns",
+        f"    v{t.step} = dt",
+        f"    W = np.empty({(len(hoisted) + n_state + n_flows + 1) * lanes})",
+        "    for i0 in range(first, last, LANES):",
+        "        for j in range(LANES):",
+    ]
+    inner = " " * 12
+    lines += [inner + statement(i) for i in setup]
+    lines += [inner + f"{H(slot[i])} = v{i}" for i in hoisted]
+    lines += [inner + f"{X(k)} = {name(init)}" for k, init in enumerate(t.initial)]
+    lines.append("        for year in range(years):")
+    lines.append("            for j in range(LANES):")
+    lines += [" " * 16 + f"{T(k)} = 0.0" for k in range(n_flows)]
+    lines.append("            for sub in range(substeps):")
+    lines.append(f"                v{t.time} = (year * substeps + sub) * dt")
+    lines.append("                if record and sub == 0:")
+    lines.append("                    for j in range(LANES):")
+    deep = " " * 24
+    lines += loop_body(in_aux, deep)
+    lines += [deep + f"S[year, {k}, i0 + j] = {X(k)}" for k in range(n_state)]
+    lines += [deep + f"A[year, {k}, i0 + j] = {name(a)}" for k, a in enumerate(t.aux_nodes)]
+    lines.append("                for j in range(LANES):")
+    body = " " * 20
+    lines += loop_body(in_step, body)
+    lines += [body + f"{T(k)} += {name(f)}" for k, f in enumerate(t.flow_nodes)]
+    lines += [body + f"{X(k)} = {name(new)}" for k, new in enumerate(t.new_state)]
+    lines.append("            for j in range(LANES):")
+    lines += [" " * 16 + f"F[year, {k}, i0 + j] = {T(k)}" for k in range(n_flows)]
+    lines.append("")
+    return "\n".join(lines)
+
+
+# --- loading engines ----------------------------------------------------------------------------
+
+@dataclass
+class Engine:
+    """A compiled engine and the layout of its inputs and outputs."""
+
+    function: object
+    parameters: Layout
+    stocks: Layout
+    flows: Layout
+    auxiliaries: Layout
+
+
+_engines: dict[tuple, Engine] = {}
+_lock = threading.Lock()
+
+
+def _source_digest() -> str:
+    import numba
+
+    h = hashlib.sha256()
+    h.update(f"{sys.version_info[:2]} numpy {np.__version__} numba {numba.__version__}".encode())
+    for path in SOURCE_FILES:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+_digest: str | None = None
+
+
+def engine(shapes: Mapping[str, tuple[int, ...]], demand_only: bool) -> Engine:
+    """The compiled engine for parameters of these leading shapes, from this process's
+    memory, the cache folder, or made now (traced, written, compiled by numba)."""
+    global _digest
+    key = (tuple(sorted(shapes.items())), demand_only)
+    found = _engines.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _engines.get(key)
+        if found is not None:
+            return found
+        if _digest is None:
+            _digest = _source_digest()
+        traced = trace_engine(shapes, demand_only)
+        name = hashlib.sha256(f"{_digest} {key}".encode()).hexdigest()[:20]
+        folder = cache_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"engine_{'demand' if demand_only else 'full'}_{name}.py"
+        module = _load(path, lambda: generate_source(traced, LANES),
+                       f"projection_engine_{name}")
+        made = Engine(module.run, traced.parameters, traced.stocks, traced.flows,
+                      traced.auxiliaries)
+        _engines[key] = made
+        return made
+
+
+_local = threading.local()
+
+
+def _mark_block_thread() -> None:
+    _local.block_thread = True
+
+
+def block_threads(blocks: int, workers: int | None = None):
+    """Threads that run blocks side by side in this process (the compiled engine releases the
+    GIL, and so does most of numpy's work around it): nothing is copied between processes,
+    and each block's engine then runs on its own thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    count = max(1, min(workers or os.cpu_count() or 1, blocks))
+    return ThreadPoolExecutor(max_workers=count, initializer=_mark_block_thread)
+
+
+def _threads(n: int) -> int:
+    configured = os.environ.get(THREADS_VARIABLE)
+    if configured:
+        return max(1, int(configured))
+    import multiprocessing
+
+    process = multiprocessing.current_process()
+    in_worker = bool(process.daemon) or multiprocessing.parent_process() is not None
+    if getattr(_local, "block_thread", False) or in_worker:
+        return 1  # the blocks already share the cores
+    return max(1, min(os.cpu_count() or 1, n // MIN_SAMPLES_PER_THREAD))
+
+
+def _split(function, args: tuple, n: int, padded: int) -> None:
+    """``function(*args, first, last)`` over the columns 0..padded, on several threads when
+    there are enough samples (see ``_threads``)."""
+    groups = padded // LANES
+    threads = min(_threads(n), groups)
+    if threads <= 1:
+        function(*args, 0, padded)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    edges = [LANES * (groups * k // threads) for k in range(threads + 1)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for done in [pool.submit(function, *args, a, b)
+                     for a, b in zip(edges[:-1], edges[1:], strict=True)]:
+            done.result()
+
+
+def compiled_run(p: Mapping[str, np.ndarray], years: int, substeps: int, record: bool,
+                 demand_only: bool = False):
+    """Drop-in for ``integrate._run``: (flow totals, stocks, auxiliaries) by year."""
+    shapes = {k: np.shape(v)[:-1] for k, v in p.items()}
+    n = max(np.shape(v)[-1] for v in p.values())
+    e = engine(shapes, demand_only)
+    padded = -(-n // LANES) * LANES  # the last group repeats the first sample
+    table = e.parameters.pack(p, n, padded)
+    flows = np.empty((years, e.flows.size, padded))
+    stocks = np.empty((years, e.stocks.size if record else 0, padded))
+    aux = np.empty((years, e.auxiliaries.size if record else 0, padded))
+    dt = SECONDS_PER_YEAR / substeps
+    _split(e.function, (table, years, substeps, dt, record, flows, stocks, aux), n, padded)
+    flows, stocks, aux = flows[..., :n], stocks[..., :n], aux[..., :n]
+    out_stocks = e.stocks.unpack(stocks) if record else {}
+    out_aux = e.auxiliaries.unpack(aux) if record else {}
+    return e.flows.unpack(flows), out_stocks, out_aux
+
+
+# --- compiled functions of the parameters -------------------------------------------------------
+
+@dataclass
+class FunctionEngine:
+    """A compiled function of the parameters alone (elementwise along the sample axis)."""
+
+    function: object
+    parameters: Layout
+    outputs: Layout
+    order: list[str]
+    """The keys of the result in order; those not in ``outputs`` pass a parameter through."""
+
+
+_functions: dict[tuple, FunctionEngine] = {}
+
+
+def generate_function_source(g: trace.Graph, parameters: Layout, outputs: list[int],
+                             lanes: int) -> str:
+    """Python source of a numba function computing ``outputs`` (node ids) from the
+    parameter table, ``lanes`` samples at a time."""
+    rows = {}
+    for pname, (at, shape, _) in parameters.rows.items():
+        for k, index in enumerate(np.ndindex(*shape)):
+            rows[trace.input_name("p", pname, index)] = at + k
+
+    def name(i: int) -> str:
+        op, args = g.ops[i]
+        return _literal(args[0]) if op == "const" else f"v{i}"
+
+    lines = [
+        '"""Generated by projection.model.kernel from the model\'s numpy equations: do not',
+        'edit (the model package\'s source files name this file; a change makes a new one)."""',
+        "",
+        "import numpy as np",
+        "from numba import njit",
+        "",
+        "from projection.model.kernel_math import fexp, flog",
+        "",
+        f"LANES = {lanes}",
+        "",
+        "",
+        '@njit(cache=True, nogil=True, error_model="numpy", fastmath=False)',
+        "def run(P, O, first, last):",
+        "    for i0 in range(first, last, LANES):",
+        "        for j in range(LANES):",
+    ]
+    for i in sorted(_needed(g, outputs)):
+        op, args = g.ops[i]
+        if op == "const":
+            continue
+        if op == "input":
+            lines.append(f"            v{i} = P[{rows[args[0]]}, i0 + j]")
+        else:
+            lines.append(f"            v{i} = " + TEMPLATES[op].format(*[name(a) for a in args]))
+    lines += [f"            O[{k}, i0 + j] = {name(o)}" for k, o in enumerate(outputs)]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _load(path: Path, source_of, name: str):
+    """The module at ``path`` (written first by ``source_of()`` when absent)."""
+    if not path.exists():
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(source_of())
+        os.replace(partial, path)  # whole or absent, whoever writes it
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # numba's cache finds the function's module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def function_engine(label: str, fn, shapes: Mapping[str, tuple[int, ...]]) -> FunctionEngine:
+    """``fn`` (parameters -> dict of arrays, elementwise along the sample axis) compiled for
+    parameters of these leading shapes; ``label`` names it in the cache."""
+    global _digest
+    key = (label, tuple(sorted(shapes.items())))
+    found = _functions.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _functions.get(key)
+        if found is not None:
+            return found
+        if _digest is None:
+            _digest = _source_digest()
+        g = trace.Graph()
+        p = trace.LazyInputs(g, "p", shapes)
+        result = fn(p)
+        computed = {k: trace._as_sym(g, v) for k, v in result.items()
+                    if not (isinstance(v, trace.Sym) and p.made.get(k) is v)}
+        outputs = Layout.of({k: v.shape[:-1] for k, v in computed.items()})
+        nodes = [int(i) for v in computed.values() for i in v.ids.reshape(-1)]
+        parameters = Layout.of({k: shapes[k] for k in p.used})
+        name = hashlib.sha256(f"{_digest} {key}".encode()).hexdigest()[:20]
+        folder = cache_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        module = _load(folder / f"function_{label}_{name}.py",
+                       lambda: generate_function_source(g, parameters, nodes, LANES),
+                       f"projection_function_{name}")
+        made = FunctionEngine(module.run, parameters, outputs, list(result))
+        _functions[key] = made
+        return made
+
+
+def compiled_function(label: str, fn):
+    """``fn`` of the parameters, run by a compiled engine: a drop-in for ``fn(p)``."""
+    def run(p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        shapes = {k: np.shape(v)[:-1] for k, v in p.items()}
+        n = max(np.shape(v)[-1] for v in p.values())
+        e = function_engine(label, fn, shapes)
+        padded = -(-n // LANES) * LANES
+        table = e.parameters.pack(p, n, padded)
+        out = np.empty((e.outputs.size, padded))
+        _split(e.function, (table, out), n, padded)
+        computed = e.outputs.unpack(out[None, :, :n])
+        return {k: computed[k][0] if k in computed else p[k] for k in e.order}
+
+    return run
+
+
+derive = compiled_function("with_derived", dynamics.with_derived)
+"""``dynamics.with_derived``, compiled."""
+_first_guess = compiled_function(
+    "first_calibration", lambda p: dynamics.first_calibration(p, SECONDS_PER_YEAR))
+
+
+def first_guess(p: Mapping[str, np.ndarray], year_length: float) -> dict[str, np.ndarray]:
+    """``dynamics.first_calibration``, compiled (for the calendar year's length)."""
+    if year_length != SECONDS_PER_YEAR:
+        return dynamics.first_calibration(p, year_length)
+    return _first_guess(p)
+
+
+def simulate_block(parameters, start_year: int, end_year: int,
+                   substeps: int) -> integrate.RawResult:
+    """One block of samples, calibrated and integrated by the compiled engine: the
+    counterpart of ``integrate.simulate_block``."""
+    with np.errstate(all="ignore"):
+        p = integrate.calibrate(parameters, substeps, run=compiled_run, derive=derive,
+                                first_guess=first_guess)
+        n_years = end_year - start_year + 1
+        flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True)
+        return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
