@@ -45,14 +45,31 @@ def generative_work(requests, request_share, flop_per_request):
     return requests * (request_share * flop_per_request).sum(axis=0)
 
 
-def other_inference_work(other_work_start, other_inference_growth, software, time):
-    """Other AI inference work (recommendation, ranking, ads, enterprise ML), FLOP/s."""
-    return other_work_start * np.exp(other_inference_growth * time) * software
+def unserved_brake(unserved_fraction, unserved_sensitivity):
+    """Factor on the growth of demanded work, 1 while all of it is served: it falls with the
+    unserved fraction of AI work and stops growth (0) when the fraction reaches
+    1 / ``unserved_sensitivity``."""
+    return np.maximum(1.0 - unserved_sensitivity * unserved_fraction, 0.0)
 
 
-def training_work(training_work_start, training_compute_growth, time):
-    """Training work, FLOP/s: grows with aggregate training compute."""
-    return training_work_start * np.exp(training_compute_growth * time)
+def braked_growth(growth_rate, brake):
+    """Growth rate of a work driver, 1/s: its scenario rate times the brake. Unserved work
+    slows growth; it never slows a decline (a negative rate is kept)."""
+    return np.minimum(growth_rate, growth_rate * brake)
+
+
+def training_work_change(training_work, training_compute_growth, brake):
+    """Change of the training work demanded, FLOP/s per s: it grows with aggregate training
+    compute, slowed as work goes unserved (developers plan runs on compute they can get)."""
+    return training_work * braked_growth(training_compute_growth, brake)
+
+
+def other_inference_work_change(other_work, other_inference_growth, software_efficiency_gain,
+                                brake):
+    """Change of the other AI inference work demanded (recommendation, ranking, ads,
+    enterprise ML), FLOP/s per s: its growth, slowed as work goes unserved, less the work
+    that software efficiency saves (as for a request, ``software_efficiency``)."""
+    return other_work * (braked_growth(other_inference_growth, brake) - software_efficiency_gain)
 
 
 def saturation_requests(requests_per_day_start, saturation_multiple, relative_cost,
@@ -66,9 +83,9 @@ def saturation_requests(requests_per_day_start, saturation_multiple, relative_co
     return requests_per_day_start * saturation_multiple * rebound
 
 
-def request_growth(requests, adoption_growth, saturation, unserved_fraction, unserved_sensitivity):
-    """Change of AI requests, request/s per s: logistic adoption, slowed by unserved work."""
-    brake = np.maximum(1.0 - unserved_sensitivity * unserved_fraction, 0.0)
+def request_growth(requests, adoption_growth, saturation, brake):
+    """Change of AI requests, request/s per s: logistic adoption, slowed by unserved work
+    (``unserved_brake``)."""
     return adoption_growth * requests * (1.0 - requests / saturation) * brake
 
 

@@ -29,6 +29,8 @@ Array = Any  # numpy array, or pint quantity wrapping one
 
 STATE_UNITS: dict[str, str] = {
     "requests": "request/s",
+    "training_demand": "1/s",
+    "other_inference_demand": "1/s",
     "request_share": "dimensionless",
     "reasoning_tokens": "dimensionless",
     "accelerators": "dimensionless",
@@ -45,7 +47,9 @@ STATE_UNITS: dict[str, str] = {
     "grid_mix": "dimensionless",
 }
 """State variables (stocks) and their SI units. ``grid_mix`` is the generation share of each
-source (sources, samples), in the order of ``parameters.SOURCES``."""
+source (sources, samples), in the order of ``parameters.SOURCES``. ``training_demand`` and
+``other_inference_demand`` are the training and other-AI-inference work asked of the fleet
+(FLOP/s, served or not)."""
 
 CALIBRATION_UNITS: dict[str, str] = {
     "requests_start": "request/s",
@@ -132,7 +136,8 @@ AUXILIARY_UNITS: dict[str, str] = {
 """Instantaneous values recorded at each year boundary, with their SI units."""
 
 DEMAND_STOCKS: tuple[str, ...] = (
-    "requests", "request_share", "reasoning_tokens", "accelerators", "accelerator_power",
+    "requests", "training_demand", "other_inference_demand", "request_share",
+    "reasoning_tokens", "accelerators", "accelerator_power",
     "accelerator_capability", "smoothed_ai_work", "ai_pue", "conventional_pue",
 )
 """Stocks of the demand side: they evolve without the supply side while capacity does not
@@ -167,10 +172,10 @@ def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int
 
 
 def ai_work(requests, request_share, reasoning_tokens, p: Mapping[str, Array], time):
-    """Work demanded by driver: FLOP per request and peak FLOP per request by workload (the
-    response at the workload's FLOP utilisation plus the prompt at the prompt FLOP
-    utilisation), and generative work, generative peak work, other-inference and training
-    work (FLOP/s)."""
+    """Generative work demanded: peak FLOP per request by workload (the response at the
+    workload's FLOP utilisation plus the prompt at the prompt FLOP utilisation), generative
+    work and generative peak work (FLOP/s). Training and other AI inference are stocks of
+    their own (``training_demand``, ``other_inference_demand``)."""
     software = demand.software_efficiency(p["software_efficiency_gain"], time)
     tokens = demand.tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
     output = demand.work_per_request(p["active_parameters"], tokens, software)
@@ -180,10 +185,7 @@ def ai_work(requests, request_share, reasoning_tokens, p: Mapping[str, Array], t
     per_request_peak = output / p["flop_utilisation"] + prompt / p["prompt_flop_utilisation"]
     generative = demand.generative_work(requests, request_share, per_request)
     generative_peak = demand.generative_work(requests, request_share, per_request_peak)
-    other = demand.other_inference_work(p["other_work_start"], p["other_inference_growth"],
-                                        software, time)
-    training = demand.training_work(p["training_work_start"], p["training_compute_growth"], time)
-    return per_request_peak, generative, generative_peak, other, training
+    return per_request_peak, generative, generative_peak
 
 
 def peak_work(generative_peak, other, training, p: Mapping[str, Array]):
@@ -209,8 +211,10 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     moving = np.where(time >= year, 1.0, 0.0)
     time = np.maximum(time - year, 0.0 * year)
     # --- work demanded by driver --------------------------------------------------------------
-    per_request_peak, generative, generative_peak, other, training = ai_work(
+    per_request_peak, generative, generative_peak = ai_work(
         state["requests"], state["request_share"], state["reasoning_tokens"], p, time)
+    other = state["other_inference_demand"]
+    training = state["training_demand"]
     demanded = peak_work(generative_peak, other, training, p)
 
     # --- the installed base: utilisation and power drawn --------------------------------------
@@ -276,13 +280,17 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
                      * installed_power / installed_capability / p["power_per_capability_start"])
     ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
                                          relative_cost, p["rebound_elasticity"])
-    d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling,
-                                       unserved_fraction, p["unserved_demand_sensitivity"])
+    brake = demand.unserved_brake(unserved_fraction, p["unserved_demand_sensitivity"])
+    d_requests = demand.request_growth(state["requests"], p["adoption_growth"], ceiling, brake)
 
     ageing = {k: moving * hardware.ageing_outflow(v, year) for k, v in
               (("count", count), ("power", power), ("capability", capability))}
     derivatives = {
         "requests": d_requests,
+        "training_demand": demand.training_work_change(training, p["training_compute_growth"],
+                                                       brake),
+        "other_inference_demand": demand.other_inference_work_change(
+            other, p["other_inference_growth"], p["software_efficiency_gain"], brake),
         "request_share": demand.first_order_adjustment(
             state["request_share"], p["request_share_target"], p["mix_adjustment_time"]),
         "reasoning_tokens": demand.first_order_adjustment(
@@ -325,13 +333,17 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         return derivatives, flows, {}
 
     # --- build-out: demand seen by developers, construction, centres ---------------------------
-    busy_power_per_peak = impacts.facility_power(
-        (1.0 - p["idle_power_fraction"]) * p["host_overhead"] * installed_power
-        / installed_capability, ai_pue)
+    # unserved AI work is valued at what the accelerators to serve it would draw: the newest
+    # vintage (what shipments would have brought), run at the planned utilisation, idle draw,
+    # host overhead and cooling included
+    unserved_ai = impacts.facility_power(
+        hardware.power_to_serve(unserved_work, new_power / new_capability,
+                                p["idle_power_fraction"], p["target_utilisation"],
+                                p["host_overhead"]), ai_pue)
     unserved_conventional = np.maximum(
         conventional_demand - np.maximum(limit - ai_full_load, 0.0 * limit), 0.0 * limit)
-    unserved = unserved_work * busy_power_per_peak + unserved_conventional
-    facility_demand = ai_facility + conventional_demand + unserved_work * busy_power_per_peak
+    unserved = unserved_ai + unserved_conventional
+    facility_demand = ai_facility + conventional_demand + unserved_ai
     delivered = ai_facility + conventional
     trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
                                   p["demand_smoothing_time"])
@@ -446,10 +458,8 @@ def start_peak_work(p: Mapping[str, Array]) -> tuple[Array, Array]:
     and the part of it that generative requests need, FLOP/s."""
     fleet = initial_fleet(p, SECONDS_PER_YEAR)
     demanded = p["start_utilisation"] * fleet["accelerator_capability"].sum(axis=0)
-    _, _, generative_peak, _, _ = ai_work(
-        p["requests_per_day_start"] * 1.0, p["request_share_start"],
-        p["tokens_per_request"][REASONING],
-        {**p, "other_work_start": 0.0, "training_work_start": 0.0}, 0.0)
+    _, _, generative_peak = ai_work(p["requests_per_day_start"] * 1.0, p["request_share_start"],
+                                    p["tokens_per_request"][REASONING], p, 0.0)
     return demanded, generative_peak
 
 
@@ -486,11 +496,15 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     """The state on 1 January of the start year, from parameters and calibration quantities."""
     share = p["request_share_start"]
     reasoning = p["tokens_per_request"][REASONING] * 1.0
-    _, _, generative_peak, other, training = ai_work(p["requests_start"], share, reasoning, p,
-                                                     0.0 * p["year_length"])
+    _, _, generative_peak = ai_work(p["requests_start"], share, reasoning, p,
+                                    0.0 * p["year_length"])
+    other = p["other_work_start"] * 1.0
+    training = p["training_work_start"] * 1.0
     demanded = peak_work(generative_peak, other, training, p)
     state = {
         "requests": p["requests_start"],
+        "training_demand": training,
+        "other_inference_demand": other,
         "request_share": share * 1.0,
         "reasoning_tokens": reasoning,
         "accelerators": p["installed_start"] * 1.0,

@@ -91,6 +91,16 @@ def accelerator_it_power(rated_power, utilisation, idle_power_fraction, host_ove
     return rated_power * load * host_overhead
 
 
+def power_to_serve(peak_work, power_per_capability, idle_power_fraction, target_utilisation,
+                   host_overhead):
+    """IT power, W, of the accelerators that would serve ``peak_work`` (peak FLOP/s) at the
+    planned utilisation: rated power per unit of peak capability x (idle fraction +
+    (1 - idle fraction) x target utilisation) / target utilisation x host overhead. Busy or
+    idle, hardware bought to serve work draws power."""
+    load = idle_power_fraction + (1.0 - idle_power_fraction) * target_utilisation
+    return peak_work * power_per_capability * load / target_utilisation * host_overhead
+
+
 def desired_capability(work_demanded, work_trend, procurement_time, target_utilisation):
     """Peak capability buyers want, FLOP/s: the work expected when an order arrives, at the
     planned utilisation."""

@@ -119,8 +119,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("demand", "reasoning_tokens_target", "token", "positive",
        "Tokens of a reasoning response that reasoning length drifts toward."),
     _p("demand", "unserved_demand_sensitivity", "dimensionless", "nonnegative",
-       "How strongly the unserved fraction of AI work slows adoption (1: growth stops when "
-       "all demand is unserved)."),
+       "How strongly the unserved fraction of AI work slows the growth of the work asked "
+       "of the fleet: adoption of requests, training and other AI inference (1: growth stops "
+       "when all demand is unserved)."),
     _p("demand", "prompt_flop_utilisation", "dimensionless", "fraction",
        "Model FLOP utilisation of prompt processing (prefill): all input tokens of a request "
        "run in parallel, so it is compute-bound."),

@@ -362,6 +362,21 @@ def test_a_higher_idle_fraction_gives_more_ai_electricity_in_every_year(idle, st
     assert np.all(total[to_2028, 1] > total[to_2028, 0])
 
 
+@pytest.mark.parametrize(("low", "high"), [("6 %", "30 %"), ("20 %", "45 %")])
+def test_a_higher_idle_fraction_gives_more_demand_where_the_fleet_is_short(low, high):
+    # unserved AI work is valued at what the hardware to serve it would draw at the planned
+    # utilisation, idle draw included: so where the fleet cannot serve all the work asked
+    # of it, a higher idle fraction means more electricity demanded (it used to mean less:
+    # -107 TWh in 2035 from 6 % to 45 %)
+    raw = _run_with({"idle_power_fraction": [low, high]}, end_year=2050)
+    f = raw.flows
+    demand = f["facility_energy_demand"]
+    short = (raw.auxiliaries["utilisation"] >= 1.0 - 1e-12).all(axis=1)
+    assert short.sum() >= 10  # the baseline's fleet is short from the 2030s on
+    assert np.all(demand[short, 1] > demand[short, 0]), demand[:, 1] / demand[:, 0]
+    np.testing.assert_allclose(demand[0, 1], demand[0, 0], rtol=1e-9)
+
+
 @settings(max_examples=6, deadline=None)
 @given(st.floats(1.5e6, 4.5e6), st.floats(1.05, 1.5))
 def test_more_accelerators_shipped_give_more_electricity(shipped, factor):
@@ -454,6 +469,16 @@ def test_no_unexplained_collapse_or_oscillation_to_2050(name):
     assert flips <= 2, change
     assert np.all(np.diff(capacity) >= -0.05 * capacity[:-1])
     assert np.all(np.diff(centres) >= -0.05 * centres[:-1])
+    # unserved demand stays bounded when built capacity binds: every driver's growth is braked
+    # by the unserved fraction of AI work, so the work asked for cannot outrun the fleet
+    # without limit. It stays below what is served (demand is at most twice the delivered
+    # total), and demand never jumps by half in a year (unbraked, it grew without limit:
+    # 9,193 TWh unserved in high_growth's 2035, 571,702 TWh in constrained_grid's 2050)
+    unserved = raw.flows["unserved_energy"][:, 0]
+    demand = raw.flows["facility_energy_demand"][:, 0]
+    assert np.all(unserved < demand)
+    assert np.all(unserved <= total), unserved / total
+    assert np.all(demand[1:] < 1.5 * demand[:-1]), demand[1:] / demand[:-1]
 
 
 def test_policy_levers_do_what_they_say(shipped_results):
