@@ -336,32 +336,43 @@ def _source_digest() -> str:
 _digest: str | None = None
 
 
-def engine(shapes: Mapping[str, tuple[int, ...]], demand_only: bool) -> Engine:
-    """The compiled engine for parameters of these leading shapes, from this process's
-    memory, the cache folder, or made now (traced, written, compiled by numba)."""
+def _cache_name(key) -> str:
+    """A file name for a compiled engine: the model's source digest and the engine's key."""
     global _digest
-    key = (tuple(sorted(shapes.items())), demand_only)
-    found = _engines.get(key)
+    if _digest is None:
+        _digest = _source_digest()
+    return hashlib.sha256(f"{_digest} {key}".encode()).hexdigest()[:20]
+
+
+def _once(store: dict, key, make):
+    """``store[key]``, made by ``make()`` by one thread at most, the first time it is asked."""
+    found = store.get(key)
     if found is not None:
         return found
     with _lock:
-        found = _engines.get(key)
-        if found is not None:
-            return found
-        if _digest is None:
-            _digest = _source_digest()
+        found = store.get(key)
+        if found is None:
+            found = store[key] = make()
+        return found
+
+
+def engine(shapes: Mapping[str, tuple[int, ...]], demand_only: bool) -> Engine:
+    """The compiled engine for parameters of these leading shapes, from this process's
+    memory, the cache folder, or made now (traced, written, compiled by numba)."""
+    key = (tuple(sorted(shapes.items())), demand_only)
+
+    def make() -> Engine:
         traced = trace_engine(shapes, demand_only)
-        name = hashlib.sha256(f"{_digest} {key}".encode()).hexdigest()[:20]
+        name = _cache_name(key)
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"engine_{'demand' if demand_only else 'full'}_{name}.py"
         module = _load(path, lambda: generate_source(traced, LANES),
                        f"projection_engine_{name}")
-        made = Engine(module.run, traced.parameters, traced.stocks, traced.flows,
+        return Engine(module.run, traced.parameters, traced.stocks, traced.flows,
                       traced.auxiliaries)
-        _engines[key] = made
-        return made
 
+    return _once(_engines, key, make)
 
 
 def _module_head(lanes: int) -> list[str]:
@@ -511,17 +522,9 @@ def _load(path: Path, source_of, name: str):
 def function_engine(label: str, fn, shapes: Mapping[str, tuple[int, ...]]) -> FunctionEngine:
     """``fn`` (parameters -> dict of arrays, elementwise along the sample axis) compiled for
     parameters of these leading shapes; ``label`` names it in the cache."""
-    global _digest
     key = (label, tuple(sorted(shapes.items())))
-    found = _functions.get(key)
-    if found is not None:
-        return found
-    with _lock:
-        found = _functions.get(key)
-        if found is not None:
-            return found
-        if _digest is None:
-            _digest = _source_digest()
+
+    def make() -> FunctionEngine:
         g = trace.Graph()
         p = trace.LazyInputs(g, "p", shapes)
         result = fn(p)
@@ -530,15 +533,15 @@ def function_engine(label: str, fn, shapes: Mapping[str, tuple[int, ...]]) -> Fu
         outputs = Layout.of({k: v.shape[:-1] for k, v in computed.items()})
         nodes = [int(i) for v in computed.values() for i in v.ids.reshape(-1)]
         parameters = Layout.of({k: shapes[k] for k in p.used})
-        name = hashlib.sha256(f"{_digest} {key}".encode()).hexdigest()[:20]
+        name = _cache_name(key)
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
         module = _load(folder / f"function_{label}_{name}.py",
                        lambda: generate_function_source(g, parameters, nodes, LANES),
                        f"projection_function_{name}")
-        made = FunctionEngine(module.run, parameters, outputs, list(result))
-        _functions[key] = made
-        return made
+        return FunctionEngine(module.run, parameters, outputs, list(result))
+
+    return _once(_functions, key, make)
 
 
 def compiled_function(label: str, fn):
