@@ -289,9 +289,7 @@ def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int) 
     flows = {**flows, **derived_flows(flows, p, n_years, SECONDS_PER_YEAR)}
     error = _misses({k: v[0] for k, v in flows.items()}, calibration_targets(p))
     # a sample whose inputs admit no start state has no calibration: its miss is infinite
-    infeasible = infeasible_start(p)
-    error = np.where(infeasible["ai_above_total"] | infeasible["requests_above_utilisation"],
-                     np.inf, error)
+    error = np.where(np.logical_or.reduce(list(infeasible_start(p).values())), np.inf, error)
     return RawResult(
         years=np.arange(start_year, end_year + 1),
         stocks=stocks,
