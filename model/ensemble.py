@@ -410,6 +410,10 @@ def simulate(
         from .kernel import block_threads
 
         with block_threads(len(spans), workers) as threads:
+            if names is None:  # every output: the blocks write into one set of tables
+                from .kernel import simulate_blocks
+
+                return simulate_blocks(threads, blocks, spans, start_year, end_year, substeps)
             return _run_on(threads, task, blocks)
     pool = default_executor(len(spans), workers)
     if pool is None:

@@ -298,8 +298,9 @@ def generate_source(t: Traced, lanes: int) -> str:
 
     lines = [
         *_module_head(lanes),
-        "def run(P, years, substeps, dt, record, F, S, A, first, last):",
-        "    # first and last: multiples of LANES within P's columns",
+        "def run(P, years, substeps, dt, record, F, S, A, at, first, last):",
+        "    # first and last: multiples of LANES within P's columns; column c of P is written",
+        "    # to column at + c of F, S and A",
         f"    v{t.step} = dt",
         f"    W = np.empty({(len(hoisted) + n_state + n_flows + 1) * lanes})",
         "    for i0 in range(first, last, LANES):",
@@ -318,15 +319,16 @@ def generate_source(t: Traced, lanes: int) -> str:
     lines.append("                    for j in range(LANES):")
     deep = " " * 24
     lines += loop_body(in_aux, deep)
-    lines += [deep + f"S[year, {k}, i0 + j] = {X(k)}" for k in range(n_state)]
-    lines += [deep + f"A[year, {k}, i0 + j] = {name(a)}" for k, a in enumerate(t.aux_nodes)]
+    lines += [deep + f"S[year, {k}, at + i0 + j] = {X(k)}" for k in range(n_state)]
+    lines += [deep + f"A[year, {k}, at + i0 + j] = {name(a)}"
+              for k, a in enumerate(t.aux_nodes)]
     lines.append("                for j in range(LANES):")
     body = " " * 20
     lines += loop_body(in_step, body)
     lines += [body + f"{T(k)} += {name(f)}" for k, f in enumerate(t.flow_nodes)]
     lines += [body + f"{X(k)} = {name(new)}" for k, new in enumerate(t.new_state)]
     lines.append("            for j in range(LANES):")
-    lines += [" " * 16 + f"F[year, {k}, i0 + j] = {T(k)}" for k in range(n_flows)]
+    lines += [" " * 16 + f"F[year, {k}, at + i0 + j] = {T(k)}" for k in range(n_flows)]
     lines.append("")
     return "\n".join(lines)
 
@@ -466,19 +468,34 @@ def _split(function, args: tuple, n: int, padded: int) -> None:
 
 
 def compiled_run(p: Mapping[str, np.ndarray], years: int, substeps: int, record: bool,
-                 demand_only: bool = False):
-    """Drop-in for ``integrate._run``: (flow totals, stocks, auxiliaries) by year."""
+                 demand_only: bool = False, into: OutputTables | None = None, at: int = 0):
+    """Drop-in for ``integrate._run``: (flow totals, stocks, auxiliaries) by year. With
+    ``into`` (and ``record``), the results are written to its tables from column ``at`` on
+    and returned as views of them."""
     shapes = {k: np.shape(v)[:-1] for k, v in p.items()}
     n = max(np.shape(v)[-1] for v in p.values())
     e = engine(shapes, demand_only)
     padded = -(-n // LANES) * LANES  # the last group repeats the first sample
     table = e.parameters.pack(p, n, padded)
-    flows = np.empty((years, e.flows.size, padded))
-    stocks = np.empty((years, e.stocks.size if record else 0, padded))
-    aux = np.empty((years, e.auxiliaries.size if record else 0, padded))
     dt = SECONDS_PER_YEAR / substeps
-    _split(e.function, (table, years, substeps, dt, record, flows, stocks, aux), n, padded)
-    flows, stocks, aux = flows[..., :n], stocks[..., :n], aux[..., :n]
+    if into is None:
+        flows = np.empty((years, e.flows.size, padded))
+        stocks = np.empty((years, e.stocks.size if record else 0, padded))
+        aux = np.empty((years, e.auxiliaries.size if record else 0, padded))
+        _split(e.function, (table, years, substeps, dt, record, flows, stocks, aux, 0), n,
+               padded)
+        flows, stocks, aux = flows[..., :n], stocks[..., :n], aux[..., :n]
+    else:
+        tables = into.tables(e, years)
+        whole = n // LANES * LANES  # full groups go straight to the tables
+        if whole:
+            _split(e.function, (table, years, substeps, dt, record, *tables, at), whole, whole)
+        if whole < n:  # the last group's padding must not reach the next block's columns
+            tail = [np.empty((*x.shape[:2], LANES)) for x in tables]
+            e.function(table, years, substeps, dt, record, *tail, -whole, whole, padded)
+            for x, part in zip(tables, tail, strict=True):
+                x[..., at + whole:at + n] = part[..., :n - whole]
+        flows, stocks, aux = (x[..., at:at + n] for x in tables)
     out_stocks = e.stocks.unpack(stocks) if record else {}
     out_aux = e.auxiliaries.unpack(aux) if record else {}
     return e.flows.unpack(flows), out_stocks, out_aux
@@ -599,13 +616,63 @@ def first_guess(p: Mapping[str, np.ndarray], year_length: float) -> dict[str, np
     return _first_guess(p)
 
 
-def simulate_block(parameters, start_year: int, end_year: int,
-                   substeps: int) -> integrate.RawResult:
+def simulate_block(parameters, start_year: int, end_year: int, substeps: int,
+                   into: OutputTables | None = None, at: int = 0) -> integrate.RawResult:
     """One block of samples, calibrated and integrated by the compiled engine: the
-    counterpart of ``integrate.simulate_block``."""
+    counterpart of ``integrate.simulate_block``. With ``into``, the engine writes its
+    results to those tables from column ``at`` on (see :func:`simulate_blocks`)."""
     with np.errstate(all="ignore"):
         p = integrate.calibrate(parameters, substeps, run=compiled_run, derive=derive,
                                 first_guess=first_guess)
         n_years = end_year - start_year + 1
-        flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True)
+        flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True, into=into, at=at)
         return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
+
+
+class OutputTables:
+    """The engine's (year, row, sample) tables of flows, stocks and auxiliaries for a whole
+    ensemble, made when the first block needs them: each block writes its own columns, so
+    the blocks' results need not be copied into one."""
+
+    def __init__(self, samples: int) -> None:
+        self.samples = samples
+        self.engine: Engine | None = None
+        self.arrays: tuple[np.ndarray, ...] = ()
+        self._lock = threading.Lock()
+
+    def tables(self, e: Engine, years: int) -> tuple[np.ndarray, ...]:
+        with self._lock:
+            if self.engine is None:
+                self.engine = e
+                self.arrays = tuple(np.empty((years, layout.size, self.samples))
+                                    for layout in (e.flows, e.stocks, e.auxiliaries))
+            if e is not self.engine or self.arrays[0].shape[0] != years:
+                raise ValueError("blocks of one ensemble ran different engines")
+            return self.arrays
+
+    def join(self, blocks: list[integrate.RawResult]) -> integrate.RawResult:
+        """One result from the blocks (consecutive samples) that wrote to these tables: the
+        tables' views, and the blocks' other arrays joined."""
+        from .ensemble import join_blocks
+
+        if self.engine is None or len(blocks) == 1:
+            return join_blocks(blocks)
+        e, (flows, stocks, aux) = self.engine, self.arrays
+        from_tables = {"flows": e.flows.unpack(flows), "stocks": e.stocks.unpack(stocks),
+                       "auxiliaries": e.auxiliaries.unpack(aux)}
+        rest = join_blocks([integrate.RawResult(
+            b.years, {}, {}, {k: v for k, v in b.flows.items() if k not in from_tables["flows"]},
+            b.parameters, b.calibration_error, b.outputs) for b in blocks])
+        return integrate.RawResult(rest.years, from_tables["stocks"], from_tables["auxiliaries"],
+                                   {**from_tables["flows"], **rest.flows}, rest.parameters,
+                                   rest.calibration_error, rest.outputs)
+
+
+def simulate_blocks(executor, blocks, spans: list[tuple[int, int]], start_year: int,
+                    end_year: int, substeps: int) -> integrate.RawResult:
+    """Every block (consecutive samples at ``spans``) on ``executor``'s threads, the
+    engine's results written straight into one set of tables for the whole ensemble."""
+    into = OutputTables(spans[-1][1])
+    futures = [executor.submit(simulate_block, block, start_year, end_year, substeps, into, a)
+               for block, (a, _) in zip(blocks, spans, strict=True)]
+    return into.join([f.result() for f in futures])
