@@ -87,6 +87,7 @@ FLOW_UNITS: dict[str, str] = {
     "ai_it_energy": "W",
     "conventional_facility_energy": "W",
     "served_requests": "request/s",
+    "text_tokens": "1/s",
     "generative_work": "1/s",
     "other_inference_work": "1/s",
     "training_work": "1/s",
@@ -145,8 +146,8 @@ bind, as it does not in the calibrated start year."""
 DEMAND_FLOWS: tuple[str, ...] = (
     "generative_energy", "generative_inference_energy", "other_inference_energy",
     "ai_training_energy", "ai_idle_energy", "ai_it_energy", "conventional_facility_energy",
-    "served_requests", "generative_work", "other_inference_work", "training_work",
-    "accelerator_shipments",
+    "served_requests", "text_tokens", "generative_work", "other_inference_work",
+    "training_work", "accelerator_shipments",
 )
 """Flows that ``rates(..., demand_only=True)`` returns (capacity never binds)."""
 
@@ -323,6 +324,10 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "ai_it_energy": ai_it,
         "conventional_facility_energy": conventional,
         "served_requests": served_requests,
+        "text_tokens": demand.text_tokens(
+            served_requests, demand.tokens_by_workload(p["tokens_per_request"],
+                                                       state["reasoning_tokens"]),
+            p["prompt_tokens_per_request"]),
         "generative_work": generative * served_ai,
         "other_inference_work": other * served_ai,
         "training_work": training * served_ai,
