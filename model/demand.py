@@ -33,6 +33,12 @@ def tokens_by_workload(tokens_per_request, reasoning_tokens):
     return np.where(REASONING_MASK[:, None], reasoning_tokens, tokens_per_request)
 
 
+def prompt_tokens(prompt_tokens_per_request, prompt_multiple):
+    """Prompt tokens per request, (workloads, samples): the start year's prompt tokens times
+    their multiple since the start year (longer contexts; 1 in the start year)."""
+    return prompt_tokens_per_request * prompt_multiple
+
+
 def software_efficiency(software_efficiency_gain, time):
     """Work needed for the same service relative to the start year (1 on 1 January)."""
     return np.exp(-software_efficiency_gain * time)

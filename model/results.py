@@ -167,6 +167,9 @@ OUTPUTS: tuple[Output, ...] = (
            _stock("request_share"), "dimensionless"),
     Output("reasoning_tokens", STOCK, "token", "Tokens of a reasoning response",
            _stock("reasoning_tokens"), "dimensionless"),
+    Output("prompt_tokens_multiple", STOCK, "dimensionless",
+           "Prompt tokens per text request relative to the start year",
+           _stock("prompt_tokens_multiple"), "dimensionless"),
     Output("energy_per_request", DERIVED, "Wh",
            "Facility electricity of one request of the workload on the installed fleet over the "
            "year (idle share, host overhead and cooling included)",
