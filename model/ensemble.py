@@ -330,12 +330,16 @@ def _groups(result: RawResult) -> dict[str, dict[str, np.ndarray]]:
             "error": {"calibration_error": result.calibration_error}}
 
 
-def join_blocks(blocks: Sequence[RawResult]) -> RawResult:
-    """One result from blocks of consecutive samples (along the last axis)."""
-    if len(blocks) == 1:
+def join_blocks(blocks: Sequence[RawResult],
+                done: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> RawResult:
+    """One result from blocks of consecutive samples (along the last axis); ``done`` holds
+    arrays already joined (group -> name -> array), which are taken as they are."""
+    if len(blocks) == 1 and not done:
         return blocks[0]
+    done = done or {}
     parts = [_groups(b) for b in blocks]
-    joined = {name: {k: np.concatenate([p[name][k] for p in parts], axis=-1) for k in group}
+    joined = {name: {k: done[name][k] if k in done.get(name, {})
+                     else np.concatenate([p[name][k] for p in parts], axis=-1) for k in group}
               for name, group in parts[0].items()}
     return RawResult(blocks[0].years, joined["stocks"], joined["auxiliaries"], joined["flows"],
                      joined["parameters"], joined["error"]["calibration_error"],
@@ -411,9 +415,13 @@ def simulate(
 
         with block_threads(len(spans), workers) as threads:
             if names is None:  # every output: the blocks write into one set of tables
-                from .kernel import simulate_blocks
+                from .kernel import OutputTables, simulate_block
 
-                return simulate_blocks(threads, blocks, spans, start_year, end_year, substeps)
+                into = OutputTables(n)
+                futures = [threads.submit(simulate_block, block, start_year, end_year,
+                                          substeps, into, a)
+                           for block, (a, _) in zip(blocks, spans, strict=True)]
+                return join_blocks([f.result() for f in futures], into.joined())
             return _run_on(threads, task, blocks)
     pool = default_executor(len(spans), workers)
     if pool is None:

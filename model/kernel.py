@@ -620,7 +620,7 @@ def simulate_block(parameters, start_year: int, end_year: int, substeps: int,
                    into: OutputTables | None = None, at: int = 0) -> integrate.RawResult:
     """One block of samples, calibrated and integrated by the compiled engine: the
     counterpart of ``integrate.simulate_block``. With ``into``, the engine writes its
-    results to those tables from column ``at`` on (see :func:`simulate_blocks`)."""
+    results to those tables from column ``at`` on (see :class:`OutputTables`)."""
     with np.errstate(all="ignore"):
         p = integrate.calibrate(parameters, substeps, run=compiled_run, derive=derive,
                                 first_guess=first_guess)
@@ -650,29 +650,11 @@ class OutputTables:
                 raise ValueError("blocks of one ensemble ran different engines")
             return self.arrays
 
-    def join(self, blocks: list[integrate.RawResult]) -> integrate.RawResult:
-        """One result from the blocks (consecutive samples) that wrote to these tables: the
-        tables' views, and the blocks' other arrays joined."""
-        from .ensemble import join_blocks
-
-        if self.engine is None or len(blocks) == 1:
-            return join_blocks(blocks)
+    def joined(self) -> dict[str, dict[str, np.ndarray]]:
+        """The whole ensemble's flows, stocks and auxiliaries from the engine: group ->
+        name -> (year, [workload or cohort,] sample), views of the tables."""
+        if self.engine is None:
+            return {}
         e, (flows, stocks, aux) = self.engine, self.arrays
-        from_tables = {"flows": e.flows.unpack(flows), "stocks": e.stocks.unpack(stocks),
-                       "auxiliaries": e.auxiliaries.unpack(aux)}
-        rest = join_blocks([integrate.RawResult(
-            b.years, {}, {}, {k: v for k, v in b.flows.items() if k not in from_tables["flows"]},
-            b.parameters, b.calibration_error, b.outputs) for b in blocks])
-        return integrate.RawResult(rest.years, from_tables["stocks"], from_tables["auxiliaries"],
-                                   {**from_tables["flows"], **rest.flows}, rest.parameters,
-                                   rest.calibration_error, rest.outputs)
-
-
-def simulate_blocks(executor, blocks, spans: list[tuple[int, int]], start_year: int,
-                    end_year: int, substeps: int) -> integrate.RawResult:
-    """Every block (consecutive samples at ``spans``) on ``executor``'s threads, the
-    engine's results written straight into one set of tables for the whole ensemble."""
-    into = OutputTables(spans[-1][1])
-    futures = [executor.submit(simulate_block, block, start_year, end_year, substeps, into, a)
-               for block, (a, _) in zip(blocks, spans, strict=True)]
-    return into.join([f.result() for f in futures])
+        return {"flows": e.flows.unpack(flows), "stocks": e.stocks.unpack(stocks),
+                "auxiliaries": e.auxiliaries.unpack(aux)}
