@@ -14,6 +14,10 @@ import numpy as np
 from .parameters import REASONING, WORKLOADS
 
 REASONING_MASK = np.array([w == "reasoning" for w in WORKLOADS])
+TEXT_WORKLOADS = ("small_text", "large_text", "reasoning")
+TEXT_MASK = np.array([1.0 if w in TEXT_WORKLOADS else 0.0 for w in WORKLOADS])
+"""1 for the workloads whose tokens are text (prompt and response), 0 for image and video,
+whose tokens are latent patches x denoising steps."""
 FLOP_PER_PARAMETER_TOKEN = 2.0
 """FLOP of one forward pass per active parameter and token (Kaplan et al. 2020, section 2.1:
 a multiply and an add per parameter)."""
@@ -29,6 +33,12 @@ def tokens_by_workload(tokens_per_request, reasoning_tokens):
     return np.where(REASONING_MASK[:, None], reasoning_tokens, tokens_per_request)
 
 
+def prompt_tokens(prompt_tokens_per_request, prompt_multiple):
+    """Prompt tokens per request, (workloads, samples): the start year's prompt tokens times
+    their multiple since the start year (longer contexts; 1 in the start year)."""
+    return prompt_tokens_per_request * prompt_multiple
+
+
 def software_efficiency(software_efficiency_gain, time):
     """Work needed for the same service relative to the start year (1 on 1 January)."""
     return np.exp(-software_efficiency_gain * time)
@@ -38,6 +48,12 @@ def work_per_request(active_parameters, tokens, software):
     """FLOP of one request, (workloads, samples): 2 x active parameters x tokens, reduced by
     software and algorithmic efficiency since the start year."""
     return FLOP_PER_PARAMETER_TOKEN * active_parameters * tokens * software
+
+
+def text_tokens(served_requests, tokens, prompt_tokens):
+    """Text tokens processed, token/s: served requests of the text workloads x their prompt
+    and response tokens (what providers count when they publish token volumes)."""
+    return (TEXT_MASK[:, None] * served_requests * (tokens + prompt_tokens)).sum(axis=0)
 
 
 def generative_work(requests, request_share, flop_per_request):

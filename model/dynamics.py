@@ -16,6 +16,7 @@ capability.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ STATE_UNITS: dict[str, str] = {
     "other_inference_demand": "1/s",
     "request_share": "dimensionless",
     "reasoning_tokens": "dimensionless",
+    "prompt_tokens_multiple": "dimensionless",
     "accelerators": "dimensionless",
     "accelerator_power": "W",
     "accelerator_capability": "1/s",
@@ -87,6 +89,7 @@ FLOW_UNITS: dict[str, str] = {
     "ai_it_energy": "W",
     "conventional_facility_energy": "W",
     "served_requests": "request/s",
+    "text_tokens": "1/s",
     "generative_work": "1/s",
     "other_inference_work": "1/s",
     "training_work": "1/s",
@@ -137,7 +140,7 @@ AUXILIARY_UNITS: dict[str, str] = {
 
 DEMAND_STOCKS: tuple[str, ...] = (
     "requests", "training_demand", "other_inference_demand", "request_share",
-    "reasoning_tokens", "accelerators", "accelerator_power",
+    "reasoning_tokens", "prompt_tokens_multiple", "accelerators", "accelerator_power",
     "accelerator_capability", "smoothed_ai_work", "ai_pue", "conventional_pue",
 )
 """Stocks of the demand side: they evolve without the supply side while capacity does not
@@ -145,8 +148,8 @@ bind, as it does not in the calibrated start year."""
 DEMAND_FLOWS: tuple[str, ...] = (
     "generative_energy", "generative_inference_energy", "other_inference_energy",
     "ai_training_energy", "ai_idle_energy", "ai_it_energy", "conventional_facility_energy",
-    "served_requests", "generative_work", "other_inference_work", "training_work",
-    "accelerator_shipments",
+    "served_requests", "text_tokens", "generative_work", "other_inference_work",
+    "training_work", "accelerator_shipments",
 )
 """Flows that ``rates(..., demand_only=True)`` returns (capacity never binds)."""
 
@@ -171,16 +174,19 @@ def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int
     return out
 
 
-def ai_work(requests, request_share, reasoning_tokens, p: Mapping[str, Array], time):
+def ai_work(requests, request_share, reasoning_tokens, prompt_multiple,
+            p: Mapping[str, Array], time):
     """Generative work demanded: peak FLOP per request by workload (the response at the
     workload's FLOP utilisation plus the prompt at the prompt FLOP utilisation), generative
-    work and generative peak work (FLOP/s). Training and other AI inference are stocks of
+    work and generative peak work (FLOP/s). Prompts are the start year's prompt tokens times
+    ``prompt_multiple`` (1 in the start year). Training and other AI inference are stocks of
     their own (``training_demand``, ``other_inference_demand``)."""
     software = demand.software_efficiency(p["software_efficiency_gain"], time)
     tokens = demand.tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
     output = demand.work_per_request(p["active_parameters"], tokens, software)
-    prompt = demand.work_per_request(p["active_parameters"], p["prompt_tokens_per_request"],
-                                     software)
+    prompt = demand.work_per_request(
+        p["active_parameters"], demand.prompt_tokens(p["prompt_tokens_per_request"],
+                                                     prompt_multiple), software)
     per_request = output + prompt
     per_request_peak = output / p["flop_utilisation"] + prompt / p["prompt_flop_utilisation"]
     generative = demand.generative_work(requests, request_share, per_request)
@@ -212,7 +218,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     time = np.maximum(time - year, 0.0 * year)
     # --- work demanded by driver --------------------------------------------------------------
     per_request_peak, generative, generative_peak = ai_work(
-        state["requests"], state["request_share"], state["reasoning_tokens"], p, time)
+        state["requests"], state["request_share"], state["reasoning_tokens"],
+        state["prompt_tokens_multiple"], p, time)
     other = state["other_inference_demand"]
     training = state["training_demand"]
     demanded = peak_work(generative_peak, other, training, p)
@@ -295,6 +302,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
             state["request_share"], p["request_share_target"], p["mix_adjustment_time"]),
         "reasoning_tokens": demand.first_order_adjustment(
             state["reasoning_tokens"], p["reasoning_tokens_target"], p["mix_adjustment_time"]),
+        "prompt_tokens_multiple": demand.first_order_adjustment(
+            state["prompt_tokens_multiple"], p["prompt_tokens_multiple_target"],
+            p["mix_adjustment_time"]),
         "accelerators": hardware.ageing_chain(count, ageing["count"], retired["count"],
                                               shipments),
         "accelerator_power": hardware.ageing_chain(power, ageing["power"], retired["power"],
@@ -323,6 +333,11 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "ai_it_energy": ai_it,
         "conventional_facility_energy": conventional,
         "served_requests": served_requests,
+        "text_tokens": demand.text_tokens(
+            served_requests, demand.tokens_by_workload(p["tokens_per_request"],
+                                                       state["reasoning_tokens"]),
+            demand.prompt_tokens(p["prompt_tokens_per_request"],
+                                 state["prompt_tokens_multiple"])),
         "generative_work": generative * served_ai,
         "other_inference_work": other * served_ai,
         "training_work": training * served_ai,
@@ -459,7 +474,7 @@ def start_peak_work(p: Mapping[str, Array]) -> tuple[Array, Array]:
     fleet = initial_fleet(p, SECONDS_PER_YEAR)
     demanded = p["start_utilisation"] * fleet["accelerator_capability"].sum(axis=0)
     _, _, generative_peak = ai_work(p["requests_per_day_start"] * 1.0, p["request_share_start"],
-                                    p["tokens_per_request"][REASONING], p, 0.0)
+                                    p["tokens_per_request"][REASONING], 1.0, p, 0.0)
     return demanded, generative_peak
 
 
@@ -468,6 +483,8 @@ INFEASIBLE_REASONS: dict[str, str] = {
                       "start-year total of all data centres",
     "requests_above_utilisation": "generative requests alone need more of the fleet's peak "
                                   "capability than the start utilisation",
+    "training_above_remainder": "the start-year training share is more than the share of the "
+                                "busy fleet that generative requests leave",
 }
 """Why a start state cannot exist, by name (what ``infeasible_start`` reports)."""
 
@@ -475,19 +492,23 @@ INFEASIBLE_REASONS: dict[str, str] = {
 def infeasible_start(p: Mapping[str, Array]) -> dict[str, Array]:
     """Per reason in ``INFEASIBLE_REASONS``, True for each sample whose inputs admit no start
     state: AI electricity (a result of the installed base and the start utilisation) that
-    leaves nothing for conventional load, or generative work beyond the start utilisation
-    (training and other AI inference would be negative)."""
+    leaves nothing for conventional load, generative work beyond the start utilisation
+    (training and other AI inference would be negative), or a training share that generative
+    work leaves no room for (other AI inference would be negative)."""
     demanded, generative_peak = start_peak_work(p)
     return {
         "ai_above_total": ~(start_ai_power(p) < p["facility_energy_start"]),
         "requests_above_utilisation": generative_peak > demanded,
+        "training_above_remainder": p["training_share_start"] > 1.0 - generative_peak / demanded,
     }
 
 
 def start_training_share(p: Mapping[str, Array]) -> Array:
     """Share of start-year AI electricity used for training: ``training_share_start``, at
     most the share of the busy fleet that generative requests leave (busy energy is shared in
-    proportion to peak work, so a share of peak work is a share of AI electricity)."""
+    proportion to peak work, so a share of peak work is a share of AI electricity). A sample
+    whose share is more than that has no start state (``infeasible_start``,
+    "training_above_remainder"); the bound only keeps its first guess finite."""
     demanded, generative_peak = start_peak_work(p)
     return np.minimum(p["training_share_start"], 1.0 - generative_peak / demanded)
 
@@ -496,7 +517,7 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     """The state on 1 January of the start year, from parameters and calibration quantities."""
     share = p["request_share_start"]
     reasoning = p["tokens_per_request"][REASONING] * 1.0
-    _, _, generative_peak = ai_work(p["requests_start"], share, reasoning, p,
+    _, _, generative_peak = ai_work(p["requests_start"], share, reasoning, 1.0, p,
                                     0.0 * p["year_length"])
     other = p["other_work_start"] * 1.0
     training = p["training_work_start"] * 1.0
@@ -507,6 +528,7 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
         "other_inference_demand": other,
         "request_share": share * 1.0,
         "reasoning_tokens": reasoning,
+        "prompt_tokens_multiple": np.ones_like(p["prompt_tokens_multiple_target"]),
         "accelerators": p["installed_start"] * 1.0,
         "accelerator_power": p["installed_power_start"] * 1.0,
         "accelerator_capability": p["installed_capability_start"] * 1.0,
@@ -549,8 +571,7 @@ def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, A
     guesses against the totals.
     """
     demanded, generative_peak = start_peak_work(p)
-    infeasible = infeasible_start(p)
-    feasible = ~(infeasible["ai_above_total"] | infeasible["requests_above_utilisation"])
+    feasible = ~functools.reduce(np.logical_or, infeasible_start(p).values())
     training_peak = np.maximum(start_training_share(p), 0.0) * demanded
     other_peak = np.maximum(demanded - generative_peak - training_peak, 0.0 * demanded)
     conventional_it = ((p["facility_energy_start"] - start_ai_power(p))

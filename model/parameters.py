@@ -83,8 +83,9 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Data-centre capacity under construction on 1 January of the start year (a published "
        "start stock, the same in every scenario)."),
     _p("start", "training_share_start", "dimensionless", "fraction",
-       "Share of start-year AI electricity used for training (at most what generative "
-       "requests leave); the rest after generative requests is other AI inference."),
+       "Share of start-year AI electricity used for training (more than what generative "
+       "requests leave is an infeasible start); the rest after generative requests is other "
+       "AI inference."),
     _p("start", "requests_per_day_start", "request/day", "positive",
        "Generative-AI requests served per day from US data centres, start-year average."),
     # --- work per request and mix, one table per workload --------------------------------
@@ -115,9 +116,14 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Elasticity of the saturation level to the energy of a request: a request that "
        "costs half the energy raises the ceiling by 2^elasticity."),
     _p("demand", "mix_adjustment_time", "yr", "positive",
-       "Time constant with which workload shares and reasoning length approach their targets."),
+       "Time constant with which workload shares, reasoning length and prompt length approach "
+       "their targets."),
     _p("demand", "reasoning_tokens_target", "token", "positive",
        "Tokens of a reasoning response that reasoning length drifts toward."),
+    _p("demand", "prompt_tokens_multiple_target", "dimensionless", "positive",
+       "Multiple of the start year's prompt tokens per request that the prompts of text "
+       "requests drift toward (retrieved text, conversation memory, files, coding tools and "
+       "agents carry longer contexts)."),
     _p("demand", "unserved_demand_sensitivity", "dimensionless", "nonnegative",
        "How strongly the unserved fraction of AI work slows the growth of the work asked "
        "of the fleet: adoption of requests, training and other AI inference (1: growth stops "

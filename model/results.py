@@ -113,6 +113,10 @@ OUTPUTS: tuple[Output, ...] = (
     Output("ai_share_of_us_electricity", DERIVED, "percent",
            "AI share of US electricity consumption",
            _ratio("ai_facility_energy", "us_electricity"), "dimensionless"),
+    Output("ai_inference_share", DERIVED, "percent",
+           "Share of inference (generative and other) in AI electricity; busy electricity is "
+           "shared in proportion to peak work, so also the share of AI compute",
+           _ratio("ai_inference_energy", "ai_facility_energy"), "dimensionless"),
     Output("ai_share_of_household_electricity", DERIVED, "percent",
            "AI electricity as a share of US household (residential) electricity",
            _ratio("ai_facility_energy", "us_residential_electricity"), "dimensionless"),
@@ -156,10 +160,16 @@ OUTPUTS: tuple[Output, ...] = (
            "AI requests served per day (yearly average)",
            lambda raw: raw.flows["served_requests"].sum(axis=1) / SECONDS_PER_YEAR,
            "request/s"),
+    Output("text_tokens_per_day", FLOW, "token/day",
+           "Text tokens processed per day, prompts and responses (reasoning included; yearly "
+           "average)", lambda raw: raw.flows["text_tokens"] / SECONDS_PER_YEAR, "1/s"),
     Output("request_share", STOCK, "percent", "Share of AI requests by workload",
            _stock("request_share"), "dimensionless"),
     Output("reasoning_tokens", STOCK, "token", "Tokens of a reasoning response",
            _stock("reasoning_tokens"), "dimensionless"),
+    Output("prompt_tokens_multiple", STOCK, "dimensionless",
+           "Prompt tokens per text request relative to the start year",
+           _stock("prompt_tokens_multiple"), "dimensionless"),
     Output("energy_per_request", DERIVED, "Wh",
            "Facility electricity of one request of the workload on the installed fleet over the "
            "year (idle share, host overhead and cooling included)",

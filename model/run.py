@@ -65,6 +65,15 @@ def check_start_state(scenario: Scenario, parameters=None) -> None:
             f"(requests need {need:.1%} of the fleet's peak capability, the start utilisation is "
             f"{float(np.min(p['start_utilisation'])):.1%}); lower the requests or their tokens, "
             "or raise hardware.start_utilisation")
+    if infeasible["training_above_remainder"]:
+        demanded, generative = start_peak_work(p)
+        room = float(np.min(1.0 - generative / demanded))
+        raise InfeasibleStartError(
+            scenario.path, "start.training_share_start",
+            f"infeasible start state: {INFEASIBLE_REASONS['training_above_remainder']} "
+            f"(training {float(np.max(p['training_share_start'])):.1%}, at most {room:.1%} "
+            "left after the requests); lower start.training_share_start, or the requests or "
+            "their tokens")
 
 
 def run_scenario(scenario: Scenario) -> xr.Dataset:

@@ -253,14 +253,15 @@ def uncertainty_command(
     except _user_errors() as exc:
         _fail(str(exc))
         return
+    from projection.model.dynamics import INFEASIBLE_REASONS
+
     if not quiet:
         typer.echo(f"{loaded.title} ({loaded.name}): {samples:,} members ({method}, seed "
                    f"{seed}), {ds.attrs['usable_samples']:,} usable; "
                    f"{ds.attrs['samples_missing_start_targets']:,} miss the start-year targets "
                    "(start-year demand above start-year capacity); "
                    f"{ds.attrs['samples_infeasible_start']:,} have an infeasible start state "
-                   "(AI electricity of the installed accelerators at the start utilisation "
-                   "reaching the start-year total, or requests beyond the start utilisation)")
+                   f"({'; or '.join(INFEASIBLE_REASONS.values())})")
         typer.echo(percentile_table(ds))
     if not charts:
         _charts_note(quiet)

@@ -32,12 +32,13 @@ CF_UNITS = {
     "data_centre": "1",
     "household": "1",
     "request/day": "day-1",
+    "token/day": "day-1",
 }
 """Catalogue units (``projection.model.results``) that udunits does not know, as CF writes
 them (udunits reads "Wh" as a unit of its own only with a space or a dot); every other
 catalogue unit (GW, GL, Mt, J, percent) udunits reads as is."""
 COUNTED = {"data_centre": "data centres", "household": "households",
-           "request/day": "requests per day"}
+           "request/day": "requests per day", "token/day": "tokens per day"}
 
 
 def cf_labelled(ds: xr.Dataset | Labelled) -> Labelled:

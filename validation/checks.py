@@ -18,7 +18,7 @@ from typing import Any
 
 import xarray as xr
 
-from projection.model.demand import FLOP_PER_PARAMETER_TOKEN
+from projection.model.demand import FLOP_PER_PARAMETER_TOKEN, TEXT_WORKLOADS
 from projection.model.parameters import WORKLOADS
 from projection.model.run import run_scenario
 from projection.model.safe_io import load_toml
@@ -44,7 +44,7 @@ from .references import (
 
 KINDS = (
     "parameter", "request_total", "token_volume", "equivalent", "query_energy", "query_homes",
-    "output", "excess",
+    "output", "output_ratio", "excess",
     "backcast_fit", "backcast_series", "backcast_output", "backcast_ratio",
 )
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -55,6 +55,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "query_energy": ("energy", "reference"),
     "query_homes": ("scenario", "energy", "reference"),
     "output": ("scenario", "output", "year", "reference"),
+    "output_ratio": ("scenario", "output", "year", "base_year", "reference"),
     "excess": ("scenario", "output", "year", "key", "reference"),
     "backcast_fit": (),
     "backcast_series": (),
@@ -378,9 +379,6 @@ def _request_total(ctx: Context, check: dict[str, Any], ref: Reference) -> float
     return convert(joules * float(check.get("factor", 1.0)), "J", ref.unit)
 
 
-TEXT_WORKLOADS = ("small_text", "large_text", "reasoning")
-
-
 def token_volume(scenario: Scenario) -> float:
     """Text tokens processed per day in the start year, count/day: requests per day x the
     text workloads' shares x (prompt + response tokens)."""
@@ -439,6 +437,13 @@ def _output(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
     return convert(value, unit, ref.unit)
 
 
+def _output_ratio(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
+    ds = ctx.run(check["scenario"])
+    now, _ = _output_value(ds, check["output"], _year(ctx, check, ds))
+    then, _ = _output_value(ds, check["output"], _year(ctx, check, ds, "base_year"))
+    return convert(now / then, "dimensionless", ref.unit)
+
+
 def _excess(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
     ds = ctx.run(check["scenario"])
     value, unit = _output_value(ds, check["output"], _year(ctx, check, ds))
@@ -469,6 +474,7 @@ MODEL_VALUE: dict[str, Callable[[Context, dict[str, Any], Reference], float]] = 
     "query_energy": _query_energy,
     "query_homes": _query_homes,
     "output": _output,
+    "output_ratio": _output_ratio,
     "excess": _excess,
     "backcast_output": _backcast_output,
     "backcast_ratio": _backcast_ratio,

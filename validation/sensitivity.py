@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from projection.model.dynamics import INFEASIBLE_REASONS
 from projection.model.integrate import RunError
 from projection.model.results import OUTPUT_BY_NAME
 from projection.model.sampling import Distribution, draw
@@ -174,8 +175,8 @@ def _model_rows(scenario: Scenario, keys: Sequence[str], outputs: Sequence[str],
 def _infeasible_note(evaluate_rows: Callable[[np.ndarray], np.ndarray]) -> str:
     """" (N of them infeasible start states ...)" when the runs counted any, else ""."""
     n = getattr(evaluate_rows, "infeasible", 0)
-    return (f" ({n} of them with an infeasible start state: the installed accelerators at the "
-            "start utilisation reach the start-year total, or requests exceed it)") if n else ""
+    return (f" ({n} of them with an infeasible start state: "
+            f"{'; or '.join(INFEASIBLE_REASONS.values())})") if n else ""
 
 
 def sensitivity(scenario: Scenario | str | Path, method: str = "sobol", samples: int | None = None,
