@@ -78,8 +78,13 @@ def _by_scenario(ds: Labelled) -> Iterable[tuple[str, Labelled]]:
         yield _scenarios(ds)[0], ds
 
 
-def _fmt(value: float) -> str:
-    return "" if not np.isfinite(value) else f"{value:.6g}"
+def number_text(value: float) -> str:
+    """A number as the CSV files write it: six significant digits, empty when not finite, and
+    never "-0" (a flow clipped at zero from below is zero)."""
+    return "" if not np.isfinite(value) else f"{value + 0.0:.6g}"
+
+
+_fmt = number_text
 
 
 def _years(ds: Labelled) -> list[int]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from projection.model.results import OUTPUT_BY_NAME
+from projection.outputs.tables import number_text as _fmt
 
 IAMC_REGION = "United States"
 PROVENANCE_KEYS = ("model", "model_version", "command", "scenario", "scenario_file",
@@ -27,10 +28,6 @@ PROVENANCE_KEYS = ("model", "model_version", "command", "scenario", "scenario_fi
                    "runs_infeasible_start", "sensitivity_method", "runs",
                    "uncertain_parameters", "distributions", "rank_correlations", "swept",
                    "correlations_used")
-
-
-def _fmt(value: float) -> str:
-    return "" if not np.isfinite(value) else f"{value:.6g}"
 
 
 def _header(ds, fh) -> None:

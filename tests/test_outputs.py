@@ -152,3 +152,18 @@ def test_run_prints_and_writes_without_xarray_pandas_hdf5_or_dask(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert (tmp_path / "projection.nc").is_file()
+
+
+def test_a_flow_clipped_at_zero_is_written_as_zero_never_minus_zero(tmp_path):
+    # low_growth's construction starts are clipped at zero from below in 2026-2030; numpy keeps
+    # the sign of the clipped value (-0.0), which a reader of the table would take for a
+    # negative figure
+    out = tmp_path / "low"
+    subprocess.run([sys.executable, "-m", "projection.outputs.cli", "run", "low_growth",
+                    "-q", "-o", str(out)], check=True, capture_output=True, text=True)
+    starts = xr.open_dataset(out / "projection.nc")["construction_starts"].values
+    assert np.any(np.signbit(starts) & (starts == 0))  # the case is present in the model
+    for name in ("projection.csv", "projection_iamc.csv"):
+        cells = [c for line in (out / name).read_text().splitlines()[1:]
+                 for c in line.split(",")]
+        assert "-0" not in cells, name
