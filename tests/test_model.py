@@ -477,6 +477,20 @@ def test_extreme_inputs_stay_finite_and_non_negative_to_2050(lifetime, growth, t
             assert np.all(values >= -1e-9 * np.abs(values).max()), key
 
 
+def test_longer_prompts_give_more_tokens_and_stay_finite_at_extremes_to_2050():
+    """The prompt multiple moves tokens and work from 2025 on, never the start year, and stays
+    finite and non-negative from a hundredth to a thousand times the 2024 prompt."""
+    raw = _run_with({"prompt_tokens_multiple_target": ["0.01", "6", "1000"]}, end_year=2050)
+    tokens = raw.flows["text_tokens"]
+    np.testing.assert_allclose(tokens[0], tokens[0, 0], rtol=1e-9)  # 2024 held
+    assert np.all(np.diff(tokens[1:], axis=1) > 0)
+    assert np.all(np.diff(raw.flows["generative_work"][1:], axis=1) > 0)
+    for group in (raw.flows, raw.stocks, raw.auxiliaries):
+        for key, values in group.items():
+            assert np.all(np.isfinite(values)), key
+            assert np.all(values >= -1e-9 * np.abs(values).max()), key
+
+
 @pytest.mark.parametrize("name", ["baseline", "high_growth", "low_growth", "efficiency_push",
                                   "constrained_grid"])
 def test_no_unexplained_collapse_or_oscillation_to_2050(name):
