@@ -7,7 +7,9 @@ the Python source of one numba function that takes each sample through the whole
 scalar locals: the parameters read once, what depends on parameters alone computed once per
 sample (retirement hazards, vintage offsets), then every Runge-Kutta step, keeping flow totals
 and recording stocks and auxiliaries on 1 January. Numpy's temporaries, the memory traffic
-that bounds the numpy engine, never exist.
+that bounds the numpy engine, never exist. After the held start year the steps run a copy
+of the step in which the switches that depend on time alone are settled and trends in time
+advance by a factor per step (see :func:`generate_source`).
 
 The source and numba's machine code are kept in a per-machine cache folder (see
 ``CACHE_VARIABLE``) under a name that hashes the model's source files and numba's version, so
