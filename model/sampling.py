@@ -215,10 +215,11 @@ def keyed_permutation(index: np.ndarray, n: int, key: int) -> np.ndarray:
             return (left << np.uint64(half)) | right
 
         out = encrypt(np.asarray(index, dtype=np.uint64))
-        todo = out >= np.uint64(n)
-        while todo.any():
-            out[todo] = encrypt(out[todo])
-            todo = out >= np.uint64(n)
+        pending = np.flatnonzero(out >= np.uint64(n))  # the values still walking
+        while pending.size:
+            walked = encrypt(out[pending])
+            out[pending] = walked
+            pending = pending[walked >= np.uint64(n)]
     return out.astype(np.int64)
 
 
