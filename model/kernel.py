@@ -771,7 +771,11 @@ def function_engine(label: str, fn, shapes: Mapping[str, tuple[int, ...]]) -> Fu
                     if not (isinstance(v, trace.Sym) and p.made.get(k) is v)}
         outputs = Layout.of({k: v.shape[:-1] for k, v in computed.items()})
         nodes = [int(i) for v in computed.values() for i in v.ids.reshape(-1)]
-        parameters = Layout.of({k: shapes[k] for k in p.used})
+        # only the parameters the computed outputs read (``fn`` may pass others through)
+        read = {g.ops[i][1][0] for i in _needed(g, nodes) if g.ops[i][0] == "input"}
+        parameters = Layout.of({k: shapes[k] for k in p.used
+                                if any(trace.input_name("p", k, index) in read
+                                       for index in np.ndindex(*shapes[k]))})
         name = _cache_name(key)
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
