@@ -452,16 +452,31 @@ def test_more_tokens_per_chat_request_give_more_electricity(name):
     raw = simulate(ens, 2024, 2030, 3)
     f = raw.flows
     assert np.all(f["generative_inference_energy"][:, 1] > f["generative_inference_energy"][:, 0])
-    # the start year keeps its anchored total; every later year is higher
-    assert np.all(f["facility_energy"][1:, 1] > f["facility_energy"][1:, 0])
     chat = raw.auxiliaries["energy_per_request"][0, 1]
     assert chat[1] > chat[0]
+    # the 2024 AI electricity is the installed base's draw, so longer 2024 requests mean more of
+    # it was generative and less other inference: the start year keeps its total, and later
+    # totals follow the two workloads' growth (within 0.2 % here). Requests that lengthen from
+    # 2025 on (reasoning_tokens_target, prompt_tokens_multiple_target) give more electricity
+    # in every projected year: test_responses_have_the_published_direction
+    np.testing.assert_allclose(f["facility_energy"][0, 1], f["facility_energy"][0, 0], rtol=1e-9)
+    np.testing.assert_allclose(f["facility_energy"][1:, 1], f["facility_energy"][1:, 0], rtol=2e-3)
 
 
 def test_tighter_grid_gives_more_unserved_and_never_less_served_existing_load():
-    raw = _run_with({"interconnection_limit": ["15 GW/yr", "2 GW/yr"]})
+    raw = _run_with({"interconnection_limit": ["15 GW/yr", "5 GW/yr", "2 GW/yr"]})
     f = raw.flows
-    assert f["unserved_energy"][-1, 1] > f["unserved_energy"][-1, 0]
+    unserved, demand = f["unserved_energy"], f["facility_energy_demand"]
+    # demand that cannot be served stops growing (the unserved-demand brake), so in a late year
+    # a tighter grid can show less unserved energy against a lower demand; over the horizon
+    # it leaves more unserved, a larger share of demand in every year, and delivers less
+    assert np.all(np.diff(unserved.sum(axis=0)) > 0), unserved.sum(axis=0)
+    share = unserved / demand
+    assert np.all(np.diff(share, axis=1) >= 0), share
+    binding = unserved.min(axis=1) > 0  # years where even the loosest grid leaves some unserved
+    assert binding.sum() >= 3
+    assert np.all(np.diff(share[binding], axis=1) > 0), share
+    assert np.all(np.diff(f["facility_energy"][1:], axis=1) <= 0)
     conventional = f["conventional_facility_energy"][:, 1]
     assert np.all(conventional >= conventional[0] * (1 - 1e-9))  # existing load stays served
 
