@@ -7,7 +7,9 @@ the Python source of one numba function that takes each sample through the whole
 scalar locals: the parameters read once, what depends on parameters alone computed once per
 sample (retirement hazards, vintage offsets), then every Runge-Kutta step, keeping flow totals
 and recording stocks and auxiliaries on 1 January. Numpy's temporaries, the memory traffic
-that bounds the numpy engine, never exist.
+that bounds the numpy engine, never exist. After the held start year the steps run a copy
+of the step in which the switches that depend on time alone are settled and trends in time
+advance by a factor per step (see :func:`generate_source`).
 
 The source and numba's machine code are kept in a per-machine cache folder (see
 ``CACHE_VARIABLE``) under a name that hashes the model's source files and numba's version, so
@@ -213,21 +215,126 @@ def _with_reciprocals(g: trace.Graph, varying: set[int]) -> trace.Graph:
     is then computed once per sample: a multiplication costs a small fraction of a division.
     The result differs from the quotient by at most an ulp or so (two roundings instead of
     one); zeros, infinities and NaN give what the division gives."""
-    out = trace.Graph()
-    out.ops, out.kinds = list(g.ops), list(g.kinds)
-    reciprocal: dict[int, int] = {}
+    out = g.copy()
     for i, (op, args) in enumerate(g.ops):
-        if op != "div" or i not in varying or args[1] in varying or g.is_const(args[1]):
-            continue
-        if args[1] not in reciprocal:
-            reciprocal[args[1]] = len(out.ops)
-            out.ops.append(("reciprocal", (args[1],)))
-            out.kinds.append(trace.FLOAT)
-        out.ops[i] = ("mul", (args[0], reciprocal[args[1]]))
+        if op == "div" and i in varying and args[1] not in varying and not g.is_const(args[1]):
+            out.rewrite(i, "mul", args[0], out.apply("reciprocal", args[1]))
     return out
 
 
-def generate_source(t: Traced, lanes: int) -> str:
+CHOICES = ("max", "min", "fmax", "fmin")
+ORDERS = ("lt", "le", "gt", "ge")
+
+
+def _depending_on(g: trace.Graph, sources) -> set[int]:
+    found = set(sources)
+    for i, (op, args) in enumerate(g.ops):
+        if op not in ("const", "input") and any(a in found for a in args):
+            found.add(i)
+    return found
+
+
+def _late_decisions(g: trace.Graph, t: Traced, nodes: set[int]) -> dict[int, int | bool]:
+    """Decisions among ``nodes`` that depend on the time alone (not on the state) and whose
+    operands change with time at constant, different rates, as they are once the time is
+    large enough: node -> the argument a choice (max, min) takes, or the value of an order
+    comparison. In the model these are the switches at the end of the held start year
+    (``moving``, the time since then, which stays zero through the start year)."""
+    timed = _depending_on(g, [t.time])
+    stateful = _depending_on(g, t.state_inputs)
+    slopes: dict[int, float | None] = {}
+    decisions: dict[int, int | bool] = {}
+
+    def slope(i: int) -> float | None:  # d node / d time when it is a known constant
+        if i not in timed:
+            return 0.0
+        if i == t.time:
+            return 1.0
+        if i in stateful:
+            return None
+        if i not in slopes:
+            op, args = g.ops[i]
+            s = [slope(a) for a in args]
+            out = None
+            if op in ("add", "sub") and None not in s:
+                out = s[0] + s[1] if op == "add" else s[0] - s[1]
+            elif op == "neg" and s[0] is not None:
+                out = -s[0]
+            elif op == "mul" and None not in s:
+                for k in (0, 1):
+                    if g.is_const(args[1 - k]) and g.kinds[args[1 - k]] == trace.FLOAT:
+                        out = s[k] * g.value(args[1 - k])
+            elif (op in CHOICES or op in ORDERS) and None not in s and s[0] != s[1]:
+                if op in CHOICES:
+                    larger = 0 if s[0] > s[1] else 1
+                    decisions[i] = larger if op in ("max", "fmax") else 1 - larger
+                    out = s[decisions[i]]
+                else:
+                    decisions[i] = (s[0] < s[1]) if op in ("lt", "le") else (s[0] > s[1])
+            elif op == "where" and args[0] in decisions:
+                out = s[1] if decisions[args[0]] else s[2]
+            slopes[i] = out
+        return slopes[i]
+
+    for i in sorted(nodes):
+        slope(i)
+    return {i: d for i, d in decisions.items() if i in nodes}
+
+
+def _affine(g: trace.Graph, t: Traced, i: int, varying: set[int], stateful: set[int],
+            memo: dict) -> tuple[int | None, int | None] | None:
+    """Nodes (alpha, beta), None standing for zero, that do not change within the time loop
+    and such that node ``i`` is alpha + beta x time; None when it is not of that form.
+    Adds the nodes it needs to ``g``."""
+    if i not in memo:
+        out = None
+        if i not in varying:
+            out = (i, None)
+        elif i == t.time:
+            out = (None, g.const(1.0))
+        elif i not in stateful and g.ops[i][0] in ("add", "sub", "neg", "mul"):
+            op, args = g.ops[i]
+            parts = [_affine(g, t, a, varying, stateful, memo) for a in args]
+
+            def combine(x, y):
+                if y is None:
+                    return x
+                if x is None:
+                    return y if op == "add" else g.apply("neg", y)
+                return g.apply(op, x, y)
+
+            if None in parts:
+                pass
+            elif op in ("add", "sub"):
+                out = (combine(parts[0][0], parts[1][0]), combine(parts[0][1], parts[1][1]))
+            elif op == "neg":
+                out = tuple(None if x is None else g.apply("neg", x) for x in parts[0])
+            else:
+                for k in (0, 1):
+                    if args[1 - k] not in varying:
+                        out = tuple(None if x is None else g.apply("mul", x, args[1 - k])
+                                    for x in parts[k])
+                        break
+        memo[i] = out
+    return memo[i]
+
+
+def _needed_until(graph: trace.Graph, roots: list[int], stop: set[int]) -> set[int]:
+    """``_needed``, not looking past the nodes in ``stop``."""
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        op, args = graph.ops[i]
+        if op not in ("const", "input") and i not in stop:
+            todo.extend(args)
+    return seen
+
+
+def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
     """Python source of the numba engine for one traced graph.
 
     Samples go through in groups of ``lanes``: a first loop over the group reads each sample's
@@ -236,9 +343,47 @@ def generate_source(t: Traced, lanes: int) -> str:
     is the whole step in scalar locals, which the compiler turns into vector instructions
     across samples. Flow totals build up in ``T``; on the first step of a year, a loop records
     the stocks and the auxiliaries (the first stage's values) when ``record``.
+
+    With ``late_step``, the step has a second copy for the time after every decision that
+    depends on the time alone (``_late_decisions``: the end of the held start year), checked
+    for every lane before each step. In it those decisions are constants, so what they
+    switch off disappears, and each exponential of a linear function of time
+    (``value * exp(rate * time)`` trends) is a factor kept per lane (``R``): computed exactly
+    on the first step of each year (or on entering the copy), multiplied by its growth over
+    one step afterwards, which moves the result by a few ulps at most.
     """
     varying = _time_varying(t.graph, t)
     g = _with_reciprocals(t.graph, varying)
+    step_roots = t.new_state + t.flow_nodes
+    in_step = _needed(g, step_roots)
+    in_aux = _needed(g, t.aux_nodes)
+
+    # the late copy of the step: decisions made, exponentials of time by recurrence
+    decisions = _late_decisions(g, t, in_step) if late_step else {}
+    mapped: dict[int, int] = {}
+    for i in sorted(in_step) if late_step else ():  # in the order made: arguments first
+        op, args = g.ops[i]
+        if op in ("const", "input") or i not in varying:
+            mapped[i] = i
+        elif i in decisions:
+            d = decisions[i]
+            mapped[i] = g.const(bool(d)) if op in ORDERS else mapped.get(args[d], args[d])
+        else:  # (a reciprocal is newer than its division but does not vary: itself)
+            mapped[i] = g.apply(op, *[mapped.get(a, a) for a in args])
+    late_roots = [mapped[i] for i in step_roots] if late_step else []
+    varying = _time_varying(g, t)
+    stateful = _depending_on(g, t.state_inputs)
+    memo: dict = {}
+    reduced: dict[int, tuple[int | None, int, int]] = {}  # exp -> alpha, beta, growth per step
+    for i in sorted(_needed(g, late_roots)) if late_step else ():
+        op, args = g.ops[i]
+        if op == "exp" and i in varying and i not in stateful:
+            form = _affine(g, t, args[0], varying, stateful, memo)
+            if form is not None and form[1] is not None:
+                reduced[i] = (form[0], form[1], g.apply("exp", g.apply("mul", form[1], t.step)))
+    exps = sorted(reduced)
+    in_late = _needed_until(g, late_roots, set(exps)) | {reduced[i][2] for i in exps}
+    in_guard = _needed(g, [a for i in decisions for a in g.ops[i][1]])
 
     def name(i: int) -> str:
         op, args = g.ops[i]
@@ -258,20 +403,25 @@ def generate_source(t: Traced, lanes: int) -> str:
     def computed(i: int) -> bool:
         return g.ops[i][0] != "const" and i not in (t.step, t.time)
 
-    in_step = _needed(g, t.new_state + t.flow_nodes)
-    in_aux = _needed(g, t.aux_nodes)
-    loop_nodes = (in_step | in_aux) & varying
+    def read(nodes: set[int], skip=()) -> set[int]:
+        """The nodes and their arguments (those of ``skip`` not computed, so not their
+        arguments)."""
+        return nodes | {a for i in nodes - set(skip) if g.ops[i][0] not in ("const", "input")
+                        for a in g.ops[i][1]}
+
+    in_loop = (in_step | in_aux | in_guard) & varying
     # values computed once per sample and read inside the time loop
-    hoisted = sorted({a for i in loop_nodes if g.ops[i][0] not in ("const", "input")
-                      for a in g.ops[i][1] if a not in varying and computed(a)}
-                     | {i for i in t.new_state + t.flow_nodes + t.aux_nodes
-                        if i not in varying and computed(i)})
+    hoisted = sorted(i for i in read(in_loop) | read(in_late & varying, exps)
+                     | {x for i in exps for x in reduced[i] if x is not None}
+                     | set(t.aux_nodes) | set(step_roots) | set(late_roots)
+                     if i not in varying and computed(i))
     slot = {i: k for k, i in enumerate(hoisted)}
     setup = sorted(i for i in _needed(g, t.initial + hoisted) if computed(i))
     n_state, n_flows = len(t.state_inputs), len(t.flow_nodes)
 
-    # one flat scratch array for every lane's hoisted values (H), state (X) and flow totals
-    # (T), indexed with constants: the compiler can then prove the rows never overlap
+    # one flat scratch array for every lane's hoisted values (H), state (X), flow totals (T)
+    # and exponentials of time (R), indexed with constants: the compiler can then prove the
+    # rows never overlap
     def H(k: int) -> str:
         return f"W[{k * lanes} + j]"
 
@@ -281,20 +431,39 @@ def generate_source(t: Traced, lanes: int) -> str:
     def T(k: int) -> str:
         return f"W[{(len(hoisted) + n_state + k) * lanes} + j]"
 
-    def loop_body(nodes: set[int], indent: str) -> list[str]:
+    def R(k: int) -> str:
+        return f"W[{(len(hoisted) + n_state + n_flows + k) * lanes} + j]"
+
+    def loop_body(nodes: set[int], indent: str, kept=()) -> list[str]:
+        """Statements computing ``nodes`` for lane j: every value a statement reads is
+        assigned in the same loop body (a local of another loop would hold another lane's
+        value). ``kept`` (exponentials of time) are read from ``R``."""
         out = []
-        used = {a for i in nodes if g.ops[i][0] not in ("const", "input") for a in g.ops[i][1]}
-        used |= nodes
+        used = read(nodes, kept)
         for k, s in enumerate(t.state_inputs):
             if s in used:
                 out.append(indent + f"v{s} = {X(k)}")
         for i in hoisted:
             if i in used:
                 out.append(indent + f"v{i} = {H(slot[i])}")
+        for k, i in enumerate(kept):
+            out.append(indent + f"v{i} = {R(k)}")
         for i in sorted(nodes):
-            if i in varying and computed(i) and g.ops[i][0] != "input":
+            if i in varying and computed(i) and g.ops[i][0] != "input" and i not in kept:
                 out.append(indent + statement(i))
         return out
+
+    def holds(i: int) -> str:
+        """The condition, for lane j, that decision ``i`` is as in the late copy."""
+        op, args = g.ops[i]
+        test = TEMPLATES[op] if op in ORDERS else TEMPLATES[op].split(" if ")[1].split(" else ")[0]
+        text = test.format(*[name(a) for a in args])
+        wanted = decisions[i] if op in ORDERS else decisions[i] == 0  # test true: argument 0
+        return f"({text})" if wanted else f"(not ({text}))"
+
+    def step(indent: str, body: list[str], roots: list[int]) -> list[str]:
+        return [*body, *[indent + f"{T(k)} += {name(f)}" for k, f in enumerate(roots[n_state:])],
+                *[indent + f"{X(k)} = {name(new)}" for k, new in enumerate(roots[:n_state])]]
 
     lines = [
         *_module_head(lanes),
@@ -302,7 +471,7 @@ def generate_source(t: Traced, lanes: int) -> str:
         "    # first and last: multiples of LANES within P's columns; column c of P is written",
         "    # to column at + c of F, S and A",
         f"    v{t.step} = dt",
-        f"    W = np.empty({(len(hoisted) + n_state + n_flows + 1) * lanes})",
+        f"    W = np.empty({(len(hoisted) + n_state + n_flows + len(exps) + 1) * lanes})",
         "    for i0 in range(first, last, LANES):",
         "        for j in range(LANES):",
     ]
@@ -310,6 +479,8 @@ def generate_source(t: Traced, lanes: int) -> str:
     lines += [inner + statement(i) for i in setup]
     lines += [inner + f"{H(slot[i])} = v{i}" for i in hoisted]
     lines += [inner + f"{X(k)} = {name(init)}" for k, init in enumerate(t.initial)]
+    if late_step:
+        lines.append("        fresh = True  # the exponentials of time in R are to be computed")
     lines.append("        for year in range(years):")
     lines.append("            for j in range(LANES):")
     lines += [" " * 16 + f"{T(k)} = 0.0" for k in range(n_flows)]
@@ -322,11 +493,36 @@ def generate_source(t: Traced, lanes: int) -> str:
     lines += [deep + f"S[year, {k}, at + i0 + j] = {X(k)}" for k in range(n_state)]
     lines += [deep + f"A[year, {k}, at + i0 + j] = {name(a)}"
               for k, a in enumerate(t.aux_nodes)]
-    lines.append("                for j in range(LANES):")
     body = " " * 20
-    lines += loop_body(in_step, body)
-    lines += [body + f"{T(k)} += {name(f)}" for k, f in enumerate(t.flow_nodes)]
-    lines += [body + f"{X(k)} = {name(new)}" for k, new in enumerate(t.new_state)]
+    if late_step:
+        lines.append("                late = True")
+        if decisions:
+            lines.append("                for j in range(LANES):")
+            lines += loop_body(in_guard, body)
+            lines.append(body + "late = late & " + " & ".join(holds(i) for i in sorted(decisions)))
+        lines.append("                if late:")
+        if exps:
+            lines.append("                    if fresh or sub == 0:")
+            lines.append("                        for j in range(LANES):")
+            deeper = " " * 28
+            ends = {x for i in exps for x in reduced[i][:2] if x is not None}
+            lines += [deeper + f"v{i} = {H(slot[i])}" for i in sorted(ends) if i in slot]
+            for k, i in enumerate(exps):
+                alpha, beta, _ = reduced[i]
+                arg = f"{name(beta)} * v{t.time}"
+                lines.append(deeper + f"{R(k)} = fexp("
+                             + (arg if alpha is None else f"{name(alpha)} + {arg}") + ")")
+        lines.append("                    fresh = False")
+        lines.append("                    for j in range(LANES):")
+        lines += step(deep, loop_body(in_late, deep, exps), late_roots)
+        lines += [deep + f"{R(k)} = {R(k)} * {name(reduced[i][2])}" for k, i in enumerate(exps)]
+        lines.append("                else:")
+        lines.append("                    fresh = True")
+        lines.append("                    for j in range(LANES):")
+        lines += step(deep, loop_body(in_step, deep), step_roots)
+    else:
+        lines.append("                for j in range(LANES):")
+        lines += step(body, loop_body(in_step, body), step_roots)
     lines.append("            for j in range(LANES):")
     lines += [" " * 16 + f"F[year, {k}, at + i0 + j] = {T(k)}" for k in range(n_flows)]
     lines.append("")
@@ -395,7 +591,7 @@ def engine(shapes: Mapping[str, tuple[int, ...]], demand_only: bool) -> Engine:
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"engine_{'demand' if demand_only else 'full'}_{name}.py"
-        module = _load(path, lambda: generate_source(traced, LANES),
+        module = _load(path, lambda: generate_source(traced, LANES, not demand_only),
                        f"projection_engine_{name}")
         return Engine(module.run, traced.parameters, traced.stocks, traced.flows,
                       traced.auxiliaries)

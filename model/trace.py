@@ -71,6 +71,9 @@ UFUNCS: dict[np.ufunc, str] = {
 }
 
 
+COMMUTATIVE = ("add", "mul", "min", "max", "and", "or", "eq", "ne")
+
+
 class Graph:
     """Scalar nodes: ``ops[i]`` is (op, args); args are node ids, except for ``const``
     (a float or bool) and ``input`` (a name). ``kinds[i]`` is FLOAT or BOOL."""
@@ -99,6 +102,20 @@ class Graph:
     def input(self, name: str) -> int:
         return self._node("input", (name,), FLOAT)
 
+    def copy(self) -> Graph:
+        """An independent graph with the same nodes (new nodes added to it stay there)."""
+        out = Graph()
+        out.ops, out.kinds, out._index = list(self.ops), list(self.kinds), dict(self._index)
+        return out
+
+    def rewrite(self, i: int, op: str, *args: int) -> None:
+        """Make node ``i`` compute its value as ``op`` of ``args`` (the caller vouches for
+        the value); asking for that operation later gives node ``i``."""
+        if op in COMMUTATIVE and args[0] > args[1]:
+            args = (args[1], args[0])
+        self.ops[i] = (op, tuple(args))
+        self._index[(op, tuple(args))] = i
+
     def is_const(self, i: int) -> bool:
         return self.ops[i][0] == "const"
 
@@ -118,8 +135,8 @@ class Graph:
         simple = self._simplify(op, args)
         if simple is not None:
             return simple
-        if op in ("add", "mul", "min", "max", "and", "or", "eq", "ne") and args[0] > args[1]:
-            args = (args[1], args[0])  # commutative: one node whatever the order
+        if op in COMMUTATIVE and args[0] > args[1]:
+            args = (args[1], args[0])  # one node whatever the order
         return self._node(op, tuple(args), kind)
 
     def _simplify(self, op: str, args: tuple) -> int | None:
