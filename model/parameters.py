@@ -135,8 +135,9 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Model FLOP utilisation of other AI inference: FLOP delivered per second by a busy "
        "accelerator over its peak FLOP/s."),
     _p("demand", "software_efficiency_gain", "1/yr", "growth",
-       "Yearly fall of the FLOP an inference request or service needs (distillation, "
-       "quantisation, sparsity, batching), separate from hardware."),
+       "Yearly gain in what a FLOP of inference serves (distillation, quantisation, "
+       "sparsity, batching), separate from hardware: the FLOP a request or service needs "
+       "divides by (1 + gain) each year."),
     _p("demand", "other_inference_growth", "1/yr", "growth",
        "Yearly growth of the work of other AI inference (recommendation, search ranking, "
        "ads, enterprise machine learning), before software efficiency."),
