@@ -1,7 +1,8 @@
 """Speed of the model: one scenario, and one pass over a large parameter ensemble.
 
 Prints figures; it asserts nothing. Run:  python benchmarks/bench_model.py [--samples N]
-[--backend numpy|xla]  (xla needs `pip install -e '.[fast]'`)
+[--backend numpy|numba|xla]  (numba and xla need `pip install -e '.[fast]'`; their
+first use on a machine compiles the model, which is timed apart)
 
 Member-years per second counts one sample advanced one simulated calendar year; the
 calibration of the start year (a few extra passes over the first year) is included in the
@@ -55,7 +56,7 @@ def main() -> None:
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "high_growth.toml"))
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--backend", choices=("numpy", "xla"), default="numpy")
+    parser.add_argument("--backend", choices=("numpy", "numba", "xla"), default="numpy")
     args = parser.parse_args()
 
     scenario = load_scenario(args.scenario)
