@@ -228,7 +228,7 @@ def start_checks(p: Mapping[str, np.ndarray]) -> StartChecks:
 
 
 def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
-              first_guess=None, targets=None) -> dict[str, np.ndarray]:
+              first_guess=None, targets=None, start=None) -> dict[str, np.ndarray]:
     """Parameters plus calibration quantities such that the start year meets its targets.
 
     The first guess follows the targets on 1 January; each pass integrates the start year
@@ -241,13 +241,18 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
     ``CALIBRATION_STOP``. ``run`` integrates (default ``_run``), ``derive`` adds the derived
     quantities (default ``dynamics.with_derived``) and ``first_guess`` makes the first guess
     (default ``dynamics.first_calibration``): a compiled backend passes its own.
-    ``targets`` are ``calibration_targets(p)`` when the caller has them already. The derived
-    quantities are derived once: none of them depends on what the passes adjust.
+    ``start`` does both at once (``start(p)`` is ``derive({**p, **first_guess(p,
+    SECONDS_PER_YEAR)})``). ``targets`` are ``calibration_targets(p)`` when the caller has
+    them already. The derived quantities are derived once: none of them depends on what the
+    passes adjust.
     """
     run = run or _run
-    derive = derive or with_derived
-    first_guess = first_guess or first_calibration
-    full = derive({**p, **first_guess(p, SECONDS_PER_YEAR)})
+    if start is None:
+        derive = derive or with_derived
+        first_guess = first_guess or first_calibration
+        full = derive({**p, **first_guess(p, SECONDS_PER_YEAR)})
+    else:
+        full = start(p)
     targets = calibration_targets(p) if targets is None else targets
     n = sample_count(full)
     active = np.arange(n)  # samples still being refined: later passes integrate only these
