@@ -438,6 +438,16 @@ def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array
             "accelerator_capability": capability}
 
 
+def start_fleet(p: Mapping[str, Array]) -> dict[str, Array]:
+    """``initial_fleet(p, SECONDS_PER_YEAR)``: taken from ``p`` when ``with_derived`` has put
+    it there, else computed."""
+    if "installed_start" in p:
+        return {"accelerators": p["installed_start"],
+                "accelerator_power": p["installed_power_start"],
+                "accelerator_capability": p["installed_capability_start"]}
+    return initial_fleet(p, SECONDS_PER_YEAR)
+
+
 def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     """Parameters plus the quantities derived from them that do not change over time: the
     start-year fleet, the utilisation that buyers plan for (the start utilisation times the

@@ -24,6 +24,7 @@ from .dynamics import (
     initial_state,
     rates,
     start_ai_power,
+    start_fleet,
     start_training_share,
     with_derived,
 )
@@ -221,8 +222,9 @@ class StartChecks:
 
 
 def start_checks(p: Mapping[str, np.ndarray]) -> StartChecks:
-    """The calibration targets and infeasible samples of parameters ``p``."""
-    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    """The calibration targets and infeasible samples of parameters ``p`` (with the
+    start-year fleet of the derived quantities when ``p`` holds them)."""
+    fleet = start_fleet(p)
     reasons = infeasible_start(p, fleet)
     return StartChecks(calibration_targets(p, fleet), np.logical_or.reduce(list(reasons.values())))
 
@@ -253,7 +255,7 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
         full = derive({**p, **first_guess(p, SECONDS_PER_YEAR)})
     else:
         full = start(p)
-    targets = calibration_targets(p) if targets is None else targets
+    targets = calibration_targets(p, start_fleet(full)) if targets is None else targets
     n = sample_count(full)
     active = np.arange(n)  # samples still being refined: later passes integrate only these
     previous: tuple[np.ndarray, np.ndarray] | None = None
@@ -304,11 +306,10 @@ def simulate_block(parameters, start_year: int, end_year: int, substeps: int) ->
 
 
 def _simulate_block_quietly(parameters, start_year, end_year, substeps) -> RawResult:
-    checks = start_checks(parameters)
-    p = calibrate(parameters, substeps, targets=checks.targets)
+    p = calibrate(parameters, substeps)
     n_years = end_year - start_year + 1
     flows, stocks, auxiliaries = _run(p, n_years, substeps, record=True)
-    return finish_block(p, flows, stocks, auxiliaries, start_year, end_year, checks)
+    return finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
 
 
 def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int,

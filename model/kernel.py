@@ -831,13 +831,10 @@ def simulate_block(parameters, start_year: int, end_year: int, substeps: int,
     counterpart of ``integrate.simulate_block``. With ``into``, the engine writes its
     results to those tables from column ``at`` on (see :class:`OutputTables`)."""
     with np.errstate(all="ignore"):
-        checks = integrate.start_checks(parameters)
-        p = integrate.calibrate(parameters, substeps, run=compiled_run, start=start,
-                                targets=checks.targets)
+        p = integrate.calibrate(parameters, substeps, run=compiled_run, start=start)
         n_years = end_year - start_year + 1
         flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True, into=into, at=at)
-        return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year,
-                                      checks)
+        return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
 
 
 class OutputTables:
