@@ -458,20 +458,23 @@ def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     return full
 
 
-def start_ai_power(p: Mapping[str, Array]) -> Array:
+def start_ai_power(p: Mapping[str, Array], fleet: Mapping[str, Array] | None = None) -> Array:
     """AI facility power in the start year, W: the installed base at the start utilisation,
-    idle draw, host overhead and PUE included. A result of the inputs, not a target."""
-    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    idle draw, host overhead and PUE included. A result of the inputs, not a target.
+    ``fleet`` is ``initial_fleet(p, SECONDS_PER_YEAR)`` when the caller has it already."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
     it = hardware.accelerator_it_power(fleet["accelerator_power"].sum(axis=0),
                                        p["start_utilisation"], p["idle_power_fraction"],
                                        p["host_overhead"])
     return impacts.facility_power(it, p["ai_pue_start"])
 
 
-def start_peak_work(p: Mapping[str, Array]) -> tuple[Array, Array]:
+def start_peak_work(p: Mapping[str, Array],
+                    fleet: Mapping[str, Array] | None = None) -> tuple[Array, Array]:
     """Peak work the start year keeps busy (start utilisation x installed peak capability)
-    and the part of it that generative requests need, FLOP/s."""
-    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    and the part of it that generative requests need, FLOP/s (``fleet`` as in
+    ``start_ai_power``)."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
     demanded = p["start_utilisation"] * fleet["accelerator_capability"].sum(axis=0)
     _, _, generative_peak = ai_work(p["requests_per_day_start"] * 1.0, p["request_share_start"],
                                     p["tokens_per_request"][REASONING], 1.0, p, 0.0)
@@ -489,27 +492,32 @@ INFEASIBLE_REASONS: dict[str, str] = {
 """Why a start state cannot exist, by name (what ``infeasible_start`` reports)."""
 
 
-def infeasible_start(p: Mapping[str, Array]) -> dict[str, Array]:
+def infeasible_start(p: Mapping[str, Array],
+                     fleet: Mapping[str, Array] | None = None) -> dict[str, Array]:
     """Per reason in ``INFEASIBLE_REASONS``, True for each sample whose inputs admit no start
     state: AI electricity (a result of the installed base and the start utilisation) that
     leaves nothing for conventional load, generative work beyond the start utilisation
     (training and other AI inference would be negative), or a training share that generative
-    work leaves no room for (other AI inference would be negative)."""
-    demanded, generative_peak = start_peak_work(p)
+    work leaves no room for (other AI inference would be negative). ``fleet`` as in
+    ``start_ai_power``."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
+    demanded, generative_peak = start_peak_work(p, fleet)
     return {
-        "ai_above_total": ~(start_ai_power(p) < p["facility_energy_start"]),
+        "ai_above_total": ~(start_ai_power(p, fleet) < p["facility_energy_start"]),
         "requests_above_utilisation": generative_peak > demanded,
         "training_above_remainder": p["training_share_start"] > 1.0 - generative_peak / demanded,
     }
 
 
-def start_training_share(p: Mapping[str, Array]) -> Array:
+def start_training_share(p: Mapping[str, Array],
+                         fleet: Mapping[str, Array] | None = None) -> Array:
     """Share of start-year AI electricity used for training: ``training_share_start``, at
     most the share of the busy fleet that generative requests leave (busy energy is shared in
     proportion to peak work, so a share of peak work is a share of AI electricity). A sample
     whose share is more than that has no start state (``infeasible_start``,
-    "training_above_remainder"); the bound only keeps its first guess finite."""
-    demanded, generative_peak = start_peak_work(p)
+    "training_above_remainder"); the bound only keeps its first guess finite. ``fleet`` as
+    in ``start_ai_power``."""
+    demanded, generative_peak = start_peak_work(p, fleet)
     return np.minimum(p["training_share_start"], 1.0 - generative_peak / demanded)
 
 
@@ -570,11 +578,12 @@ def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, A
     start state (``infeasible_start``) gets NaN. The integrator then checks and refines the
     guesses against the totals.
     """
-    demanded, generative_peak = start_peak_work(p)
-    feasible = ~functools.reduce(np.logical_or, infeasible_start(p).values())
-    training_peak = np.maximum(start_training_share(p), 0.0) * demanded
+    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    demanded, generative_peak = start_peak_work(p, fleet)
+    feasible = ~functools.reduce(np.logical_or, infeasible_start(p, fleet).values())
+    training_peak = np.maximum(start_training_share(p, fleet), 0.0) * demanded
     other_peak = np.maximum(demanded - generative_peak - training_peak, 0.0 * demanded)
-    conventional_it = ((p["facility_energy_start"] - start_ai_power(p))
+    conventional_it = ((p["facility_energy_start"] - start_ai_power(p, fleet))
                        / p["conventional_pue_start"])
     operating = p["facility_energy_start"] / p["load_factor_start"]
     return {

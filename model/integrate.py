@@ -20,6 +20,7 @@ from .dynamics import (
     derived_flows,
     first_calibration,
     infeasible_start,
+    initial_fleet,
     initial_state,
     rates,
     start_ai_power,
@@ -130,15 +131,18 @@ def _run(p, years: int, substeps: int, record: bool, demand_only: bool = False):
     return by_year(flow_totals), by_year(stocks), by_year(auxiliaries)
 
 
-def calibration_targets(p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def calibration_targets(p: Mapping[str, np.ndarray],
+                        fleet: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """What the start year must total, in J (energy) and requests. AI electricity is not an
     input: it is what the installed base draws at the start utilisation
-    (``dynamics.start_ai_power``); conventional load takes the rest of the start-year total."""
+    (``dynamics.start_ai_power``); conventional load takes the rest of the start-year total.
+    ``fleet`` is ``dynamics.initial_fleet(p, SECONDS_PER_YEAR)`` when the caller has it."""
     year = SECONDS_PER_YEAR
-    ai = start_ai_power(p) * year
+    fleet = initial_fleet(p, year) if fleet is None else fleet
+    ai = start_ai_power(p, fleet) * year
     return {
         "ai_facility_energy": ai,
-        "ai_training_energy": start_training_share(p) * ai,
+        "ai_training_energy": start_training_share(p, fleet) * ai,
         "conventional_facility_energy": p["facility_energy_start"] * year - ai,
         "served_requests": p["requests_per_day_start"] * year,
     }
@@ -206,8 +210,25 @@ def _work_updates(part, first_year, wanted):
             "other_work_start": part["other_work_start"] * np.nan_to_num(other_ratio, nan=1.0)}
 
 
+@dataclass
+class StartChecks:
+    """What a block's start year is checked against, from one computation of the start-year
+    fleet: the calibration targets (``calibration_targets``) and, per sample, whether its
+    inputs admit no start state (any reason of ``dynamics.infeasible_start``)."""
+
+    targets: dict[str, np.ndarray]
+    infeasible: np.ndarray
+
+
+def start_checks(p: Mapping[str, np.ndarray]) -> StartChecks:
+    """The calibration targets and infeasible samples of parameters ``p``."""
+    fleet = initial_fleet(p, SECONDS_PER_YEAR)
+    reasons = infeasible_start(p, fleet)
+    return StartChecks(calibration_targets(p, fleet), np.logical_or.reduce(list(reasons.values())))
+
+
 def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
-              first_guess=None) -> dict[str, np.ndarray]:
+              first_guess=None, targets=None, start=None) -> dict[str, np.ndarray]:
     """Parameters plus calibration quantities such that the start year meets its targets.
 
     The first guess follows the targets on 1 January; each pass integrates the start year
@@ -220,12 +241,19 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
     ``CALIBRATION_STOP``. ``run`` integrates (default ``_run``), ``derive`` adds the derived
     quantities (default ``dynamics.with_derived``) and ``first_guess`` makes the first guess
     (default ``dynamics.first_calibration``): a compiled backend passes its own.
+    ``start`` does both at once (``start(p)`` is ``derive({**p, **first_guess(p,
+    SECONDS_PER_YEAR)})``). ``targets`` are ``calibration_targets(p)`` when the caller has
+    them already. The derived quantities are derived once: none of them depends on what the
+    passes adjust.
     """
     run = run or _run
-    derive = derive or with_derived
-    first_guess = first_guess or first_calibration
-    full = derive({**p, **first_guess(p, SECONDS_PER_YEAR)})
-    targets = calibration_targets(p)
+    if start is None:
+        derive = derive or with_derived
+        first_guess = first_guess or first_calibration
+        full = derive({**p, **first_guess(p, SECONDS_PER_YEAR)})
+    else:
+        full = start(p)
+    targets = calibration_targets(p) if targets is None else targets
     n = sample_count(full)
     active = np.arange(n)  # samples still being refined: later passes integrate only these
     previous: tuple[np.ndarray, np.ndarray] | None = None
@@ -257,7 +285,6 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
             else:
                 full[key] = full[key].copy()
                 full[key][..., active] = value
-        full = derive(full)
         # each sample is refined until it meets its own targets, so no sample's result depends
         # on which others share its block; NaN counts as done (simulate reports it)
         still = miss >= CALIBRATION_STOP
@@ -277,19 +304,23 @@ def simulate_block(parameters, start_year: int, end_year: int, substeps: int) ->
 
 
 def _simulate_block_quietly(parameters, start_year, end_year, substeps) -> RawResult:
-    p = calibrate(parameters, substeps)
+    checks = start_checks(parameters)
+    p = calibrate(parameters, substeps, targets=checks.targets)
     n_years = end_year - start_year + 1
     flows, stocks, auxiliaries = _run(p, n_years, substeps, record=True)
-    return finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
+    return finish_block(p, flows, stocks, auxiliaries, start_year, end_year, checks)
 
 
-def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int) -> RawResult:
-    """Add the derived flows and the calibration check to one block's integrated arrays."""
+def finish_block(p, flows, stocks, auxiliaries, start_year: int, end_year: int,
+                 checks: StartChecks | None = None) -> RawResult:
+    """Add the derived flows and the calibration check to one block's integrated arrays
+    (``checks`` are ``start_checks(p)`` when the caller has them already)."""
     n_years = end_year - start_year + 1
     flows = {**flows, **derived_flows(flows, p, n_years, SECONDS_PER_YEAR)}
-    error = _misses({k: v[0] for k, v in flows.items()}, calibration_targets(p))
+    checks = start_checks(p) if checks is None else checks
+    error = _misses({k: v[0] for k, v in flows.items()}, checks.targets)
     # a sample whose inputs admit no start state has no calibration: its miss is infinite
-    error = np.where(np.logical_or.reduce(list(infeasible_start(p).values())), np.inf, error)
+    error = np.where(checks.infeasible, np.inf, error)
     return RawResult(
         years=np.arange(start_year, end_year + 1),
         stocks=stocks,

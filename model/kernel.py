@@ -807,17 +807,28 @@ def first_guess(p: Mapping[str, np.ndarray], year_length: float) -> dict[str, np
     return _first_guess(p)
 
 
+def _start(p):
+    return dynamics.with_derived({**p, **dynamics.first_calibration(p, SECONDS_PER_YEAR)})
+
+
+start = compiled_function("start", _start)
+"""``dynamics.with_derived`` of the parameters and ``dynamics.first_calibration``'s first
+guess, compiled as one function (``integrate.calibrate``'s ``start``)."""
+
+
 def simulate_block(parameters, start_year: int, end_year: int, substeps: int,
                    into: OutputTables | None = None, at: int = 0) -> integrate.RawResult:
     """One block of samples, calibrated and integrated by the compiled engine: the
     counterpart of ``integrate.simulate_block``. With ``into``, the engine writes its
     results to those tables from column ``at`` on (see :class:`OutputTables`)."""
     with np.errstate(all="ignore"):
-        p = integrate.calibrate(parameters, substeps, run=compiled_run, derive=derive,
-                                first_guess=first_guess)
+        checks = integrate.start_checks(parameters)
+        p = integrate.calibrate(parameters, substeps, run=compiled_run, start=start,
+                                targets=checks.targets)
         n_years = end_year - start_year + 1
         flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True, into=into, at=at)
-        return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
+        return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year,
+                                      checks)
 
 
 class OutputTables:

@@ -110,7 +110,9 @@ def simulate_block(parameters, start_year: int, end_year: int,
     """One block of samples, calibrated and integrated on XLA: the compiled counterpart of
     ``integrate.simulate_block``."""
     with np.errstate(all="ignore"):
-        p = integrate.calibrate(parameters, substeps, run=compiled_run)
+        checks = integrate.start_checks(parameters)
+        p = integrate.calibrate(parameters, substeps, run=compiled_run, targets=checks.targets)
         n_years = end_year - start_year + 1
         flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True)
-        return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
+        return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year,
+                                      checks)
