@@ -187,17 +187,8 @@ def trace_engine(shapes: Mapping[str, tuple[int, ...]], demand_only: bool) -> Tr
 
 
 def _needed(graph: trace.Graph, roots: list[int]) -> set[int]:
-    seen: set[int] = set()
-    todo = list(roots)
-    while todo:
-        i = todo.pop()
-        if i in seen:
-            continue
-        seen.add(i)
-        op, args = graph.ops[i]
-        if op not in ("const", "input"):
-            todo.extend(args)
-    return seen
+    """The nodes ``roots`` depend on, themselves included."""
+    return _needed_until(graph, roots, set())
 
 
 def _time_varying(g: trace.Graph, t: Traced) -> set[int]:
