@@ -50,10 +50,11 @@ def work_per_request(active_parameters, tokens, software):
     return FLOP_PER_PARAMETER_TOKEN * active_parameters * tokens * software
 
 
-def text_tokens(served_requests, tokens, prompt_tokens):
+def text_tokens(served_requests, request_tokens):
     """Text tokens processed, token/s: served requests of the text workloads x their prompt
-    and response tokens (what providers count when they publish token volumes)."""
-    return (TEXT_MASK[:, None] * served_requests * (tokens + prompt_tokens)).sum(axis=0)
+    and response tokens, ``request_tokens`` (what providers count when they publish token
+    volumes)."""
+    return (TEXT_MASK[:, None] * served_requests * request_tokens).sum(axis=0)
 
 
 def generative_work(requests, request_share, flop_per_request):

@@ -178,20 +178,20 @@ def ai_work(requests, request_share, reasoning_tokens, prompt_multiple,
             p: Mapping[str, Array], time):
     """Generative work demanded: peak FLOP per request by workload (the response at the
     workload's FLOP utilisation plus the prompt at the prompt FLOP utilisation), generative
-    work and generative peak work (FLOP/s). Prompts are the start year's prompt tokens times
+    work and generative peak work (FLOP/s), and the tokens of a request by workload (prompt
+    and response). Prompts are the start year's prompt tokens times
     ``prompt_multiple`` (1 in the start year). Training and other AI inference are stocks of
     their own (``training_demand``, ``other_inference_demand``)."""
     software = demand.software_efficiency(p["software_efficiency_gain"], time)
     tokens = demand.tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
+    prompt_tokens = demand.prompt_tokens(p["prompt_tokens_per_request"], prompt_multiple)
     output = demand.work_per_request(p["active_parameters"], tokens, software)
-    prompt = demand.work_per_request(
-        p["active_parameters"], demand.prompt_tokens(p["prompt_tokens_per_request"],
-                                                     prompt_multiple), software)
+    prompt = demand.work_per_request(p["active_parameters"], prompt_tokens, software)
     per_request = output + prompt
     per_request_peak = output / p["flop_utilisation"] + prompt / p["prompt_flop_utilisation"]
     generative = demand.generative_work(requests, request_share, per_request)
     generative_peak = demand.generative_work(requests, request_share, per_request_peak)
-    return per_request_peak, generative, generative_peak
+    return per_request_peak, generative, generative_peak, tokens + prompt_tokens
 
 
 def peak_work(generative_peak, other, training, p: Mapping[str, Array]):
@@ -217,7 +217,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     moving = np.where(time >= year, 1.0, 0.0)
     time = np.maximum(time - year, 0.0 * year)
     # --- work demanded by driver --------------------------------------------------------------
-    per_request_peak, generative, generative_peak = ai_work(
+    per_request_peak, generative, generative_peak, request_tokens = ai_work(
         state["requests"], state["request_share"], state["reasoning_tokens"],
         state["prompt_tokens_multiple"], p, time)
     other = state["other_inference_demand"]
@@ -333,11 +333,7 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "ai_it_energy": ai_it,
         "conventional_facility_energy": conventional,
         "served_requests": served_requests,
-        "text_tokens": demand.text_tokens(
-            served_requests, demand.tokens_by_workload(p["tokens_per_request"],
-                                                       state["reasoning_tokens"]),
-            demand.prompt_tokens(p["prompt_tokens_per_request"],
-                                 state["prompt_tokens_multiple"])),
+        "text_tokens": demand.text_tokens(served_requests, request_tokens),
         "generative_work": generative * served_ai,
         "other_inference_work": other * served_ai,
         "training_work": training * served_ai,
@@ -468,11 +464,16 @@ def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     return full
 
 
+def _given_or_initial(p: Mapping[str, Array], fleet: Mapping[str, Array] | None):
+    """``fleet`` when the caller has the start-year fleet already, else computed."""
+    return initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
+
+
 def start_ai_power(p: Mapping[str, Array], fleet: Mapping[str, Array] | None = None) -> Array:
     """AI facility power in the start year, W: the installed base at the start utilisation,
     idle draw, host overhead and PUE included. A result of the inputs, not a target.
     ``fleet`` is ``initial_fleet(p, SECONDS_PER_YEAR)`` when the caller has it already."""
-    fleet = initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
+    fleet = _given_or_initial(p, fleet)
     it = hardware.accelerator_it_power(fleet["accelerator_power"].sum(axis=0),
                                        p["start_utilisation"], p["idle_power_fraction"],
                                        p["host_overhead"])
@@ -484,9 +485,9 @@ def start_peak_work(p: Mapping[str, Array],
     """Peak work the start year keeps busy (start utilisation x installed peak capability)
     and the part of it that generative requests need, FLOP/s (``fleet`` as in
     ``start_ai_power``)."""
-    fleet = initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
+    fleet = _given_or_initial(p, fleet)
     demanded = p["start_utilisation"] * fleet["accelerator_capability"].sum(axis=0)
-    _, _, generative_peak = ai_work(p["requests_per_day_start"] * 1.0, p["request_share_start"],
+    _, _, generative_peak, _ = ai_work(p["requests_per_day_start"] * 1.0, p["request_share_start"],
                                     p["tokens_per_request"][REASONING], 1.0, p, 0.0)
     return demanded, generative_peak
 
@@ -510,7 +511,7 @@ def infeasible_start(p: Mapping[str, Array],
     (training and other AI inference would be negative), or a training share that generative
     work leaves no room for (other AI inference would be negative). ``fleet`` as in
     ``start_ai_power``."""
-    fleet = initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
+    fleet = _given_or_initial(p, fleet)
     demanded, generative_peak = start_peak_work(p, fleet)
     return {
         "ai_above_total": ~(start_ai_power(p, fleet) < p["facility_energy_start"]),
@@ -535,7 +536,7 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     """The state on 1 January of the start year, from parameters and calibration quantities."""
     share = p["request_share_start"]
     reasoning = p["tokens_per_request"][REASONING] * 1.0
-    _, _, generative_peak = ai_work(p["requests_start"], share, reasoning, 1.0, p,
+    _, _, generative_peak, _ = ai_work(p["requests_start"], share, reasoning, 1.0, p,
                                     0.0 * p["year_length"])
     other = p["other_work_start"] * 1.0
     training = p["training_work_start"] * 1.0
