@@ -307,13 +307,21 @@ def run_block(parameters: Mapping[str, np.ndarray], start_year: int, end_year: i
     """Calibrate and integrate one block of samples: a pure function of its arguments (what an
     executor runs). With ``keep``, the block holds only those catalogue outputs (in their file
     units), the calibration quantities and the calibration error."""
-    raw = _block_runner(backend)(parameters, start_year, end_year, substeps)
+    if keep is not None and resolve_backend(backend) == "numba":
+        from . import kernel
+
+        # the engine's tables may be reused by this thread's next block: the outputs kept
+        # are copied below
+        raw = kernel.simulate_block(parameters, start_year, end_year, substeps, scratch=True)
+    else:
+        raw = _block_runner(backend)(parameters, start_year, end_year, substeps)
     if keep is None:
         return raw
     from .dynamics import CALIBRATION_UNITS
     from .results import OUTPUT_BY_NAME
 
-    outputs = {name: OUTPUT_BY_NAME[name].model_values(raw) for name in keep}
+    outputs = {name: np.array(OUTPUT_BY_NAME[name].model_values(raw), dtype=float)
+               for name in keep}
     calibration = {k: raw.parameters[k] for k in CALIBRATION_UNITS}
     return RawResult(raw.years, {}, {}, {}, calibration, raw.calibration_error, outputs)
 

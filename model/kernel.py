@@ -9,7 +9,8 @@ sample (retirement hazards, vintage offsets), then every Runge-Kutta step, keepi
 and recording stocks and auxiliaries on 1 January. Numpy's temporaries, the memory traffic
 that bounds the numpy engine, never exist. After the held start year the steps run a copy
 of the step in which the switches that depend on time alone are settled and trends in time
-advance by a factor per step (see :func:`generate_source`).
+advance by a factor per step; through the held start year, a copy in which the stocks hold
+and the rates are evaluated once per step (see :func:`generate_source`).
 
 The source and numba's machine code are kept in a per-machine cache folder (see
 ``CACHE_VARIABLE``) under a name that hashes the model's source files and numba's version, so
@@ -325,7 +326,42 @@ def _needed_until(graph: trace.Graph, roots: list[int], stop: set[int]) -> set[i
     return seen
 
 
-def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
+def _decided_copy(g: trace.Graph, nodes: set[int], varying: set[int],
+                  decided: Mapping[int, int | bool], hold: bool) -> dict[int, int]:
+    """Node -> its counterpart in a copy of ``nodes`` in which the decisions ``decided``
+    (node -> the argument a choice takes, or the value of an order comparison) are made.
+    With ``hold``, products with a zero are zero and sums with a zero are the other term:
+    through the held start year every derivative is multiplied by ``moving``, which is zero
+    then, so the stocks hold, the four Runge-Kutta stages see the same state and the same
+    (held) time, and the copy evaluates the rates once per step. (Where a derivative is not
+    finite, the general step would make that stock NaN; the held copy leaves it as it is.)"""
+    mapped: dict[int, int] = {}
+
+    def zero(i: int) -> bool:
+        return g.is_const(i) and g.kinds[i] == trace.FLOAT and g.value(i) == 0.0
+
+    for i in sorted(nodes):  # in the order made: arguments first
+        op, args = g.ops[i]
+        if op in ("const", "input") or i not in varying:
+            mapped[i] = i
+        elif i in decided:
+            d = decided[i]
+            mapped[i] = g.const(bool(d)) if op in ORDERS else mapped.get(args[d], args[d])
+        else:  # (a reciprocal is newer than its division but does not vary: itself)
+            new = [mapped.get(a, a) for a in args]
+            if hold and op == "mul" and any(zero(a) for a in new):
+                mapped[i] = g.const(0.0)
+            elif hold and op in ("add", "sub") and zero(new[1]):
+                mapped[i] = new[0]
+            elif hold and op == "add" and zero(new[0]):
+                mapped[i] = new[1]
+            else:
+                mapped[i] = g.apply(op, *new)
+    return mapped
+
+
+def generate_source(t: Traced, lanes: int, late_step: bool = True,
+                    held_step: bool = True) -> str:
     """Python source of the numba engine for one traced graph.
 
     Samples go through in groups of ``lanes``: a first loop over the group reads each sample's
@@ -342,6 +378,12 @@ def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
     (``value * exp(rate * time)`` trends) is a factor kept per lane (``R``): computed exactly
     on the first step of each year (or on entering the copy), multiplied by its growth over
     one step afterwards, which moves the result by a few ulps at most.
+
+    With ``held_step``, the step has a third copy for the held start year: the same
+    decisions the other way round (``moving`` is zero, the time since the start year is
+    zero), checked the same way, and the stocks held (:func:`_decided_copy`), so the rates
+    are evaluated once per step instead of four times; its results equal the general
+    step's wherever the derivatives are finite.
     """
     varying = _time_varying(t.graph, t)
     g = _with_reciprocals(t.graph, varying)
@@ -349,19 +391,16 @@ def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
     in_step = _needed(g, step_roots)
     in_aux = _needed(g, t.aux_nodes)
 
-    # the late copy of the step: decisions made, exponentials of time by recurrence
-    decisions = _late_decisions(g, t, in_step) if late_step else {}
-    mapped: dict[int, int] = {}
-    for i in sorted(in_step) if late_step else ():  # in the order made: arguments first
-        op, args = g.ops[i]
-        if op in ("const", "input") or i not in varying:
-            mapped[i] = i
-        elif i in decisions:
-            d = decisions[i]
-            mapped[i] = g.const(bool(d)) if op in ORDERS else mapped.get(args[d], args[d])
-        else:  # (a reciprocal is newer than its division but does not vary: itself)
-            mapped[i] = g.apply(op, *[mapped.get(a, a) for a in args])
+    # the late copy of the step: decisions made, exponentials of time by recurrence; the
+    # held copy: the same decisions the other way round, as they are through the start year
+    found = _late_decisions(g, t, in_step) if late_step or held_step else {}
+    decisions = found if late_step else {}
+    held_decisions = {i: (not d) if g.ops[i][0] in ORDERS else 1 - int(d)
+                      for i, d in found.items()} if held_step else {}
+    mapped = _decided_copy(g, in_step, varying, decisions, False) if late_step else {}
+    held = _decided_copy(g, in_step, varying, held_decisions, True) if held_decisions else {}
     late_roots = [mapped[i] for i in step_roots] if late_step else []
+    held_roots = [held[i] for i in step_roots] if held_decisions else []
     varying = _time_varying(g, t)
     stateful = _depending_on(g, t.state_inputs)
     memo: dict = {}
@@ -374,7 +413,9 @@ def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
                 reduced[i] = (form[0], form[1], g.apply("exp", g.apply("mul", form[1], t.step)))
     exps = sorted(reduced)
     in_late = _needed_until(g, late_roots, set(exps)) | {reduced[i][2] for i in exps}
-    in_guard = _needed(g, [a for i in decisions for a in g.ops[i][1]])
+    in_held = _needed(g, held_roots)
+    guarded = {**decisions, **held_decisions}
+    in_guard = _needed(g, [a for i in guarded for a in g.ops[i][1]])
 
     def name(i: int) -> str:
         op, args = g.ops[i]
@@ -400,11 +441,11 @@ def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
         return nodes | {a for i in nodes - set(skip) if g.ops[i][0] not in ("const", "input")
                         for a in g.ops[i][1]}
 
-    in_loop = (in_step | in_aux | in_guard) & varying
+    in_loop = (in_step | in_aux | in_guard | in_held) & varying
     # values computed once per sample and read inside the time loop
     hoisted = sorted(i for i in read(in_loop) | read(in_late & varying, exps)
                      | {x for i in exps for x in reduced[i] if x is not None}
-                     | set(t.aux_nodes) | set(step_roots) | set(late_roots)
+                     | set(t.aux_nodes) | set(step_roots) | set(late_roots) | set(held_roots)
                      if i not in varying and computed(i))
     slot = {i: k for k, i in enumerate(hoisted)}
     setup = sorted(i for i in _needed(g, t.initial + hoisted) if computed(i))
@@ -444,12 +485,12 @@ def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
                 out.append(indent + statement(i))
         return out
 
-    def holds(i: int) -> str:
-        """The condition, for lane j, that decision ``i`` is as in the late copy."""
+    def holds(i: int, decided: Mapping[int, int | bool]) -> str:
+        """The condition, for lane j, that decision ``i`` is as ``decided`` has it."""
         op, args = g.ops[i]
         test = TEMPLATES[op] if op in ORDERS else TEMPLATES[op].split(" if ")[1].split(" else ")[0]
         text = test.format(*[name(a) for a in args])
-        wanted = decisions[i] if op in ORDERS else decisions[i] == 0  # test true: argument 0
+        wanted = decided[i] if op in ORDERS else decided[i] == 0  # test true: argument 0
         return f"({text})" if wanted else f"(not ({text}))"
 
     def step(indent: str, body: list[str], roots: list[int]) -> list[str]:
@@ -485,12 +526,25 @@ def generate_source(t: Traced, lanes: int, late_step: bool = True) -> str:
     lines += [deep + f"A[year, {k}, at + i0 + j] = {name(a)}"
               for k, a in enumerate(t.aux_nodes)]
     body = " " * 20
-    if late_step:
-        lines.append("                late = True")
-        if decisions:
+    if late_step or held_decisions:
+        lines.append(f"                late = {bool(late_step)}")
+        lines.append(f"                held = {bool(held_decisions)}")
+        if guarded:
             lines.append("                for j in range(LANES):")
             lines += loop_body(in_guard, body)
-            lines.append(body + "late = late & " + " & ".join(holds(i) for i in sorted(decisions)))
+            if decisions:
+                lines.append(body + "late = late & " + " & ".join(
+                    holds(i, decisions) for i in sorted(decisions)))
+            if held_decisions:
+                lines.append(body + "held = held & " + " & ".join(
+                    holds(i, held_decisions) for i in sorted(held_decisions)))
+    if held_decisions:  # before the late copy: at most one of the two holds
+        lines.append("                if held:")
+        lines.append("                    fresh = True")
+        lines.append("                    for j in range(LANES):")
+        lines += step(" " * 24, loop_body(in_held, " " * 24), held_roots)
+        lines.append("                    continue")
+    if late_step:
         lines.append("                if late:")
         if exps:
             lines.append("                    if fresh or sub == 0:")
@@ -654,11 +708,33 @@ def _split(function, args: tuple, n: int, padded: int) -> None:
             done.result()
 
 
+def _tables(e: Engine, years: int, padded: int, record: bool,
+            scratch: bool) -> tuple[np.ndarray, ...]:
+    """Flow, stock and auxiliary tables for one run: new ones, or with ``scratch`` on a block
+    thread (see :func:`block_threads`) the thread's own, reused from run to run while the
+    shapes stay the same (touching fresh memory for every block costs more than the copies
+    of what a caller keeps)."""
+    key = (e, years, padded, record)
+    if scratch and getattr(_local, "block_thread", False):
+        held = getattr(_local, "scratch", None)
+        if held is not None and held[0][0] is e and held[0][1:] == key[1:]:
+            return held[1]
+    tables = (np.empty((years, e.flows.size, padded)),
+              np.empty((years, e.stocks.size if record else 0, padded)),
+              np.empty((years, e.auxiliaries.size if record else 0, padded)))
+    if scratch and getattr(_local, "block_thread", False):
+        _local.scratch = (key, tables)
+    return tables
+
+
 def compiled_run(p: Mapping[str, np.ndarray], years: int, substeps: int, record: bool,
-                 demand_only: bool = False, into: OutputTables | None = None, at: int = 0):
+                 demand_only: bool = False, into: OutputTables | None = None, at: int = 0,
+                 scratch: bool = False):
     """Drop-in for ``integrate._run``: (flow totals, stocks, auxiliaries) by year. With
     ``into`` (and ``record``), the results are written to its tables from column ``at`` on
-    and returned as views of them."""
+    and returned as views of them. With ``scratch``, the results may be views of tables
+    that the next ``scratch`` run on the same thread overwrites: the caller copies what it
+    keeps before that."""
     shapes = {k: np.shape(v)[:-1] for k, v in p.items()}
     n = max(np.shape(v)[-1] for v in p.values())
     e = engine(shapes, demand_only)
@@ -666,9 +742,7 @@ def compiled_run(p: Mapping[str, np.ndarray], years: int, substeps: int, record:
     table = e.parameters.pack(p, n, padded)
     dt = SECONDS_PER_YEAR / substeps
     if into is None:
-        flows = np.empty((years, e.flows.size, padded))
-        stocks = np.empty((years, e.stocks.size if record else 0, padded))
-        aux = np.empty((years, e.auxiliaries.size if record else 0, padded))
+        flows, stocks, aux = _tables(e, years, padded, record, scratch)
         _split(e.function, (table, years, substeps, dt, record, flows, stocks, aux, 0), n,
                padded)
         flows, stocks, aux = flows[..., :n], stocks[..., :n], aux[..., :n]
@@ -817,14 +891,18 @@ guess, compiled as one function (``integrate.calibrate``'s ``start``)."""
 
 
 def simulate_block(parameters, start_year: int, end_year: int, substeps: int,
-                   into: OutputTables | None = None, at: int = 0) -> integrate.RawResult:
+                   into: OutputTables | None = None, at: int = 0,
+                   scratch: bool = False) -> integrate.RawResult:
     """One block of samples, calibrated and integrated by the compiled engine: the
     counterpart of ``integrate.simulate_block``. With ``into``, the engine writes its
-    results to those tables from column ``at`` on (see :class:`OutputTables`)."""
+    results to those tables from column ``at`` on (see :class:`OutputTables`); with
+    ``scratch``, the result's arrays may be overwritten by the thread's next block (see
+    :func:`compiled_run`)."""
     with np.errstate(all="ignore"):
         p = integrate.calibrate(parameters, substeps, run=compiled_run, start=start)
         n_years = end_year - start_year + 1
-        flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True, into=into, at=at)
+        flows, stocks, auxiliaries = compiled_run(p, n_years, substeps, True, into=into, at=at,
+                                                  scratch=scratch)
         return integrate.finish_block(p, flows, stocks, auxiliaries, start_year, end_year)
 
 
