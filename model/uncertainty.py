@@ -192,25 +192,43 @@ def _write_text(path: Path, text: str) -> None:
 def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
                  values: Mapping[str, np.ndarray], ok: np.ndarray, miss: np.ndarray,
                  parameters: Mapping[str, np.ndarray]) -> None:
-    import h5netcdf
+    """One finished block as a NetCDF classic file (``model.netcdf3``: a few header fields
+    and the arrays, with none of HDF5's per-variable work; xarray reads it)."""
+    from .netcdf3 import INT32, Array, write_netcdf3
 
-    def write(target: Path) -> None:
-        with h5netcdf.File(target, "w") as f:
-            f.dimensions = {"year": len(years), "sample": span[1] - span[0],
-                            "workload": len(WORKLOADS)}
-            f.create_variable("year", ("year",), data=years)
-            f.create_variable("sample", ("sample",), data=np.arange(*span))
-            f.create_variable("usable", ("sample",), data=ok.astype(np.int8))
-            f.create_variable("calibration_error", ("sample",), data=miss)
-            for key, column in parameters.items():
-                f.create_variable(f"input:{key}", ("sample",), data=column)
-            for name, v in values.items():
-                dims = ("year", "workload", "sample")[: v.ndim] if v.ndim == 3 else (
-                    "year", "sample")
-                var = f.create_variable(name, dims, data=v)
-                var.attrs["units"] = OUTPUT_BY_NAME[name].unit
+    # sample numbers beyond 32 bits become doubles (exact to 2**53)
+    sample = np.arange(*span, dtype=np.int64 if span[1] <= INT32.max else np.float64)
+    arrays = {
+        "year": Array(("year",), years, {}),
+        "sample": Array(("sample",), sample, {}),
+        "usable": Array(("sample",), ok.astype(np.int8), {}),
+        "calibration_error": Array(("sample",), miss, {}),
+    }
+    for key, column in parameters.items():
+        arrays[f"input:{key}"] = Array(("sample",), column, {})
+    for name, v in values.items():
+        dims = ("year", "workload", "sample") if v.ndim == 3 else ("year", "sample")
+        arrays[name] = Array(dims, v, {"units": OUTPUT_BY_NAME[name].unit})
+    _write_atomic(path, lambda target: write_netcdf3(target, arrays, {}))
 
-    _write_atomic(path, write)
+
+def _read_block(path: Path, names: Sequence[str], years: slice = slice(None),
+                headers: dict[Path, dict] | None = None) -> list[np.ndarray]:
+    """Variables ``names`` of a block file (of yearly ones, the years in ``years``); a
+    damaged or foreign file is an :class:`EnsembleError` naming it. ``headers`` keeps each
+    file's parsed header for the next read."""
+    from .netcdf3 import NetCDFError, read_header, read_variable
+
+    try:
+        header = None if headers is None else headers.get(path)
+        if header is None:
+            header = read_header(path)[0]
+            if headers is not None:
+                headers[path] = header
+        return [read_variable(path, name, header, years) for name in names]
+    except (OSError, NetCDFError) as e:
+        raise EnsembleError(path, "", f"not a readable block file ({e}); delete it to run "
+                            "its block again") from None
 
 
 @dataclass
@@ -228,6 +246,7 @@ class Ensemble:
     calibration miss is infinite and their outputs are NaN."""
     values: dict[str, np.ndarray] = field(default_factory=dict)
     block_samples: int = STREAM_BLOCK
+    _headers: dict[Path, dict] = field(default_factory=dict, repr=False, compare=False)
 
     def blocks(self) -> list[Path]:
         assert self.folder is not None
@@ -238,12 +257,7 @@ class Ensemble:
         """One output for all members, (year, [workload,] member), the years in ``years``."""
         if self.folder is None:
             return self.values[name][years]
-        import h5py
-
-        parts = []
-        for path in self.blocks():
-            with h5py.File(path, "r") as f:
-                parts.append(f[name][years])
+        parts = [_read_block(path, [name], years, self._headers)[0] for path in self.blocks()]
         return np.concatenate(parts, axis=-1)
 
 
@@ -323,10 +337,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
                 if pending is not None:
                     store(*pending[:3], pending[3].result())
                     pending = None
-                import h5py
-
-                with h5py.File(path, "r") as f:
-                    count(span, np.asarray(f["usable"]), np.asarray(f["calibration_error"]))
+                count(span, *_read_block(path, ["usable", "calibration_error"]))
                 continue
             values = design.values(*span)  # while the engine runs the block before
             result = pending[3].result() if pending is not None else None

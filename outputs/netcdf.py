@@ -5,7 +5,7 @@ dimensionless (``1`` or ``percent``) with a ``long_name`` saying what they count
 model's own labels stay in the attributes: ``quantity_type`` (stock, flow or ratio) and, where
 the file unit is a bare count, ``counted`` (what one unit is).
 
-The file is a NetCDF classic file (64-bit offset, :mod:`projection.outputs.netcdf3`): xarray,
+The file is a NetCDF classic file (64-bit offset, :mod:`projection.model.netcdf3`): xarray,
 netCDF4-python, netCDF-C tools and scipy read it; writing it needs neither xarray nor HDF5, so
 ``projection run`` stays quick. Floating-point variables carry ``_FillValue = NaN`` as xarray
 writes them.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from projection.model.labelled import Labelled, Variable, labelled
-from projection.outputs.netcdf3 import Array, write_netcdf3
+from projection.model.netcdf3 import Array, write_netcdf3
 
 if TYPE_CHECKING:
     import xarray as xr

@@ -109,8 +109,8 @@ def test_netcdf_is_read_by_netcdf4_and_scipy_as_well(results):
         assert nc.variables["year"][:].tolist() == list(range(2024, 2031))
 
 
-def test_netcdf_writer_round_trips_text_numbers_and_refuses_what_it_cannot_store(tmp_path):
-    from projection.outputs.netcdf3 import Array, write_netcdf3
+def test_netcdf_writer_and_reader_round_trip_and_refuse_what_they_cannot_handle(tmp_path):
+    from projection.model.netcdf3 import Array, write_netcdf3
 
     path = tmp_path / "x.nc"
     write_netcdf3(path, {
@@ -128,6 +128,27 @@ def test_netcdf_writer_round_trips_text_numbers_and_refuses_what_it_cannot_store
         assert ds["small"].values.tolist() == [1, -1]
         assert ds.attrs["title"] == "naïve – UTF-8" and ds.attrs["number"] == 2.5
         assert ds.attrs["samples"] == 10**10
+    from projection.model.netcdf3 import NetCDFError, read_header, read_variable
+
+    variables, attrs = read_header(path)
+    assert attrs["title"] == "naïve – UTF-8" and attrs["samples"] == 10**10
+    assert variables["value"].dims == ("place", "k") and variables["value"].attrs["units"] == "1"
+    value = np.arange(6.0).reshape(3, 2).astype("float32")
+    assert read_variable(path, "value").dtype == np.float32
+    np.testing.assert_array_equal(read_variable(path, "value"), value)
+    for rows in (slice(1, 3), slice(2, None), slice(0, 0), slice(None, None, 2), slice(-1, 0, -1)):
+        np.testing.assert_array_equal(read_variable(path, "value", rows=rows), value[rows])
+    assert read_variable(path, "small").tolist() == [1, -1]
+    data = path.read_bytes()
+    for damaged, why in ((data[:-4], "truncated"), (data[:40], "truncated"),
+                         (b"\x89HDF\r\n\x1a\n" + data[8:], "not a NetCDF classic file"),
+                         (b"", "not a NetCDF classic file")):
+        path.write_bytes(damaged)
+        with pytest.raises(NetCDFError, match=why):
+            read_variable(path, "value")
+    path.write_bytes(data)
+    with pytest.raises(NetCDFError, match="no variable 'other'"):
+        read_variable(path, "other")
     with pytest.raises(ValueError, match="32 bits"):
         write_netcdf3(path, {"n": Array(("n",), np.array([2**40]), {})}, {})
     with pytest.raises(ValueError, match="sizes"):

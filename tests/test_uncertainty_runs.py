@@ -213,6 +213,26 @@ def test_uncertainty_command_writes_percentiles_with_provenance(tmp_path):
     assert "# seed: 3" in (tmp_path / "u" / "uncertainty.csv").read_text()
 
 
+def test_a_damaged_block_is_named_on_resume_and_nothing_written_is_lost(tmp_path):
+    import xarray as xr
+
+    args = ("uncertainty", "baseline", "--samples", "24", "--seed", "3", "-o", "u",
+            "--output", "facility_energy")
+    assert projection(*args, cwd=tmp_path).returncode == 0
+    (block,) = (tmp_path / "u" / "ensemble").glob("block_*.nc")
+    with xr.open_dataset(block) as ds:  # a block is a NetCDF file a user can open
+        assert ds["facility_energy"].dims == ("year", "sample")
+        assert ds["facility_energy"].attrs["units"] == "TWh"
+        assert ds.sizes["sample"] == 24 and "input:demand.adoption_growth" in ds
+    before = (tmp_path / "u" / "uncertainty.nc").read_bytes()
+    block.write_bytes(block.read_bytes()[:-100])
+    result = projection(*args, "--resume", cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert block.name in result.stderr and "truncated" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "u" / "uncertainty.nc").read_bytes() == before
+
+
 def test_sensitivity_and_sweep_commands_write_their_files(tmp_path):
     result = projection("sensitivity", "baseline", "--method", "oat", "-o", "s",
                         "--output", "emissions", cwd=tmp_path)
