@@ -300,16 +300,14 @@ def read_variable(path: Path | str, name: str, header: Mapping[str, Variable] | 
     if name not in variables:
         raise NetCDFError(f"has no variable {name!r}")
     var = variables[name]
-    if not var.shape:
-        rows = slice(None)
-    elif rows.step not in (None, 1):  # read every row, keep the ones asked for
+    if var.shape and rows.step not in (None, 1):  # read every row, keep the ones asked for
         return np.ascontiguousarray(read_variable(path, name, variables)[rows])
-    first = range(var.shape[0])[rows] if var.shape else range(1)
+    first = range(var.shape[0])[rows] if var.shape else range(1)  # a scalar: its one value
     row = math.prod(var.shape[1:])
     count = len(first) * row
     shape = (len(first), *var.shape[1:]) if var.shape else ()
     with open(path, "rb") as fh:
-        fh.seek(var.begin + (first.start if first else 0) * row * var.dtype.itemsize)
+        fh.seek(var.begin + first.start * row * var.dtype.itemsize)
         values = np.fromfile(fh, dtype=var.dtype, count=count)
     if values.size != count:
         raise NetCDFError(f"variable {name!r} is truncated")

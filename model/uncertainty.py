@@ -219,13 +219,11 @@ def _read_block(path: Path, names: Sequence[str], years: slice = slice(None),
     file's parsed header for the next read."""
     from .netcdf3 import NetCDFError, read_header, read_variable
 
+    headers = {} if headers is None else headers
     try:
-        header = None if headers is None else headers.get(path)
-        if header is None:
-            header = read_header(path)[0]
-            if headers is not None:
-                headers[path] = header
-        return [read_variable(path, name, header, years) for name in names]
+        if path not in headers:
+            headers[path] = read_header(path)[0]
+        return [read_variable(path, name, headers[path], years) for name in names]
     except (OSError, NetCDFError) as e:
         raise EnsembleError(path, "", f"not a readable block file ({e}); delete it to run "
                             "its block again") from None
