@@ -27,18 +27,35 @@ if TYPE_CHECKING:
 CONVENTIONS = "CF-1.8"
 CF_UNITS = {
     "TWh": "TW h",
+    "Wh": "W h",
     "g/kWh": "g/(kW h)",
+    "L/kWh": "L/(kW h)",
     "dimensionless": "1",
     "data_centre": "1",
     "household": "1",
+    "accelerator": "1",
+    "token": "1",
+    "FLOP": "1",
+    "FLOP/J": "J-1",
     "request/day": "day-1",
     "token/day": "day-1",
 }
-"""Catalogue units (``projection.model.results``) that udunits does not know, as CF writes
-them (udunits reads "Wh" as a unit of its own only with a space or a dot); every other
-catalogue unit (GW, GL, Mt, J, percent) udunits reads as is."""
+"""Catalogue units (``projection.model.results``) that UDUNITS-2 does not read as they are,
+as CF writes them: "Wh" only with a space or a dot between W and h, a product in a
+denominator in brackets, and a count of things (tokens, FLOP, accelerators) as the number 1,
+the thing counted named in ``counted``. Every other catalogue unit (GW, GL, Mt, J, percent)
+UDUNITS reads as is; ``tests/test_outputs.py`` checks every catalogue unit with cf_units."""
 COUNTED = {"data_centre": "data centres", "household": "households",
+           "accelerator": "accelerators", "token": "tokens",
+           "FLOP": "floating-point operations (FLOP)",
+           "FLOP/J": "floating-point operations (FLOP) per joule",
            "request/day": "requests per day", "token/day": "tokens per day"}
+"""What one unit of a count is, for the units that CF writes as a bare number (``counted``)."""
+
+
+def cf_unit(unit: str) -> tuple[str, str | None]:
+    """The UDUNITS spelling of a catalogue unit and, for a count, what is counted."""
+    return CF_UNITS.get(unit, unit), COUNTED.get(unit)
 
 
 def cf_labelled(ds: xr.Dataset | Labelled) -> Labelled:
@@ -47,10 +64,10 @@ def cf_labelled(ds: xr.Dataset | Labelled) -> Labelled:
     out = labelled(ds).copy()
     for var in out.variables.values():
         unit = var.attrs.get("units")
-        if unit in CF_UNITS:
-            var.attrs["units"] = CF_UNITS[unit]
-            if unit in COUNTED:
-                var.attrs["counted"] = COUNTED[unit]
+        if isinstance(unit, str):
+            var.attrs["units"], counted = cf_unit(unit)
+            if counted is not None:
+                var.attrs["counted"] = counted
     year = out.coords["year"]
     out.coords["year"] = Variable(year.dims, year.values.astype("int32"), {  # CF: 32-bit ints
         **year.attrs,

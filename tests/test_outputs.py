@@ -70,13 +70,87 @@ def test_netcdf_counts_and_shares_are_dimensionless_with_long_names(results):
             assert var.attrs["long_name"]
 
 
-def test_netcdf_passes_a_cf_checker(results, tmp_path):
+def cf_check(path: Path, tmp_path: Path) -> tuple[bool, dict]:
+    """compliance-checker's CF-1.8 suite on ``path``, called with keyword arguments (passed
+    positionally, the report path and format land in skip_checks and include_checks and no
+    check runs): (passed, the JSON report)."""
     runner = pytest.importorskip("compliance_checker.runner")
     runner.CheckSuite.load_all_available_checkers()
-    report = tmp_path / "cf.json"
+    report = tmp_path / f"{path.stem}-cf.json"
     passed, _ = runner.ComplianceChecker.run_checker(
-        str(results / "projection.nc"), ["cf:1.8"], 0, "normal", str(report), "json")
-    assert passed, report.read_text()[:2000]
+        ds_loc=str(path), checker_names=["cf:1.8"], verbose=0, criteria="normal",
+        output_filename=str(report), output_format="json")
+    return passed, json.loads(report.read_text())["cf:1.8"]
+
+
+def cf_errors(data: dict) -> list[str]:
+    """Every message of every failed CF check of a compliance-checker JSON report."""
+    failed = [*data.get("high_priorities", []), *data.get("medium_priorities", [])]
+    return [f"{c['name']}: {m}" for c in failed if c["value"][0] < c["value"][1]
+            for m in c["msgs"]]
+
+
+def test_netcdf_passes_the_cf_1_8_checker_with_no_errors(results, tmp_path):
+    passed, data = cf_check(results / "projection.nc", tmp_path)
+    assert passed and not cf_errors(data), cf_errors(data)
+    assert data["scored_points"] == data["possible_points"] > 100  # the checks did run
+
+
+def test_the_cf_check_fails_a_unit_udunits_does_not_know(results, tmp_path):
+    """The check above has teeth: one variable in "blorps" fails it, and so does the
+    catalogue's "Wh", which UDUNITS reads only as "W h"."""
+    from projection.model.labelled import labelled
+    from projection.outputs.netcdf import cf_labelled, write_labelled
+
+    with xr.open_dataset(results / "projection.nc") as nc:
+        good = labelled(nc.load())
+    for bad_unit in ("blorps", "Wh", "L/kWh"):
+        bad = good.copy()
+        bad.data_vars["energy_per_request"].attrs["units"] = bad_unit
+        path = tmp_path / f"bad-{bad_unit.replace('/', '_')}.nc"
+        write_labelled(bad, path)
+        passed, data = cf_check(path, tmp_path)
+        assert not passed, bad_unit
+        assert any("energy_per_request" in m for m in cf_errors(data)), cf_errors(data)
+    assert cf_labelled  # the writer's own conversion is checked variable by variable below
+
+
+def test_every_catalogue_unit_has_a_udunits_spelling_of_the_same_quantity():
+    """Every output of the catalogue (present and future) as CF writes it: a unit UDUNITS
+    reads, of the same dimension and size as the model's unit, and a count written as 1 says
+    what it counts. A writer that wrote g/kWh as "g/(W h)" (1000 times too large) fails."""
+    cf_units = pytest.importorskip("cf_units")
+    from projection.model.results import OUTPUTS
+    from projection.model.units import ureg
+    from projection.outputs.netcdf import cf_unit
+
+    for out in OUTPUTS:
+        spelling, counted = cf_unit(out.unit)
+        unit = cf_units.Unit(spelling)  # raises for a unit UDUNITS does not know
+        assert not unit.is_unknown(), (out.name, spelling)
+        model = ureg.Quantity(1.0, out.unit).to_base_units()
+        si = " ".join(f"{u}^{p:g}" for u, p in model.units._units.items()) or "1"
+        si = si.replace("meter", "m").replace("second", "s").replace("kilogram", "kg")
+        assert np.isclose(unit.convert(1.0, cf_units.Unit(si)), model.magnitude,
+                          rtol=1e-12), (out.name, out.unit, spelling)
+        if spelling in ("1", "day-1", "J-1") and out.unit not in ("dimensionless",):
+            assert counted, (out.name, out.unit)
+
+
+def test_the_netcdf_writer_converts_units_by_the_catalogue(results, monkeypatch, tmp_path):
+    """A planted bug: the writer spelling g/kWh as "g/(W h)" is caught by the test above and
+    by the file's own values read back through cf_units."""
+    cf_units = pytest.importorskip("cf_units")
+    from projection.outputs import netcdf
+
+    with xr.open_dataset(results / "projection.nc") as nc:
+        value = float(nc["grid_intensity"].isel(year=0))
+        unit = nc["grid_intensity"].attrs["units"]
+    as_kg_per_j = cf_units.Unit(unit).convert(value, cf_units.Unit("kg J-1"))
+    assert as_kg_per_j == pytest.approx(value * 1e-3 / 3.6e6, rel=1e-12)  # g/kWh in kg/J
+    monkeypatch.setitem(netcdf.CF_UNITS, "g/kWh", "g/(W h)")
+    with pytest.raises(AssertionError):
+        test_every_catalogue_unit_has_a_udunits_spelling_of_the_same_quantity()
 
 
 def test_netcdf_holds_what_the_python_api_returns(results):
