@@ -684,8 +684,12 @@ def validation_section(b: Briefing) -> list[Block]:
     return blocks + [
         para(Num(good, "", {"quantity": "checks_passed"}, count=True), " of ",
              Num(good + bad, "", {"quantity": "checks"}, count=True),
-             " checks against published figures pass (`projection validate` lists each with its "
-             "reference, the model's value, the tolerance and the source)."),
+             " checks against published figures pass, ",
+             Num(report.status_counts["miss"], "", {"quantity": "checks_missed"}, count=True),
+             " miss for a stated reason and ",
+             Num(report.status_counts["fail"], "", {"quantity": "checks_failed"}, count=True),
+             " fail (`projection validate` lists each with its reference, the model's value, "
+             "the tolerance, its reason and the source)."),
         Table("Validation by group", ("group", "checks", "pass"), rows, (False, True, True)),
     ]
 

@@ -1,8 +1,12 @@
 """The check registry: every published figure the model is held to, and ``validate``'s table.
 
 The checks are data (``validation/data/checks.toml``): each names a reference figure, what the
-model computes to compare with it and a tolerance with its reason. One small function per
-kind computes the model's value; :func:`compare` decides pass or fail the same way for all.
+model computes to compare with it and a tolerance with its reason, a reason that comes from the
+figure (its stated uncertainty, its rounding, its scope) and never from the model's result. One
+small function per kind computes the model's value; :func:`compare` decides whether the model is
+within the tolerance the same way for all. A check outside its tolerance is a *miss* when
+checks.toml explains why the model and the figure disagree (``miss = "..."``), and a *failure*
+otherwise: ``validate`` counts pass, miss and fail separately.
 """
 
 from __future__ import annotations
@@ -77,9 +81,14 @@ def default_checks_path() -> Path:
     return data_dir() / "checks.toml"
 
 
+STATUSES = ("pass", "miss", "fail")
+"""pass: within the tolerance; miss: outside it, for a reason checks.toml states; fail: outside
+it with no stated reason."""
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """One row of the table: the figure, the model's value, the difference and the verdict."""
+    """One row of the table: the figure, the model's value, the difference and the status."""
 
     id: str
     group: str
@@ -90,19 +99,34 @@ class CheckResult:
     unit: str
     difference: str
     tolerance: str
-    passed: bool
-    reason: str
+    within: bool  # the model lies within the tolerance
+    reason: str  # what the comparison tests
     source: str  # short citation
     citation: str  # full citation
     confidence: str
-    expected_miss: bool = False  # passes by lying outside the tolerance (``expect = "miss"``)
+    tolerance_reason: str = ""  # why this tolerance, from the figure alone
+    explanation: str = ""  # why the model misses the figure (checks.toml ``miss``), if stated
+
+    @property
+    def status(self) -> str:
+        """"pass", "miss" (outside the tolerance, for a stated reason) or "fail"."""
+        if self.within:
+            return "pass"
+        return "miss" if self.explanation else "fail"
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def stale_explanation(self) -> bool:
+        """A stated reason for a miss on a check the model now passes: the reason is stale."""
+        return self.within and bool(self.explanation)
 
     @property
     def verdict(self) -> str:
-        """"pass", "miss" (an explained disagreement, as expected) or "FAIL"."""
-        if not self.passed:
-            return "FAIL"
-        return "miss" if self.expected_miss else "pass"
+        """The status as the table prints it: "pass", "miss" or "FAIL"."""
+        return "FAIL" if self.status == "fail" else self.status
 
     @property
     def model_text(self) -> str:
@@ -113,7 +137,8 @@ class CheckResult:
         d = asdict(self)
         d["model"] = self.model if math.isfinite(self.model) else None
         d["model_text"] = self.model_text
-        d["result"] = {"pass": "pass", "miss": "explained miss", "FAIL": "fail"}[self.verdict]
+        d["status"] = self.status
+        d["stale_explanation"] = self.stale_explanation
         return d
 
 
@@ -126,20 +151,29 @@ class Report:
     fit: FitResult | None = None
 
     @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
+    def ok(self) -> bool:
+        """No check fails (misses are stated and explained; ``validate`` exits 0)."""
+        return all(r.status != "fail" for r in self.results)
+
+    @staticmethod
+    def _count(results: list[CheckResult]) -> dict[str, int]:
+        return {**{s: sum(r.status == s for r in results) for s in STATUSES},
+                "total": len(results)}
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many checks pass, miss (explained) and fail, and the total."""
+        return self._count(self.results)
 
     @property
     def group_counts(self) -> dict[str, dict[str, int]]:
-        """Pass and total counts per group (identity, calibration, evidence)."""
-        out = {}
-        for group in GROUPS:
-            members = [r for r in self.results if r.group == group]
-            out[group] = {"pass": sum(r.passed for r in members), "total": len(members)}
-        return out
+        """Pass, miss, fail and total counts per group (identity, calibration, evidence)."""
+        return {group: self._count([r for r in self.results if r.group == group])
+                for group in GROUPS}
 
     @property
     def counts(self) -> tuple[int, int]:
+        """(checks that pass, checks that do not: misses and failures)."""
         good = sum(r.passed for r in self.results)
         return good, len(self.results) - good
 
@@ -204,14 +238,13 @@ def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
 
 
 TEXT_FIELDS = ("scenario", "key", "reference", "energy", "constant", "workload", "output",
-               "title", "target", "expect")
+               "title", "target", "miss", "tolerance_reason")
 YEAR_FIELDS = ("year", "base_year")
 TARGETS = ("low", "high")
-EXPECT = ("miss",)
-"""``expect = "miss"``: two published figures disagree and the model can follow only one; the
-check records the other and passes while the model stays outside its tolerance, so the
-disagreement (explained in the reason and in docs/methodology.md) is shown rather than hidden,
-and a change that makes the model agree flags the explanation as stale."""
+"""``miss = "..."``: why the model is known to lie outside the tolerance (two published figures
+disagree and the model follows the other, or the model falls short of the evidence). The check
+is then counted as a miss, not a pass; a change that brings the model within the tolerance makes
+it a pass and flags the explanation as stale."""
 
 
 def _check_fields(path: Path, cid: str, check: dict[str, Any]) -> None:
@@ -228,7 +261,7 @@ def _check_fields(path: Path, cid: str, check: dict[str, Any]) -> None:
             raise ReferenceDataError(path, f"{cid}.{name}",
                                      f"got {check[name]!r}, expected a year such as 2028")
     known = {"workload": WORKLOADS, "output": tuple(OUTPUT_BY_NAME), "key": tuple(all_keys()),
-             "target": TARGETS, "expect": EXPECT}
+             "target": TARGETS}
     for name, options in known.items():
         if name in check and check[name] not in options:
             close = difflib.get_close_matches(check[name], options, n=1)
@@ -264,8 +297,16 @@ def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], d
                                      f"got {check['group']!r}, expected one of {', '.join(GROUPS)}")
         if kind == "equivalent" and ("energy" in check) == ("workload" in check):
             raise ReferenceDataError(path, cid, "give either energy (a reference) or workload")
+        if "expect" in check:
+            raise ReferenceDataError(path, f"{cid}.expect",
+                                     'replaced by miss = "why the model misses the figure"')
         _check_fields(path, cid, check)
         check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
+        if ("tolerance" in check or "within_factor" in check) \
+                and not check.get("tolerance_reason"):
+            raise ReferenceDataError(path, cid, "missing 'tolerance_reason' (why the tolerance "
+                                     "is what it is, from the figure: its uncertainty, rounding "
+                                     "or scope)")
         if "within_factor" in check:
             try:
                 factor = float(check["within_factor"])
@@ -485,20 +526,21 @@ MODEL_VALUE: dict[str, Callable[[Context, dict[str, Any], Reference], float]] = 
 
 def _result(check: dict[str, Any], ref: Reference, model: float, title: str | None = None,
             tolerance: float | None = None, reason: str | None = None,
-            group: str | None = None) -> CheckResult:
+            group: str | None = None, tolerance_reason: str | None = None,
+            explanation: str | None = None) -> CheckResult:
     tol = check.get("tolerance_value") if tolerance is None else tolerance
     factor = float(check["within_factor"]) if "within_factor" in check else None
-    passed, difference, tol_text = compare(model, ref, tol, check.get("target"), factor)
-    expected_miss = check.get("expect") == "miss"
-    if expected_miss:
-        passed = math.isfinite(model) and not passed
-        tol_text = f"outside: {tol_text} (published figures disagree)"
+    within, difference, tol_text = compare(model, ref, tol, check.get("target"), factor)
+    if tolerance_reason is None:
+        tolerance_reason = check.get("tolerance_reason") or (
+            "a published range or bound: the model is compared with its ends")
     return CheckResult(
         id=check["id"], group=group or check["group"], title=title or check["title"],
         reference_id=ref.id, reference=ref.describe(), model=model, unit=ref.unit,
-        difference=difference, tolerance=tol_text, passed=bool(passed),
+        difference=difference, tolerance=tol_text, within=bool(within),
         reason=reason or check["reason"], source=ref.citation(), citation=ref.source,
-        confidence=ref.confidence, expected_miss=expected_miss,
+        confidence=ref.confidence, tolerance_reason=tolerance_reason,
+        explanation=explanation if explanation is not None else check.get("miss", ""),
     )
 
 
@@ -508,7 +550,9 @@ def _fit_result(check: dict[str, Any], fit: FitResult) -> CheckResult:
         id=check["id"], group=check["group"], title=check["title"],
         reference_id="", reference="converged, well posed", model=fit.chi2, unit="chi-square",
         difference=f"{len(fit.points)} figures, {len(fit.parameters)} parameters",
-        tolerance=verdict, passed=fit.ok, reason=check["reason"],
+        tolerance=verdict, within=fit.ok, reason=check["reason"],
+        tolerance_reason="no tolerance: the fit converges inside its bounds with parameters "
+                         "the data separate, or it does not",
         source="historical_series.csv", citation="validation/data/historical_series.csv",
         confidence="",
     )
@@ -525,7 +569,9 @@ def _series_results(ctx: Context, check: dict[str, Any]) -> list[CheckResult]:
             sub, point.reference, convert(value, unit, point.reference.unit),
             title=f"{point.reference.quantity}, {point.year} ({role})",
             tolerance=point.uncertainty if point.reference.value is not None else None,
-            reason=point.reason, group="calibration" if point.role == "fit" else "evidence",
+            reason=f"{role}: the backcast's {point.output} against the published figure",
+            tolerance_reason=point.reason, explanation=point.miss,
+            group="calibration" if point.role == "fit" else "evidence",
         ))
     return results
 
@@ -601,36 +647,38 @@ def format_table(report: Report) -> str:
             group = row[0]
             out.append(f"[{group}: {GROUPS[group]}]")
         out.append(line.format(*row[1:]).rstrip())
-    good, bad = report.counts
+    c = report.status_counts
     out.append("")
-    misses = sum(r.passed and r.expected_miss for r in report.results)
-    out.append(f"{good} of {len(report.results)} checks pass"
-               + (f" ({misses} as explained misses)" if misses else "")
-               + (f", {bad} fail" if bad else "")
-               + ". Tolerances and their reasons: validation/data/checks.toml and "
+    out.append(f"{c['total']} checks: {c['pass']} pass, {c['miss']} miss (explained), "
+               f"{c['fail']} fail. Tolerances and their reasons: validation/data/checks.toml and "
                "historical_series.csv; `--json` gives them per check.")
     out.append("By group: " + "; ".join(
-        f"{group} {c['pass']} of {c['total']} pass" for group, c in report.group_counts.items())
-        + ".")
+        f"{group} {g['pass']} pass, {g['miss']} miss, {g['fail']} fail"
+        for group, g in report.group_counts.items()) + ".")
     for r in report.results:
-        if not r.passed:
+        if r.status == "fail":
             out.append(f"FAIL {r.id}: model {r.model_text}, reference {r.reference} "
-                       f"({r.tolerance}; {r.reason}).")
-        elif r.expected_miss:
-            out.append(f"Explained miss {r.id}: model {r.model_text}, reference {r.reference} "
-                       f"({r.reason}).")
+                       f"({r.tolerance}; {r.tolerance_reason}).")
+        elif r.status == "miss":
+            out.append(f"Miss {r.id}: model {r.model_text}, reference {r.reference}, "
+                       f"{r.difference}, tolerance {r.tolerance}: {r.explanation}.")
+        elif r.stale_explanation:
+            out.append(f"Stale explanation {r.id}: the model now passes a check that "
+                       "checks.toml says it misses; update its 'miss'.")
     out.extend(report.notes)
     return "\n".join(out)
 
 
 def report_json(report: Report) -> dict[str, Any]:
     """The same report for machines."""
-    good, bad = report.counts
     data: dict[str, Any] = {
-        "passed": report.passed,
-        "counts": {"pass": good, "fail": bad, "total": len(report.results)},
-        "explained_misses": [r.id for r in report.results if r.passed and r.expected_miss],
+        "ok": report.ok,
+        "counts": report.status_counts,
+        "misses": [r.id for r in report.results if r.status == "miss"],
+        "failures": [r.id for r in report.results if r.status == "fail"],
+        "stale_explanations": [r.id for r in report.results if r.stale_explanation],
         "group_counts": report.group_counts,
+        "groups": GROUPS,
         "checks": [r.as_dict() for r in report.results],
         "notes": report.notes,
     }

@@ -26,7 +26,7 @@ CONFIDENCE_LEVELS = ("primary", "quoted", "secondary", "derived")
 """primary: the primary text was seen; quoted: a copy quotes it word for word; secondary: only
 reported by others; derived: computed from other figures (the notes say how)."""
 
-SERIES_COLUMNS = ("reference_id", "output", "role", "uncertainty_percent", "reason")
+SERIES_COLUMNS = ("reference_id", "output", "role", "uncertainty_percent", "reason", "miss")
 SERIES_ROLES = ("start", "fit", "holdout")
 
 
@@ -216,7 +216,8 @@ class SeriesPoint:
     output: str
     role: str
     uncertainty: float | None  # relative (0.05 = 5 %); None for ranges and bounds
-    reason: str
+    reason: str  # why the uncertainty is what it is, from the figure alone
+    miss: str = ""  # why the model is known to lie outside it, if it is
 
     @property
     def year(self) -> int:
@@ -267,7 +268,7 @@ def load_series(
         if percent is not None and not percent > 0:
             raise ReferenceDataError(path, f"{rid}.uncertainty_percent", "must be above zero")
         point = SeriesPoint(ref, output, role, None if percent is None else percent / 100.0,
-                            (row["reason"] or "").strip())
+                            (row["reason"] or "").strip(), (row["miss"] or "").strip())
         if role == "fit" and not point.fittable:
             raise ReferenceDataError(path, rid, "a bound cannot be a fit point; use role holdout")
         if ref.value is not None and percent is None:
