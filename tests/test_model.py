@@ -444,7 +444,9 @@ def test_a_training_share_that_requests_leave_no_room_for_is_an_infeasible_start
 
 
 @pytest.mark.parametrize("name", ["tokens_per_request", "prompt_tokens_per_request"])
-def test_more_tokens_per_chat_request_give_more_electricity(name):
+def test_longer_2024_chat_requests_give_more_generative_electricity_not_more_total(name):
+    """Named for what it asserts. Doubling 2024 chat tokens LOWERS total electricity in
+    2025-2030 by 0.02-0.1 %: a defect (issue 21), asserted here only within 0.2 %."""
     p = baseline_parameters()
     ens = {k: np.repeat(v, 2, axis=-1) for k, v in p.items()}
     ens[name] = ens[name].copy()
