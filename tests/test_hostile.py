@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
+import shutil
 import signal
 import stat
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +45,6 @@ from projection.outputs.files import (
     OutputError,
     check_output_file,
     check_output_folder,
-    deferred_interrupts,
     write_all,
     write_file,
 )
@@ -245,7 +249,11 @@ def test_keys_with_control_characters_are_shown_escaped(work, key):
                     encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert_one_line(info.value, str(path))
+    message = assert_one_line(info.value, str(path))
+    # each control character as Python writes its escape (\x1b, \r, \u202e), the rest as is
+    escaped = "".join(c.encode("unicode_escape").decode("ascii") if is_control(c) else c
+                      for c in key)
+    assert f"demand.{escaped}" in message, (escaped, message)
 
 
 @given(st.text(max_size=50))
@@ -397,14 +405,44 @@ def test_other_encodings_are_named(work, encoding):
     assert_one_line(info.value, str(path), "UTF-8")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_file_is_named(work):
-    path = fresh(work)
-    path.write_text(HEADER, encoding="utf-8")
-    path.chmod(0)
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    assert_one_line(info.value, str(path), "permission")
+def test_an_unreadable_file_is_named():
+    """Run as a user other than root (root reads any file, and CI runs as root): in this
+    process's user when it is not root, else in a subprocess as nobody (setpriv or su). A
+    readable file beside it is read by the same user, so the message is about the file."""
+    folder = Path(tempfile.mkdtemp())  # under the system's temporary folder: nobody can reach it
+    try:
+        folder.chmod(0o755)
+        messages = {}
+        for name, mode in (("unreadable.toml", 0), ("readable.toml", 0o644)):
+            path = folder / name
+            path.write_text(HEADER, encoding="utf-8")
+            path.chmod(mode)
+            messages[name] = _load_as_another_user(path, folder)
+        path = folder / "unreadable.toml"
+        message = messages["unreadable.toml"]
+        assert "\n" not in message and str(path) in message and "permission" in message, message
+        assert "permission" not in messages["readable.toml"], messages["readable.toml"]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_as_another_user(path: Path, home: Path) -> str:
+    code = ("import sys\n"
+            "from projection.model.scenario import ScenarioError, load_scenario\n"
+            "try:\n    load_scenario(sys.argv[1])\nexcept ScenarioError as e:\n"
+            "    print(e)\nelse:\n    print('read')\n")
+    if os.geteuid() != 0:
+        command = [sys.executable, "-c", code, str(path)]
+    elif shutil.which("setpriv"):
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                   sys.executable, "-c", code, str(path)]
+    else:
+        command = ["su", "nobody", "-s", "/bin/sh", "-c",
+                   " ".join(shlex.quote(a) for a in (sys.executable, "-c", code, str(path)))]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HOME": str(home)})
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr[-800:]
+    return done.stdout.strip()
 
 
 # --- messages for keys in the wrong place and empty extends ------------------------------------
@@ -663,21 +701,34 @@ def test_an_interrupt_just_after_the_temporary_file_is_created_leaves_none(work,
     assert list(folder.iterdir()) == []
 
 
-def test_an_interrupt_during_the_moves_is_delivered_after_them(work):
+def test_an_interrupt_during_the_moves_is_delivered_after_them(work, monkeypatch):
+    """SIGINT arrives while write_all moves its finished files into place (after the first
+    move): it is held until every file is in place, then handled."""
     folder = fresh(work, "")
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda s, f: received.append("handled"))
-    try:
-        def write(path: Path) -> None:
-            path.write_text("new")
+    received: list[list[str]] = []
+    previous = signal.signal(
+        signal.SIGINT, lambda s, f: received.append(sorted(p.name for p in folder.iterdir()
+                                                           if not p.name.startswith("."))))
+    real_replace = os.replace
+    moves = []
 
-        with deferred_interrupts():
+    def replace_then_interrupt(src, dst, *args, **kwargs):
+        real_replace(src, dst, *args, **kwargs)
+        moves.append(Path(dst).name)
+        if len(moves) == 1:
             os.kill(os.getpid(), signal.SIGINT)
-            assert received == []  # held back
-        assert received == ["handled"]
+            assert received == []  # held back while moves remain
+
+    def write(path: Path) -> None:
+        path.write_text("new")
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    try:
         write_all(folder, {"a.csv": write, "b.csv": write})
     finally:
         signal.signal(signal.SIGINT, previous)
+    assert len(moves) == 2  # the signal came between the two moves
+    assert received == [["a.csv", "b.csv"]]  # handled once, after both were in place
     assert sorted(p.name for p in folder.iterdir()) == ["a.csv", "b.csv"]
 
 

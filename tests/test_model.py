@@ -363,7 +363,7 @@ def test_a_higher_idle_fraction_gives_more_ai_electricity_in_every_year(idle, st
     utilisation = raw.auxiliaries["utilisation"]
     planned = np.all(utilisation <= 1.05 * raw.parameters["target_utilisation"], axis=1)
     planned[0] = False
-    assert planned.sum() >= 2  # 2025 and 2026 in the baseline
+    assert planned.any()  # otherwise the assertion below would hold vacuously
     assert np.all(total[planned, 1] > total[planned, 0]), total[:, 1] / total[:, 0]
 
 
@@ -377,7 +377,7 @@ def test_a_higher_idle_fraction_gives_more_demand_where_the_fleet_is_short(low, 
     f = raw.flows
     demand = f["facility_energy_demand"]
     short = (raw.auxiliaries["utilisation"] >= 1.0 - 1e-12).all(axis=1)
-    assert short.sum() >= 10  # the baseline's fleet is short from the 2030s on
+    assert short.any()  # otherwise the assertion below would hold vacuously
     assert np.all(demand[short, 1] > demand[short, 0]), demand[:, 1] / demand[:, 0]
     np.testing.assert_allclose(demand[0, 1], demand[0, 0], rtol=1e-9)
 
@@ -443,26 +443,44 @@ def test_a_training_share_that_requests_leave_no_room_for_is_an_infeasible_start
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("name", ["tokens_per_request", "prompt_tokens_per_request"])
-def test_longer_2024_chat_requests_give_more_generative_electricity_not_more_total(name):
-    """Named for what it asserts. Doubling 2024 chat tokens LOWERS total electricity in
-    2025-2030 by 0.02-0.1 %: a defect (issue 21), asserted here only within 0.2 %."""
+def _chat_tokens_doubled(name: str):
     p = baseline_parameters()
     ens = {k: np.repeat(v, 2, axis=-1) for k, v in p.items()}
     ens[name] = ens[name].copy()
     ens[name][1, 1] *= 2  # chat responses (or their prompts) twice as long
-    raw = simulate(ens, 2024, 2030, 3)
+    return simulate(ens, 2024, 2030, 3)
+
+
+@pytest.mark.parametrize("name", ["tokens_per_request", "prompt_tokens_per_request"])
+def test_more_tokens_per_chat_request_give_more_generative_electricity_and_a_costlier_request(
+        name):
+    raw = _chat_tokens_doubled(name)
     f = raw.flows
     assert np.all(f["generative_inference_energy"][:, 1] > f["generative_inference_energy"][:, 0])
-    chat = raw.auxiliaries["energy_per_request"][0, 1]
-    assert chat[1] > chat[0]
-    # the 2024 AI electricity is the installed base's draw, so longer 2024 requests mean more of
-    # it was generative and less other inference: the start year keeps its total, and later
-    # totals follow the two workloads' growth (within 0.2 % here). Requests that lengthen from
-    # 2025 on (reasoning_tokens_target, prompt_tokens_multiple_target) give more electricity
-    # in every projected year: test_responses_have_the_published_direction
+    chat = raw.auxiliaries["energy_per_request"][:, 1]
+    assert np.all(chat[:, 1] > chat[:, 0])
+    # the 2024 total is the calibrated anchor whatever the requests cost
     np.testing.assert_allclose(f["facility_energy"][0, 1], f["facility_energy"][0, 0], rtol=1e-9)
-    np.testing.assert_allclose(f["facility_energy"][1:, 1], f["facility_energy"][1:, 0], rtol=2e-3)
+
+
+CHAT_RESIDUAL_DEFECT = (
+    "model defect (issue 21, issue 17 item 2): the start-year calibration makes other AI "
+    "inference the residual of the installed base's busy capability, so work added to 2024 chat "
+    "requests is taken from other inference, which then grows at 176 %/yr while the added chat "
+    "work fades as the mix moves away from chat and requests saturate: doubling chat response "
+    "tokens lowers 2025-2030 AI work, shipments (-0.2 % in 2025) and total electricity (by "
+    "0.016-0.10 %). Strict: passes, and so fails here, once the demand drivers remove the "
+    "residual")
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("tokens_per_request",
+                 marks=pytest.mark.xfail(strict=True, reason=CHAT_RESIDUAL_DEFECT)),
+    "prompt_tokens_per_request",
+])
+def test_more_tokens_per_chat_request_give_more_total_electricity(name):
+    f = _chat_tokens_doubled(name).flows["facility_energy"]
+    assert np.all(f[1:, 1] > f[1:, 0]), f[:, 1] / f[:, 0] - 1.0
 
 
 def test_tighter_grid_gives_more_unserved_and_never_less_served_existing_load():
@@ -476,7 +494,7 @@ def test_tighter_grid_gives_more_unserved_and_never_less_served_existing_load():
     share = unserved / demand
     assert np.all(np.diff(share, axis=1) >= 0), share
     binding = unserved.min(axis=1) > 0  # years where even the loosest grid leaves some unserved
-    assert binding.sum() >= 3
+    assert binding.any()  # otherwise the assertion below would hold vacuously
     assert np.all(np.diff(share[binding], axis=1) > 0), share
     assert np.all(np.diff(f["facility_energy"][1:], axis=1) <= 0)
     conventional = f["conventional_facility_energy"][:, 1]
@@ -554,12 +572,24 @@ def test_policy_levers_do_what_they_say(shipped_results):
     assert float(grid.operating_capacity) < float(base.operating_capacity)
 
 
-def test_pue_trend_and_facility_identity(shipped_results):
+def test_pue_falls_toward_its_targets_and_facility_electricity_is_it_times_pue(shipped_results):
     ds = shipped_results["baseline"]
     assert float(ds.pue.sel(year=2024)) == pytest.approx(1.4, rel=0.01)  # LBNL 2024, p. 47
     for name, target in (("ai_pue", 1.15), ("conventional_pue", 1.35)):
         pue = ds[name].values[1:]
         assert np.all(np.diff(pue) < 0) and pue[-1] > target
+    # the identities: facility = IT x PUE, total = AI + conventional, AI = inference +
+    # training, inference = generative + other, in every year of every shipped scenario
+    for name, run in shipped_results.items():
+        rel = dict(rtol=1e-9, err_msg=name)
+        np.testing.assert_allclose(run.pue * run.it_energy, run.facility_energy, **rel)
+        np.testing.assert_allclose(run.ai_facility_energy + run.conventional_facility_energy,
+                                   run.facility_energy, **rel)
+        np.testing.assert_allclose(run.ai_inference_energy + run.ai_training_energy,
+                                   run.ai_facility_energy, **rel)
+        np.testing.assert_allclose(run.generative_inference_energy + run.other_inference_energy,
+                                   run.ai_inference_energy, **rel)
+        assert np.all(run.pue.values >= 1.0) and np.all(run.it_energy <= run.facility_energy)
 
 
 def test_dynamics_module_names_every_state_variable():
