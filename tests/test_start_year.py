@@ -178,21 +178,22 @@ def test_drawn_combinations_of_future_inputs_leave_the_start_year_unchanged(draw
     assert_start_year_unchanged(start_year_outputs(_ensemble(columns)), labels)
 
 
-@pytest.mark.parametrize("leak", ["clean_power_share_target", "ai_pue_target"])
-def test_a_leak_through_one_future_input_would_be_caught(leak, monkeypatch):
-    """The check has teeth: an input made to act in the start year (here by handing its value
-    to the start-year calibration's own input) moves start-year outputs."""
-    from projection.model import dynamics
+def test_the_clean_power_share_moving_in_the_held_start_year_is_caught(monkeypatch):
+    """The audit's planted bug: the clean-power share left free to move during the held start
+    year (its derivative not held) changes start-year market-based emissions, which the test
+    above catches through `carbon.clean_power_share_target`, a future input."""
+    from projection.model import dynamics, integrate
 
-    original = dynamics.start_ai_power
+    original = dynamics.rates
 
-    def leaky(p, fleet=None):
-        return original(p, fleet) * (1.0 + 0.01 * p[leak])
+    def leaky(state, p, time, *args, **kwargs):
+        d, f, a = original(state, p, time, *args, **kwargs)
+        if "clean_power_share" in d:
+            d = {**d, "clean_power_share": dynamics.demand.first_order_adjustment(
+                state["clean_power_share"], p["clean_power_share_target"],
+                p["clean_power_adjustment_time"])}
+        return d, f, a
 
-    monkeypatch.setattr(dynamics, "start_ai_power", leaky)
-    from projection.model import integrate
-    monkeypatch.setattr(integrate, "start_ai_power", leaky)
-    low, high = _span(leak)
-    with pytest.raises(AssertionError):
-        assert_start_year_unchanged(start_year_outputs(_ensemble([{leak: high}])),
-                                    [f"{leak} leaking"])
+    monkeypatch.setattr(integrate, "rates", leaky)
+    with pytest.raises(AssertionError, match="clean_power_share_target"):
+        test_every_input_that_acts_after_the_start_leaves_every_start_year_output_unchanged()
