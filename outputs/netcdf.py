@@ -1,7 +1,8 @@
 """NetCDF output: the full labelled results, following the CF conventions (CF-1.8).
 
-Units are written as udunits reads them; counts (data centres, households) and shares are
-dimensionless (``1`` or ``percent``) with a ``long_name`` saying what they count. The
+Units are written as UDUNITS-2 reads them; counts (data centres, households, accelerators,
+tokens, FLOP) and shares are dimensionless (``1`` or ``percent``) with a ``long_name``, and a
+count says what it counts in ``counted``. The
 model's own labels stay in the attributes: ``quantity_type`` (stock, flow or ratio) and, where
 the file unit is a bare count, ``counted`` (what one unit is).
 
