@@ -685,3 +685,14 @@ def test_compiled_backend_gives_the_numpy_numbers(tmp_path, monkeypatch):
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         simulate(baseline_parameters(), 2024, 2026, 3, backend="gpu")
+
+
+def test_no_construction_starts_while_capacity_and_pipeline_exceed_what_developers_want():
+    """Starts replace retirements and close the gap to desired capacity; where the operating
+    capacity and the pipeline already exceed it, nothing is started (never a negative start,
+    never a start to close a negative gap)."""
+    raw = _run_with({"construction_pipeline_start": ["8 GW", "400 GW"]})
+    starts = raw.flows["construction_starts"]
+    assert np.all(starts >= 0.0)
+    assert starts[1, 0] > 0.0  # the baseline builds in 2025
+    assert starts[1, 1] == 0.0  # 400 GW under construction: nothing more is started in 2025
