@@ -696,3 +696,15 @@ def test_no_construction_starts_while_capacity_and_pipeline_exceed_what_develope
     assert np.all(starts >= 0.0)
     assert starts[1, 0] > 0.0  # the baseline builds in 2025
     assert starts[1, 1] == 0.0  # 400 GW under construction: nothing more is started in 2025
+
+
+def test_larger_new_centres_mean_fewer_centres_for_the_same_capacity():
+    """The centre count is a co-flow of capacity: new centres are completions over the size of
+    a new centre, which grows at `buildout.new_centre_size_growth`. Faster growth of the size
+    gives fewer centres in every projected year, the same capacity, and the same start."""
+    raw = _run_with({"new_centre_size_growth": ["0 %/yr", "20 %/yr"]})
+    centres = raw.stocks["data_centres"]
+    np.testing.assert_allclose(centres[0, 1], centres[0, 0], rtol=1e-12)
+    assert np.all(centres[2:, 1] < centres[2:, 0]), centres
+    np.testing.assert_allclose(raw.stocks["operating_capacity"][:, 1],
+                               raw.stocks["operating_capacity"][:, 0], rtol=1e-9)
