@@ -280,3 +280,27 @@ MIX_ARRAYS: dict[str, str] = {
 }
 """Arrays (sources, samples) that ``dynamics.with_derived`` stacks from the per-source
 parameters ``{source}_{suffix}``."""
+
+START_YEAR_INPUTS: frozenset[str] = frozenset({
+    # the calibrated start state
+    *(p.name for p in PARAMETERS if p.section == "start"),
+    # the per-request physics that splits the start fleet's busy capability
+    "active_parameters", "tokens_per_request", "prompt_tokens_per_request", "flop_utilisation",
+    "request_share_start", "prompt_flop_utilisation", "other_inference_flop_utilisation",
+    "training_flop_utilisation",
+    # the installed base from published shipments, and what it draws
+    "shipments_start", "shipment_growth_history", "installed_base_age", "rated_power_start",
+    "rated_power_growth", "peak_flop_per_joule_start", "historical_efficiency_gain",
+    "host_overhead", "idle_power_fraction", "start_utilisation",
+    # start-year capacity: the loader requires it above the start load factor
+    "max_utilisation",
+    # facilities, water and the generation mix as they are in the start year
+    "ai_pue_start", "conventional_pue_start", "ai_wue", "conventional_wue",
+    *(f"{s}_share_start" for s in SOURCES), *(f"{s}_carbon_intensity" for s in SOURCES),
+    *(f"{s}_water_intensity" for s in SOURCES),
+    # the start year's context
+    "us_other_electricity_start", "us_residential_electricity_start", "household_electricity",
+})
+"""The parameters the held start year is built from (docs/methodology.md, section 7). Every
+other parameter acts from 1 January of the year after the start, so it cannot change any
+start-year output; ``tests/test_start_year.py`` holds the declaration both ways."""

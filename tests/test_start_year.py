@@ -6,9 +6,9 @@ in every scenario that shares the start inputs. This tests that directly, over e
 of the table (not only those the shipped scenarios vary): each non-start input is moved across
 its declared range, or over its bounds where it declares none, alone and in hypothesis-drawn
 combinations, and every catalogue output of the start year must stay as it was. The set of
-start-year inputs is declared below from the methodology's account of what the start state is
-built from, and tested both ways: each declared input does move the start year (the declaration
-is not a list of what happens to pass), every other input does not.
+start-year inputs is the model's own declaration (``parameters.START_YEAR_INPUTS``), tested both
+ways: each declared input does move the start year (the declaration is not a list of what happens
+to pass), every other input does not.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projection.model.ensemble import simulate
-from projection.model.parameters import PARAMETERS, SOURCES
+from projection.model.parameters import PARAMETERS, SOURCES, START_YEAR_INPUTS
 from projection.model.results import OUTPUTS
 from projection.model.scenario import CONSISTENCY_RULES as ORDERED
 from projection.model.scenario import load_scenario
@@ -29,29 +29,6 @@ from projection.model.scenario import load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = load_scenario(ROOT / "scenarios" / "baseline.toml")
 BASE = SCENARIO.parameter_arrays()
-
-START_YEAR_INPUTS = frozenset({
-    # the calibrated start state (section "start", methodology 7)
-    *(p.name for p in PARAMETERS if p.section == "start"),
-    # the per-request physics that splits the start fleet's work (methodology 1 and 7)
-    "active_parameters", "tokens_per_request", "prompt_tokens_per_request", "flop_utilisation",
-    "request_share_start", "prompt_flop_utilisation", "other_inference_flop_utilisation",
-    "training_flop_utilisation",
-    # the installed base from published shipments and its draw (methodology 2 and 7)
-    "shipments_start", "shipment_growth_history", "installed_base_age", "rated_power_start",
-    "rated_power_growth", "peak_flop_per_joule_start", "historical_efficiency_gain",
-    "host_overhead", "idle_power_fraction", "start_utilisation",
-    # facilities, water and the generation mix as they are in the start year (methodology 3, 5)
-    "ai_pue_start", "conventional_pue_start", "ai_wue", "conventional_wue",
-    *(f"{s}_share_start" for s in SOURCES), *(f"{s}_carbon_intensity" for s in SOURCES),
-    *(f"{s}_water_intensity" for s in SOURCES),
-    # start-year capacity: the loader's consistency rule ties it to the start load factor
-    "max_utilisation",
-    # context of the start year (methodology 6)
-    "us_other_electricity_start", "us_residential_electricity_start",
-    "household_electricity",
-})
-"""Inputs the start year is built from. Anything else acts from the year after the start."""
 
 FUTURE = tuple(p for p in PARAMETERS if p.name not in START_YEAR_INPUTS)
 
