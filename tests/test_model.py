@@ -708,3 +708,51 @@ def test_larger_new_centres_mean_fewer_centres_for_the_same_capacity():
     assert np.all(centres[2:, 1] < centres[2:, 0]), centres
     np.testing.assert_allclose(raw.stocks["operating_capacity"][:, 1],
                                raw.stocks["operating_capacity"][:, 0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("growth", ["0 %/yr", "1.5 %/yr", "40 %/yr", "-30 %/yr"])
+def test_us_electricity_is_its_start_value_then_the_exact_yearly_integral_of_its_growth(growth):
+    """US consumption outside data centres is held through the start year and then grows at
+    its compound yearly rate from 1 January of the next year: year k's total is
+    S (1 + g)^(k-1) g / ln(1 + g) (S without growth); US electricity adds the data centres,
+    and the shares divide by it."""
+    import math
+
+    import projection
+
+    ds = projection.run("baseline", params={"context.us_other_electricity_growth": growth},
+                        end_year=2030)
+    start = float(load_scenario(SCENARIOS / "baseline.toml").entries[
+        "context.us_other_electricity_start"].base_value) * SECONDS_PER_YEAR / TWH
+    g = float(growth.split()[0]) / 100.0
+    factor = 1.0 if g == 0 else g / math.log1p(g)
+    expected = [start] + [start * (1 + g) ** (k - 1) * factor for k in range(1, 7)]
+    np.testing.assert_allclose(ds.us_other_electricity.values.ravel(), expected, rtol=1e-9)
+    np.testing.assert_allclose(ds.us_electricity, ds.us_other_electricity + ds.facility_energy,
+                               rtol=1e-12)
+    np.testing.assert_allclose(ds.share_of_us_electricity,
+                               100 * ds.facility_energy / ds.us_electricity, rtol=1e-9)
+
+
+def test_a_short_fleet_serves_part_of_the_work_and_its_energy_adds_up():
+    """Where the installed fleet cannot serve all the work asked of it (the baseline from the
+    2030s), the energy of generative, other inference and training work still adds up to AI
+    electricity: served requests are the requests times the served fraction, never more."""
+    p = baseline_parameters()
+    raw = simulate(p, 2024, 2045, 3)
+    short = raw.auxiliaries["unserved_fraction"][:, 0] > 0.01
+    assert short.any()  # otherwise the identity below says nothing about a short fleet
+    f = raw.flows
+    np.testing.assert_allclose(f["generative_inference_energy"] + f["other_inference_energy"]
+                               + f["ai_training_energy"], f["ai_facility_energy"], rtol=1e-9)
+    assert np.all(f["other_inference_work"][short] > 0)
+
+
+@pytest.mark.parametrize("growth", [0.0, 1e-15, 1e-11, 0.05, -0.2])
+def test_the_value_on_1_january_is_the_exact_fraction_of_the_year_average(growth):
+    """Steady exponential growth at r per year: the value on 1 January over the year's average
+    is r / (e^r - 1), continuous through zero growth (where it is 1)."""
+    year = SECONDS_PER_YEAR
+    fraction = dynamics.year_start_fraction(np.array([growth / year]), year)[0]
+    expected = 1.0 if growth == 0 else growth / np.expm1(growth)
+    assert fraction == pytest.approx(expected, rel=1e-12)
