@@ -60,16 +60,21 @@ def copy_repository(work: Path) -> tuple[Path, Path]:
     return repo, pkg.parent
 
 
-def sample(session: Path, keep: int | None, seed: int) -> int:
-    """Keep ``keep`` of the session's work items (all with None); the number kept."""
+def sample(session: Path, keep: int | None, seed: int) -> tuple[int, int]:
+    """Keep ``keep`` of the session's work items (all with None): (kept, all)."""
     with sqlite3.connect(session) as db:
-        jobs = sorted(row[0] for row in db.execute("SELECT job_id FROM work_items"))
+        # in the order of the mutations themselves (job ids are random), so that a seed draws
+        # the same mutants of the same source every time
+        query = ("SELECT job_id FROM mutation_specs ORDER BY operator_name, start_pos_row, "
+                 "start_pos_col, occurrence, job_id")
+        jobs = [row[0] for row in db.execute(query)]
+        total = len(jobs)
         if keep is not None and keep < len(jobs):
             drop = set(jobs) - set(random.Random(seed).sample(jobs, keep))
             for table in ("mutation_specs", "work_results", "work_items"):
                 db.executemany(f"DELETE FROM {table} WHERE job_id = ?", [(j,) for j in drop])
-            jobs = sorted(set(jobs) - drop)
-    return len(jobs)
+            jobs = [j for j in jobs if j not in drop]
+    return len(jobs), total
 
 
 def outcomes(session: Path) -> dict[str, list[tuple[str, str]]]:
@@ -101,12 +106,12 @@ def run_module(module: str, work: Path, repo: Path, pkg: Path, args) -> dict[str
     cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
     subprocess.run([*cosmic, "init", str(config), str(session)], cwd=repo, env=env,
                    check=True, capture_output=True)
-    total = sample(session, args.sample, args.seed)
+    kept, total = sample(session, args.sample, args.seed)
     subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=repo, env=env,
                    check=True, capture_output=True)
     found = outcomes(session)
     counts = {k: len(v) for k, v in found.items()}
-    counts["run"] = total
+    counts["run"], counts["mutants"] = kept, total
     if args.survivors:
         for _, diff in found.get("survived", []):
             print(f"--- survivor in {module}\n{diff}")
@@ -137,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((module, counts))
             judged = counts.get("killed", 0) + counts.get("survived", 0)
             share = counts.get("survived", 0) / judged if judged else float("nan")
-            print(f"{module:24s} run {counts['run']:4d}  killed {counts.get('killed', 0):4d}  "
+            print(f"{module:24s} run {counts['run']:4d} of {counts['mutants']:5d}  "
+                  f"killed {counts.get('killed', 0):4d}  "
                   f"survived {counts.get('survived', 0):4d}  timeout "
                   f"{counts.get('timeout', 0):3d}  incompetent {counts.get('incompetent', 0):3d}"
                   f"  surviving {share:6.1%}", flush=True)
