@@ -621,7 +621,7 @@ def notes(ctx: Context) -> list[str]:
                 f"{ds['ai_facility_energy'].attrs.get('units', 'TWh')} of AI electricity in the "
                 "start year (a result; see docs/methodology.md)."
             )
-        return lines
+    return lines
 
 
 # --- presentation ---------------------------------------------------------------------------
