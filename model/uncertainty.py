@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,10 @@ PERCENTILES: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
 STREAM_BLOCK = 10 * BLOCK_SAMPLES
 """Samples per block written to disk: a multiple of the engine's block, so that every engine
 block but the very last has one shape (a compiled backend then loads one program)."""
+IN_FLIGHT = 2
+"""Blocks of an ensemble submitted at once: while the engine runs one, the next one's inputs
+are checked and its engine blocks queue behind, so the cores do not wait between blocks for
+the serial steps around the engine (checking the samples, joining and masking the outputs)."""
 PERCENTILE_PASS_BYTES = 128 * 2**20
 """Most bytes of one output held at once while the percentiles are computed from disk."""
 BLOCKS_FOLDER = "ensemble"
@@ -364,25 +369,29 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
         if executor is None:
             pool = local_pool(backend, design.samples)
             executor = stack.enter_context(pool) if pool is not None else None
-        runner = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        pending = None  # (span, path, values, future) of the block the engine is running
+        runner = stack.enter_context(ThreadPoolExecutor(max_workers=IN_FLIGHT))
+        # (span, path, values, future) of the blocks submitted, oldest first
+        pending: deque[tuple[tuple[int, int], Path | None, dict, Future]] = deque()
+
+        def finish_oldest() -> None:
+            span, path, values, future = pending.popleft()
+            store(span, path, values, future.result())
+
         for span in block_spans(design.samples, block_samples):
             path = folder / _block_name(span) if folder is not None else None
             if path is not None and path.exists():
-                if pending is not None:
-                    store(*pending[:3], pending[3].result())
-                    pending = None
+                while pending:
+                    finish_oldest()
                 count(span, *_read_block(path, ["usable", "calibration_error"]))
                 continue
-            values = design.values(*span)  # while the engine runs the block before
-            result = pending[3].result() if pending is not None else None
-            future = runner.submit(evaluate, scenario, values, outputs, executor=executor,
-                                   backend=backend, calibrated_only=True)
-            if pending is not None:
-                store(*pending[:3], result)  # while the engine runs this block
-            pending = (span, path, values, future)
-        if pending is not None:
-            store(*pending[:3], pending[3].result())
+            values = design.values(*span)  # while the engine runs the blocks before
+            pending.append((span, path, values, runner.submit(
+                evaluate, scenario, values, outputs, executor=executor, backend=backend,
+                calibrated_only=True)))
+            if len(pending) >= IN_FLIGHT:
+                finish_oldest()  # written while the engine runs the next block
+        while pending:
+            finish_oldest()
     ensemble = Ensemble(design, tuple(outputs), years, tally["usable"], tally["uncalibrated"],
                         folder, infeasible=tally["infeasible"], block_samples=block_samples)
     if folder is None:

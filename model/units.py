@@ -317,22 +317,23 @@ YEARLY_RATE = "1/yr"
 
 def plain_dimension(quantity: pint.Quantity) -> str:
     """The dimension of ``quantity`` in words ("a mass"), or pint's notation when it has no
-    plain name ("of dimension [mass] ** 2")."""
+    plain name ("[mass] ** 2")."""
     ureg = registry()
     for unit, name in PLAIN_DIMENSIONS:
         if ureg.Quantity(1.0, unit).dimensionality == quantity.dimensionality:
             return name
-    return f"of dimension {describe_dimension(quantity)}"
+    return describe_dimension(quantity)
 
 
 def wrong_dimension(quantity: pint.Quantity, unit: str) -> str:
     """What a value of the wrong dimension is and what was expected, in words, with an
-    example in ``unit`` (the parameter's own) that keeps the number given:
-    "is a mass; expected a yearly rate such as '40 %/yr'"."""
+    example in ``unit`` (the parameter's own) that keeps the number given: "has the wrong
+    dimension: a mass; expected a yearly rate such as '40 %/yr'"."""
     number = f"{float(quantity.magnitude):g}"
     if unit == YEARLY_RATE:
         expected, example = "a yearly rate", f"{number} %/yr"
     else:
         expected = plain_dimension(registry().Quantity(1.0, unit))
         example = number if unit == "dimensionless" else f"{number} {unit}"
-    return f"is {plain_dimension(quantity)}; expected {expected} such as '{example}'"
+    return f"has the wrong dimension: {plain_dimension(quantity)}; expected {expected} such as " \
+        f"'{example}'"

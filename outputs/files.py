@@ -239,7 +239,7 @@ def check_replaceable(folder: Path, *, sidecar: str, names: Iterable[str],
     """
     if not folder.is_dir():
         return Replacing(ours=False)
-    present = [n for n in names if os.path.lexists(folder / n)]
+    present = [n for n in names if os.path.islink(folder / n) or os.path.isfile(folder / n)]
     record = read_record(folder / sidecar)
     ours = False
     if record is not None:
@@ -251,7 +251,7 @@ def check_replaceable(folder: Path, *, sidecar: str, names: Iterable[str],
             ours = same_inputs(record)
     if present and not ours and not force:
         shown_names = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
-        why = ("made for other scenario files" if record is not None
+        why = ("made from other inputs (another scenario file)" if record is not None
                else "that this command did not write")
         raise OutputError(f"{folder}: holds results ({shown_names}) {why}; use --force to "
                           "replace them, or another output folder")

@@ -85,15 +85,18 @@ UNIT_WORDS: dict[str, tuple[str, float]] = {
 """A catalogue unit as a reader's table words it, with the factor to that wording."""
 
 
-def output_label(name: str) -> tuple[str, str, float]:
-    """How a table shows output ``name``: (label, unit, factor from the catalogue's unit)."""
+def output_label(name: str, unit: str = "") -> tuple[str, str, float]:
+    """How a table shows output ``name``: (label, unit, factor from the catalogue's unit); a
+    name outside the catalogue keeps its name and ``unit``."""
     if name in OUTPUT_LABELS:
         return OUTPUT_LABELS[name]
     from projection.model.results import OUTPUT_BY_NAME
 
-    out = OUTPUT_BY_NAME[name]
-    unit, factor = UNIT_WORDS.get(out.unit, (out.unit, 1.0))
-    return out.long_name, unit, factor
+    out = OUTPUT_BY_NAME.get(name)
+    if out is None:
+        return name, unit, 1.0
+    shown, factor = UNIT_WORDS.get(out.unit, (out.unit, 1.0))
+    return out.long_name, shown, factor
 
 
 def headline_years(years: Sequence[int]) -> list[int]:

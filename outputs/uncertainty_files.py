@@ -256,7 +256,7 @@ def fan_chart(ds, name: str) -> Callable[[Path], None]:
 
     from projection.outputs.terminal import output_label
 
-    label, unit, factor = output_label(name)
+    label, unit, factor = output_label(name, ds[name].attrs.get("units", ""))
 
     def draw(fig) -> None:
         ax = _axes(fig)

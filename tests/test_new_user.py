@@ -188,7 +188,7 @@ def test_another_scenarios_results_and_a_users_files_stay_protected(user):
     before = (user / "results/mine/projection.csv").read_bytes()
     refused = in_pipe("run", "other.toml", "-o", "results/mine", cwd=user)
     assert refused.returncode == 2
-    assert "made for other scenario files" in refused.stderr and "--force" in refused.stderr
+    assert "made from other inputs" in refused.stderr and "--force" in refused.stderr
     assert (user / "results/mine/projection.csv").read_bytes() == before
     (user / "mine_notes").mkdir()
     (user / "mine_notes" / "projection.csv").write_text("my own table\n")
@@ -233,7 +233,7 @@ def test_rerun_of_an_edited_scenario_replaces_its_ensemble_and_other_scenarios_a
     (user / "other.toml").write_bytes((user / "mine.toml").read_bytes())
     refused = in_pipe("uncertainty", "other.toml", "--samples", "60", *args, "-o", str(folder),
                       cwd=user)
-    assert refused.returncode == 2 and "made for other scenario files" in refused.stderr
+    assert refused.returncode == 2 and "made from other inputs" in refused.stderr
     assert json.loads((folder / "ensemble" / "manifest.json").read_text())["samples"] == 80
 
 
@@ -261,16 +261,18 @@ def test_replacing_results_is_all_or_nothing_and_removes_stale_files_only_on_suc
 # --- units in words ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
-    ("demand.adoption_growth", "40 kg", "is a mass; expected a yearly rate such as '40 %/yr'"),
-    ("start.facility_energy_start", "200 TWh",
-     "is an energy; expected a power (an energy per unit of time) such as '200 TWh/yr'"),
-    ("demand.mix_adjustment_time", "2 m", "is a length; expected a time such as '2 yr'"),
-    ("facility.ai_pue_target", "1.2 kW", "is a power (an energy per unit of time); expected a "
-     "plain number (a count, a share or a multiple) such as '1.2'"),
-    ("start.requests_per_day_start", "3 L",
-     "is a volume; expected a rate per unit of time such as '3 request/day'"),
+    ("demand.adoption_growth", "40 kg",
+     "has the wrong dimension: a mass; expected a yearly rate such as '40 %/yr'"),
+    ("start.facility_energy_start", "200 TWh", "has the wrong dimension: an energy; expected a "
+     "power (an energy per unit of time) such as '200 TWh/yr'"),
+    ("demand.mix_adjustment_time", "2 m",
+     "has the wrong dimension: a length; expected a time such as '2 yr'"),
+    ("facility.ai_pue_target", "1.2 kW", "has the wrong dimension: a power (an energy per unit "
+     "of time); expected a plain number (a count, a share or a multiple) such as '1.2'"),
+    ("start.requests_per_day_start", "3 L", "has the wrong dimension: a volume; expected a rate "
+     "per unit of time such as '3 request/day'"),
     ("demand.adoption_growth", "3 kg*m",
-     "is of dimension [mass] * [length]; expected a yearly rate such as '3 %/yr'"),
+     "has the wrong dimension: [mass] * [length]; expected a yearly rate such as '3 %/yr'"),
 ])
 def test_unit_error_names_both_dimensions_in_words_with_an_example(key, value, expected):
     import projection
@@ -289,7 +291,8 @@ def test_unit_error_in_a_scenario_file_is_one_line_in_words(tmp_path):
     done = in_pipe("run", "bad.toml", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: bad.toml: demand.adoption_growth: value '40 kg' is a mass; expected a yearly "
+        "error: bad.toml: demand.adoption_growth: value '40 kg' has the wrong dimension: a mass; "
+        "expected a yearly "
         "rate such as '40 %/yr'"]
 
 

@@ -210,7 +210,9 @@ def test_uncertainty_command_writes_percentiles_with_provenance(tmp_path):
     variables = {r[3] for r in rows[1:]}
     assert "Final Energy|Electricity|Data Centers|5.0th Percentile" in variables
     assert "Final Energy|Electricity|Data Centers" in variables
-    assert "# seed: 3" in (tmp_path / "u" / "uncertainty.csv").read_text()
+    assert not (tmp_path / "u" / "uncertainty.csv").read_text().startswith("#")
+    meta = json.loads((tmp_path / "u" / "uncertainty.meta.json").read_text())
+    assert meta["describes"] == "uncertainty.csv" and meta["seed"] == 3
 
 
 def test_a_damaged_block_is_named_on_resume_and_nothing_written_is_lost(tmp_path):
