@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,10 +47,19 @@ PERCENTILES: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
 STREAM_BLOCK = 10 * BLOCK_SAMPLES
 """Samples per block written to disk: a multiple of the engine's block, so that every engine
 block but the very last has one shape (a compiled backend then loads one program)."""
+IN_FLIGHT = 2
+"""Blocks of an ensemble submitted at once: while the engine runs one, the next one's inputs
+are checked and its engine blocks queue behind, so the cores do not wait between blocks for
+the serial steps around the engine (checking the samples, joining and masking the outputs)."""
 PERCENTILE_PASS_BYTES = 128 * 2**20
 """Most bytes of one output held at once while the percentiles are computed from disk."""
 BLOCKS_FOLDER = "ensemble"
 MANIFEST = "manifest.json"
+USABLE = "usable"
+"""The block variable (and in-memory entry) that flags each usable member with 1."""
+LEFT_OUT = ("members whose run is not finite or whose start year misses its calibration "
+            "targets")
+"""Which members the percentiles leave out (recorded in an ensemble's manifest)."""
 
 
 class EnsembleError(InputError):
@@ -145,21 +155,26 @@ def check_outputs(names: Iterable[str] | None) -> tuple[str, ...]:
 # --- running members ----------------------------------------------------------------------------
 
 def evaluate(scenario: Scenario, values: Mapping[str, np.ndarray], outputs: Sequence[str],
-             *, executor: Executor | None = None,
-             backend: str = "auto") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+             *, executor: Executor | None = None, backend: str = "auto",
+             calibrated_only: bool = False,
+             ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Run the members that take ``values`` (key -> SI base values as given) and the
     scenario's values elsewhere.
 
     Returns output name -> values in the output's unit, laid out (year, [workload,] member);
-    a mask of the usable members (values that pass the scenario checks, finite results; the
-    others hold NaN); and each member's largest relative miss of its start-year targets
-    (members whose start-year demand exceeds start-year capacity miss them; they stay in:
-    they are futures the inputs allow).
+    a mask of the usable members (values that pass the scenario checks, finite results and,
+    with ``calibrated_only``, a start year that meets its targets; the others hold NaN); and
+    each member's largest relative miss of its start-year targets. A member that misses them
+    (its start-year demand exceeds start-year capacity) does not start from the calibrated
+    start year: ``projection run`` refuses such inputs, so ensembles and sweeps leave it out
+    (``calibrated_only``); a sensitivity design needs every run and keeps it.
     """
     samples = parameter_samples(scenario, dict(values), units="base", invalid="mask")
     raw = simulate(samples, scenario.start_year, scenario.end_year, scenario.substeps_per_year,
                    executor=executor, keep=outputs, backend=backend)
     ok = raw.finite_samples() & samples.valid
+    if calibrated_only:
+        ok &= raw.calibration_error <= CALIBRATION_TOLERANCE
     out = {name: np.where(ok, raw.outputs[name], np.nan) for name in outputs}
     return out, ok, raw.calibration_error
 
@@ -258,6 +273,30 @@ class Ensemble:
         parts = [_read_block(path, [name], years, self._headers)[0] for path in self.blocks()]
         return np.concatenate(parts, axis=-1)
 
+    def usable_mask(self) -> np.ndarray:
+        """True for each usable member (what the percentiles keep)."""
+        if self.folder is None:
+            return self.values[USABLE].astype(bool)
+        return np.concatenate([_read_block(path, [USABLE], headers=self._headers)[0]
+                               for path in self.blocks()]).astype(bool)
+
+    def usable_output(self, name: str, years: slice, mask: np.ndarray) -> np.ndarray:
+        """The usable members' values of one output, (year, [workload,] usable member): read
+        block by block into one array (no concatenated copy of every member)."""
+        if self.folder is None:
+            return self.values[name][years][..., mask]
+        out = None
+        at = 0
+        for path, (a, b) in zip(self.blocks(), block_spans(self.design.samples,
+                                                           self.block_samples), strict=True):
+            part = _read_block(path, [name], years, self._headers)[0][..., mask[a:b]]
+            if out is None:
+                out = np.empty((*part.shape[:-1], int(mask.sum())))
+            out[..., at:at + part.shape[-1]] = part
+            at += part.shape[-1]
+        assert out is not None
+        return out
+
 
 def _check_manifest(folder: Path, record: Mapping[str, object], resume: bool) -> None:
     """Refuse a folder holding another ensemble; without ``resume``, clear this one's blocks."""
@@ -298,8 +337,10 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
 
     scenario = design.scenario
     years = scenario.years
-    record = {**design.record(), "outputs": list(outputs), "block_samples": block_samples}
+    record = {**design.record(), "outputs": list(outputs), "block_samples": block_samples,
+              "left_out": LEFT_OUT}
     kept: dict[str, list[np.ndarray]] = {name: [] for name in outputs}
+    usable: list[np.ndarray] = []
     tally = {"usable": 0, "uncalibrated": 0, "infeasible": 0, "done": 0}
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -321,35 +362,41 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
         else:
             for name in outputs:
                 kept[name].append(out[name])
+            usable.append(ok)
         count(span, ok, miss)
 
     with ExitStack() as stack:
         if executor is None:
             pool = local_pool(backend, design.samples)
             executor = stack.enter_context(pool) if pool is not None else None
-        runner = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        pending = None  # (span, path, values, future) of the block the engine is running
+        runner = stack.enter_context(ThreadPoolExecutor(max_workers=IN_FLIGHT))
+        # (span, path, values, future) of the blocks submitted, oldest first
+        pending: deque[tuple[tuple[int, int], Path | None, dict, Future]] = deque()
+
+        def finish_oldest() -> None:
+            span, path, values, future = pending.popleft()
+            store(span, path, values, future.result())
+
         for span in block_spans(design.samples, block_samples):
             path = folder / _block_name(span) if folder is not None else None
             if path is not None and path.exists():
-                if pending is not None:
-                    store(*pending[:3], pending[3].result())
-                    pending = None
+                while pending:
+                    finish_oldest()
                 count(span, *_read_block(path, ["usable", "calibration_error"]))
                 continue
-            values = design.values(*span)  # while the engine runs the block before
-            result = pending[3].result() if pending is not None else None
-            future = runner.submit(evaluate, scenario, values, outputs, executor=executor,
-                                   backend=backend)
-            if pending is not None:
-                store(*pending[:3], result)  # while the engine runs this block
-            pending = (span, path, values, future)
-        if pending is not None:
-            store(*pending[:3], pending[3].result())
+            values = design.values(*span)  # while the engine runs the blocks before
+            pending.append((span, path, values, runner.submit(
+                evaluate, scenario, values, outputs, executor=executor, backend=backend,
+                calibrated_only=True)))
+            if len(pending) >= IN_FLIGHT:
+                finish_oldest()  # written while the engine runs the next block
+        while pending:
+            finish_oldest()
     ensemble = Ensemble(design, tuple(outputs), years, tally["usable"], tally["uncalibrated"],
                         folder, infeasible=tally["infeasible"], block_samples=block_samples)
     if folder is None:
         ensemble.values = {name: np.concatenate(parts, axis=-1) for name, parts in kept.items()}
+        ensemble.values[USABLE] = np.concatenate(usable)
     return ensemble
 
 
@@ -383,28 +430,49 @@ def local_pool(backend: str = "auto", samples: int | None = None,
 # --- percentiles ----------------------------------------------------------------------------------
 
 def _percentiles_of(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
-    """Percentiles over the last axis ignoring NaN members: (percentile, ...)."""
+    """Percentiles over the last axis (the usable members; NaN when there are none):
+    (percentile, ...). ``values`` is the caller's to lose: it is partitioned in place."""
+    if values.shape[-1] == 0:
+        return np.full((len(q), *values.shape[:-1]), np.nan)
     with np.errstate(all="ignore"):
-        if not np.isnan(values).any():
-            return np.percentile(values, q, axis=-1)
-        return np.nanpercentile(values, q, axis=-1)
+        return np.percentile(values, q, axis=-1, overwrite_input=True)
 
 
-def ensemble_percentiles(ensemble: Ensemble, q: Sequence[float] = PERCENTILES):
+def ensemble_percentiles(ensemble: Ensemble, q: Sequence[float] = PERCENTILES,
+                         workers: int | None = None):
     """Percentiles of every kept output: an ``xarray.Dataset``, dims (percentile, year[,
-    workload]); members whose run is unusable are left out."""
+    workload]); members whose run is unusable are left out.
+
+    The pass runs a few years of one output at a time on ``workers`` threads (default: one
+    per core; reading the block files and numpy's partitioning release the GIL), holding
+    about ``PERCENTILE_PASS_BYTES`` of values in all."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import xarray as xr
 
     n_years = len(ensemble.years)
+    mask = ensemble.usable_mask()
+    kept = int(mask.sum())
+    workers = max(1, workers or os.cpu_count() or 1)
+    tasks: dict[str, list[slice]] = {}
+    for name in ensemble.outputs:
+        per_year = kept * 8 * (len(WORKLOADS) if name in ("ai_requests_per_day",
+                                                          "request_share") else 1)
+        step = max(1, min(n_years, PERCENTILE_PASS_BYTES // workers // max(per_year, 1)))
+        tasks[name] = [slice(a, min(a + step, n_years)) for a in range(0, n_years, step)]
+
+    def percentiles(name: str, years: slice) -> np.ndarray:
+        return _percentiles_of(ensemble.usable_output(name, years, mask), q)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {name: [pool.submit(percentiles, name, years) for years in spans]
+                   for name, spans in tasks.items()}
+        found = {name: np.concatenate([f.result() for f in parts], axis=1)
+                 for name, parts in futures.items()}
     data = {}
     for name in ensemble.outputs:
         o = OUTPUT_BY_NAME[name]
-        per_year = ensemble.design.samples * 8 * (len(WORKLOADS) if name == "ai_requests_per_day"
-                                                  or name == "request_share" else 1)
-        step = max(1, min(n_years, PERCENTILE_PASS_BYTES // max(per_year, 1)))
-        parts = [_percentiles_of(ensemble.output(name, slice(a, min(a + step, n_years))), q)
-                 for a in range(0, n_years, step)]
-        values = np.concatenate(parts, axis=1)
+        values = found[name]
         dims = ("percentile", "year", "workload")[: values.ndim]
         data[name] = (dims, values, {"units": o.unit, "long_name": o.long_name,
                                      "quantity_type": o.kind})
@@ -549,7 +617,8 @@ def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
     chosen = check_outputs(outputs)
     grids = np.meshgrid(*[a.values for a in axes], indexing="ij")
     values = {a.key: g.ravel() for a, g in zip(axes, grids, strict=True)}
-    out, ok, miss = evaluate(scenario, values, chosen, executor=executor, backend=backend)
+    out, ok, miss = evaluate(scenario, values, chosen, executor=executor, backend=backend,
+                             calibrated_only=True)
     shape = tuple(len(a.values) for a in axes)
     coords: dict[str, object] = {"year": ("year", scenario.years, {"long_name": "Calendar year"})}
     for a in axes:
@@ -577,7 +646,9 @@ def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
     ds.attrs.update(scenario_provenance(scenario))
     ds.attrs.update({"model": "projection", "swept": json.dumps({a.key: a.text for a in axes}),
                      "title": "projection: parameter sweep",
-                     "runs_infeasible_start": int(np.isposinf(miss).sum())})
+                     "runs_infeasible_start": int(np.isposinf(miss).sum()),
+                     "runs_missing_start_targets": int((np.isfinite(miss)
+                                                        & (miss > CALIBRATION_TOLERANCE)).sum())})
     return ds
 
 

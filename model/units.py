@@ -155,10 +155,7 @@ def to_base(quantity: pint.Quantity, unit: str) -> float:
     """Convert to SI base units after checking the dimension against ``unit``."""
     expected = registry().Quantity(1.0, unit)
     if quantity.dimensionality != expected.dimensionality:
-        raise UnitError(
-            f"has dimension {describe_dimension(quantity)}, expected {describe_dimension(expected)}"
-            f" (for example {unit!r})"
-        )
+        raise UnitError(wrong_dimension(quantity, unit))
     value = float(quantity.to_base_units().magnitude)
     if not math.isfinite(value):
         raise UnitError("is not a finite number")
@@ -286,3 +283,57 @@ def _remember(key: str, factor: float) -> None:
 def describe_dimension(quantity: pint.Quantity) -> str:
     dim = str(quantity.dimensionality)
     return "dimensionless" if dim == "dimensionless" else dim
+
+
+PLAIN_DIMENSIONS: tuple[tuple[str, str], ...] = (
+    # every dimension of the parameter table (model/parameters.py), then common mistakes
+    ("dimensionless", "a plain number (a count, a share or a multiple)"),
+    ("1/yr", "a rate per unit of time"),
+    ("yr", "a time"),
+    ("TWh", "an energy"),
+    ("GW", "a power (an energy per unit of time)"),
+    ("GW/yr", "a power per unit of time"),
+    ("L/kWh", "a volume per unit of energy"),
+    ("g/kWh", "a mass per unit of energy"),
+    ("FLOP/J", "a count per unit of energy"),
+    ("kg", "a mass"),
+    ("m", "a length"),
+    ("m**2", "an area"),
+    ("L", "a volume"),
+    ("m/s", "a speed"),
+    ("kg/m**3", "a density"),
+    ("L/s", "a volume per unit of time"),
+    ("kg/s", "a mass per unit of time"),
+    ("K", "a temperature"),
+    ("A", "an electric current"),
+    ("V", "a voltage"),
+    ("Pa", "a pressure"),
+)
+"""Plain words for dimensions, each given by a unit of that dimension: what a unit error says
+instead of pint's ``[mass] / [time]``."""
+YEARLY_RATE = "1/yr"
+"""The unit of compound yearly rates (growth parameters): written "%/yr" in scenario files."""
+
+
+def plain_dimension(quantity: pint.Quantity) -> str:
+    """The dimension of ``quantity`` in words ("a mass"), or pint's notation when it has no
+    plain name ("[mass] ** 2")."""
+    ureg = registry()
+    for unit, name in PLAIN_DIMENSIONS:
+        if ureg.Quantity(1.0, unit).dimensionality == quantity.dimensionality:
+            return name
+    return describe_dimension(quantity)
+
+
+def wrong_dimension(quantity: pint.Quantity, unit: str) -> str:
+    """What a value of the wrong dimension is and what was expected, in words, with an
+    example in ``unit`` (the parameter's own) that keeps the number given: "has the wrong
+    dimension: a mass; expected a yearly rate such as '40 %/yr'"."""
+    number = f"{float(quantity.magnitude):g}"
+    if unit == YEARLY_RATE:
+        expected, example = "a yearly rate", f"{number} %/yr"
+    else:
+        expected = plain_dimension(registry().Quantity(1.0, unit))
+        example = number if unit == "dimensionless" else f"{number} {unit}"
+    return f"has the wrong dimension: {plain_dimension(quantity)}; expected {expected} such as " \
+        f"'{example}'"

@@ -60,8 +60,9 @@ Years = Annotated[
 ]
 Force = Annotated[
     bool,
-    typer.Option("--force", help="Replace results in the output folder that were made from "
-                 "other inputs (a rerun of the same inputs replaces them without it)."),
+    typer.Option("--force", help="Replace results or files in the output folder that were "
+                 "not made for this scenario file (a rerun of the same file replaces its own "
+                 "results without it)."),
 ]
 Quiet = Annotated[
     bool,
@@ -121,7 +122,7 @@ def parse_years(given: Sequence[str] | None, years: Sequence[int]) -> list[int] 
     return sorted(wanted) or None
 
 
-def _result_writers(ds: Results) -> dict[str, Any]:
+def _result_writers(ds: Results, extra: dict[str, Any]) -> dict[str, Any]:
     from projection.outputs.netcdf import write_netcdf
     from projection.outputs.tables import (
         write_csv,
@@ -133,54 +134,44 @@ def _result_writers(ds: Results) -> dict[str, Any]:
     return {
         "projection.nc": lambda p: write_netcdf(ds, p),
         "projection.csv": lambda p: write_csv(ds, p),
-        "projection.meta.json": lambda p: write_sidecar(ds, p, "projection.csv"),
+        "projection.meta.json": lambda p: write_sidecar(ds, p, "projection.csv", extra),
         "projection_iamc.csv": lambda p: write_iamc(ds, p),
-        "projection_iamc.meta.json": lambda p: write_sidecar(ds, p, "projection_iamc.csv"),
+        "projection_iamc.meta.json": lambda p: write_sidecar(ds, p, "projection_iamc.csv",
+                                                             extra),
         "projection_iamc.xlsx": lambda p: write_iamc_workbook(ds, p),
     }
 
 
-def check_replaceable(folder: Path, ds: Results, force: bool) -> None:
-    """Refuse to replace results in ``folder`` made from other inputs, unless ``force``.
-
-    Results of the same inputs (the same scenario files and overrides, years and sub-steps:
-    the sidecar's ``inputs_sha256``) are replaced; so are none at all. Result files without a
-    readable sidecar count as other inputs.
-    """
-    from projection.model.errors import InputError
-    from projection.model.safe_io import read_text
-    from projection.outputs.files import OutputError
+def check_replaceable(folder: Path, ds: Results, force: bool,
+                      scenario_paths: Sequence[Path]):
+    """Refuse, before writing, to replace results in ``folder`` that were made for other
+    scenario files, or files this command did not write, unless ``force``: a rerun of the
+    same scenario files (edited or not, with any options) replaces its own results
+    (``projection.outputs.files.check_replaceable``)."""
+    from projection.outputs import files
     from projection.outputs.tables import inputs_sha256
 
-    if force or not folder.is_dir():
-        return
-    present = [name for name in RESULT_FILES if (folder / name).is_file()]
-    if not present:
-        return
     ours = inputs_sha256(ds.attrs)
-    theirs = None
-    for name in SIDECARS:
-        try:
-            text = read_text(folder / name, what="a results sidecar (.json)")
-            theirs = json.loads(text)["inputs_sha256"]
-            break
-        except (InputError, ValueError, KeyError, TypeError):
-            continue
-    if theirs == ours:
-        return
-    raise OutputError(f"{folder}: holds results ({', '.join(present)}) made from other inputs; "
-                      "use --force to replace them, or --output for another folder")
+    return files.check_replaceable(
+        folder, sidecar=SIDECARS[0], names=RESULT_FILES, scenario_paths=scenario_paths,
+        force=force, same_inputs=lambda record: record.get("inputs_sha256") == ours)
 
 
 def write_results(ds: Results, folder: Path, force: bool,
-                  inputs: Sequence[Path] = ()) -> list[Path]:
+                  inputs: Sequence[Path] = (),
+                  scenario_paths: Sequence[Path] | None = None) -> list[Path]:
     """Every result file, written together into ``folder`` (all or none), never over one of
-    ``inputs`` and only when every value is finite."""
-    from projection.outputs.files import check_output_folder, write_all
+    ``inputs`` and only when every value is finite. ``scenario_paths`` are the scenario files
+    named on the command line (default: the first of ``inputs``), which the folder is then
+    made for."""
+    from projection.outputs.files import FILES, MADE_FOR, check_output_folder, made_for, write_all
 
+    paths = list(scenario_paths) if scenario_paths is not None else list(inputs)[:1]
     check_output_folder(folder, inputs=inputs)
-    check_replaceable(folder, ds, force)
-    return write_all(folder, _result_writers(ds), inputs=inputs, datasets=[ds])
+    replacing = check_replaceable(folder, ds, force, paths)
+    extra = {MADE_FOR: made_for(folder, paths), FILES: list(RESULT_FILES)}
+    return write_all(folder, _result_writers(ds, extra), inputs=inputs, datasets=[ds],
+                     stale=replacing.stale)
 
 
 def _report(written: Sequence[Path], quiet: bool) -> None:
@@ -221,7 +212,7 @@ def run(
             step("writing the results")
             name = loaded.name if end_year is None else f"{loaded.name}-{end_year}"
             folder = output if output is not None else DEFAULT_RESULTS / name
-            written = write_results(ds, folder, force, loaded.files)
+            written = write_results(ds, folder, force, loaded.files, [loaded.path])
     except USER_ERRORS as exc:
         fail(str(exc))
         return
@@ -282,7 +273,7 @@ def compare(
             step("writing the results")
             names = [str(s) for s in ds["scenario"].values]
             folder = output if output is not None else compare_folder(names, end_year)
-            written = write_results(ds, folder, force, paths)
+            written = write_results(ds, folder, force, paths, paths)
     except USER_ERRORS as exc:
         fail(str(exc))
         return

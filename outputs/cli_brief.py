@@ -2,8 +2,8 @@
 
 Writes a self-contained HTML page (styles inline, charts as data URIs, no script, nothing
 fetched to view it), a Markdown version beside it and, with ``--pdf``, a PDF printed from the
-same page by headless Chromium. matplotlib (the ``brief`` extra) is imported only when the
-command runs. Bad input is one line on stderr, exit code 2, and nothing written.
+same page by headless Chromium. matplotlib is imported only when the command runs. Bad input
+is one line on stderr, exit code 2, and nothing written.
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ def brief_command(
              "PROJECTION_CHROMIUM to the browser's executable)")
     try:
         import matplotlib  # noqa: F401
-    except ImportError as exc:  # the optional 'brief' extra is missing
-        fail(f"brief needs the optional 'brief' extra (pip install 'projection[brief]'): {exc}")
+    except ImportError as exc:  # a dependency of the plain install, removed since
+        fail(f"brief needs matplotlib, which is not installed (pip install matplotlib): {exc}")
         return
     try:
         written = _write(scenarios, baseline, output, browser, uncertainty, force)

@@ -35,8 +35,9 @@ Backend = Annotated[str, typer.Option("--backend", help="auto (numba when instal
                                       "compiled once per machine, then faster on large "
                                       "ensembles).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no table and no progress.")]
-Force = Annotated[bool, typer.Option("--force", help="Replace results in the output folder that "
-                  "were made from other inputs.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace results or files in the output "
+                  "folder that were not made for this scenario file (a rerun of the same file "
+                  "replaces its own results without it).")]
 
 
 EXIT_BAD_INPUT = 2
@@ -74,6 +75,20 @@ def _check_backend(backend: str) -> None:
                                 "'projection[fast]'")
 
 
+def _check_dask(dask: bool, scheduler: str | None) -> None:
+    """Refuse ``--dask``/``--scheduler`` without Dask installed, before any work."""
+    if not dask and scheduler is None:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        from projection.model.uncertainty import EnsembleError
+
+        option = "--dask" if dask else "--scheduler"
+        raise EnsembleError(option, "", "needs Dask distributed, which is not installed: "
+                            "pip install 'projection[dask]'")
+
+
 @contextmanager
 def _executor(dask: bool, scheduler: str | None, backend: str,
               samples: int | None = None) -> Iterator[object | None]:
@@ -89,11 +104,7 @@ def _executor(dask: bool, scheduler: str | None, backend: str,
         with pool:
             yield pool
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        _fail("--dask needs Dask distributed: pip install 'projection[dask]'")
-        return
+    from distributed import Client, LocalCluster  # present: checked by _check_dask
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="10s")
@@ -117,9 +128,9 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
+    with Progress(TextColumn(label), BarColumn(), _count_column(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)  # the total comes with the first update
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -127,40 +138,84 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
         yield update
 
 
-def _check_folder(folder: Path, name: str, inputs: dict, scenario, force: bool) -> None:
-    """Refuse, before any work, a folder that is a file or an input, or that holds ``name``
-    results made from other ``inputs`` (unless ``force``)."""
+def _count_column():
+    """A rich column "done/total" ("done" alone while the total is not known yet: a task's
+    total is None until its first update, and a format such as ``{task.total:,}`` then fails
+    on every refresh of the bar)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Count(ProgressColumn):
+        def render(self, task) -> Text:
+            done = f"{int(task.completed):,}"
+            return Text(done if task.total is None else f"{done}/{int(task.total):,}")
+
+    return Count()
+
+
+FIXED_FILES = {
+    "uncertainty": ("uncertainty.nc", "uncertainty.csv", "uncertainty.meta.json",
+                    "uncertainty_iamc.csv", "uncertainty_iamc.meta.json"),
+    "sensitivity": ("sensitivity.nc", "sensitivity.csv", "sensitivity.meta.json"),
+    "sweep": ("sweep.nc", "sweep.csv", "sweep.meta.json"),
+}
+"""The files each command always writes (its charts besides, one per output)."""
+CHARTS = {"uncertainty": ("fan_*.png",), "sensitivity": ("bars_*.png", "tornado_*.png"),
+          "sweep": ("sweep_*.png",)}
+"""The names of each command's charts."""
+
+
+def _check_folder(folder: Path, name: str, inputs: dict, scenario, force: bool):
+    """Before any work: refuse a folder that is a file or an input, or that holds results
+    made for another scenario file or files this command did not write (unless ``force``).
+    Returns what will be replaced (``projection.outputs.files.Replacing``)."""
     import json
 
-    from projection.outputs.files import OutputError, check_output_folder
+    from projection.outputs.files import check_output_folder, check_replaceable
 
     check_output_folder(folder, inputs=scenario.files)
-    meta = folder / f"{name}.meta.json"
-    if force or not meta.is_file():
-        return
-    try:
-        theirs = json.loads(meta.read_text(encoding="utf-8")).get("inputs")
-    except (OSError, ValueError, AttributeError):
-        theirs = None
-    if theirs != json.loads(json.dumps(inputs, default=str)):
-        raise OutputError(f"{folder}: holds {name} results made from other inputs; use --force "
-                          "to replace them, or -o for another folder")
+    names = list(FIXED_FILES[name])
+    if folder.is_dir():
+        names += sorted(p.name for pattern in CHARTS[name] for p in folder.glob(pattern))
+    given = json.loads(json.dumps(inputs, default=str))
+    return check_replaceable(folder, sidecar=f"{name}.meta.json", names=names,
+                             scenario_paths=[scenario.path], force=force,
+                             same_inputs=lambda record: record.get("inputs") == given)
+
+
+def sidecar_record(ds, describes: str) -> dict:
+    """The provenance of one result file, as ``projection run``'s sidecars hold it: every
+    attribute of ``ds`` (JSON-valued ones decoded), the file described, and the model's
+    version and the command when ``ds`` does not carry them."""
+    from projection.model import __version__
+    from projection.model.results import command_line
+    from projection.outputs.tables import provenance
+
+    record = provenance(ds, describes)
+    record.setdefault("model", "projection")
+    record.setdefault("model_version", __version__)
+    record.setdefault("command", command_line())
+    return record
 
 
 def _write(folder: Path, name: str, writers: dict[str, Callable[[Path], None]], ds,
-           inputs: dict, scenario) -> list[Path]:
-    """The result files and a ``<name>.meta.json`` sidecar (provenance and the inputs that
-    made them), all or none."""
+           inputs: dict, scenario, replacing) -> list[Path]:
+    """The result files and a ``<name>.meta.json`` sidecar describing ``<name>.csv``
+    (provenance, the inputs that made them, the scenario file the folder is made for, the
+    files written), all or none; files of the earlier result not written again go."""
     import json
 
-    from projection.outputs.files import write_all
+    from projection.outputs.files import FILES, MADE_FOR, made_for, write_all
+
+    names = [*writers, f"{name}.meta.json"]
 
     def meta(path: Path) -> None:
-        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in ds.attrs.items()}
-        path.write_text(json.dumps({"inputs": inputs, "provenance": attrs}, indent=1,
-                                   default=str), encoding="utf-8")
+        record = {**sidecar_record(ds, f"{name}.csv"), "inputs": inputs,
+                  MADE_FOR: made_for(folder, [scenario.path]), FILES: names}
+        path.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
 
-    return write_all(folder, {**writers, f"{name}.meta.json": meta}, inputs=scenario.files)
+    return write_all(folder, {**writers, f"{name}.meta.json": meta}, inputs=scenario.files,
+                     stale=replacing.stale)
 
 
 def _clear_ensemble(folder: Path) -> None:
@@ -174,30 +229,56 @@ def _clear_ensemble(folder: Path) -> None:
 def _charts_note(quiet: bool) -> None:
     if not quiet:
         typer.echo("note: charts skipped (matplotlib is not installed: pip install "
-                   "'projection[charts]')", err=True)
+                   "matplotlib)", err=True)
 
 
 # --- uncertainty ----------------------------------------------------------------------------------
 
 def percentile_table(ds) -> str:
-    """Every output: a row per percentile and the scenario's run, a column per year."""
-    from projection.outputs.terminal import fmt, render_table
+    """Every output as the run's headline table words it: a row for the scenario's own run and
+    one per percentile, a column per year (an output by workload: a block per workload)."""
+    from projection.outputs.terminal import fmt, output_label, render_table
 
     years = [int(y) for y in ds["year"].values]
     header = ["", "unit", "", *(str(y) for y in years)]
     rows = []
     for name in ds.attrs["outputs"].split(","):
-        var = ds[name]
-        if "workload" in var.dims:
-            var = var.sum("workload") if var.attrs.get("units") != "percent" else None
-            if var is None:
-                continue
-        unit = ds[name].attrs.get("units", "")
-        rows.append([name, unit, "run", *(fmt(float(v)) for v in ds[f"{name}_run"].values
-                                           if ds[f"{name}_run"].ndim == 1)])
-        for q in ds["percentile"].values:
-            rows.append(["", "", f"p{q:g}", *(fmt(float(v)) for v in var.sel(percentile=q).values)])
+        label, unit, factor = output_label(name)
+        var, run = ds[name], ds[f"{name}_run"]
+        parts = ([(label, var, run)] if "workload" not in var.dims else
+                 [(f"{label}: {w}", var.sel(workload=w), run.sel(workload=w))
+                  for w in var["workload"].values])
+        for text, v, r in parts:
+            rows.append([text, unit, "run", *(fmt(float(x) * factor) for x in r.values)])
+            for q in ds["percentile"].values:
+                rows.append(["", "", f"p{q:g}",
+                             *(fmt(float(x) * factor) for x in v.sel(percentile=q).values)])
     return render_table(header, rows, left=3)
+
+
+def members_summary(ds) -> str:
+    """How many members the percentiles hold, and which were left out and why."""
+    from projection.model.dynamics import INFEASIBLE_REASONS
+
+    a = ds.attrs
+    samples, usable = int(a["samples"]), int(a["usable_samples"])
+    missing = int(a["samples_missing_start_targets"])
+    infeasible = int(a["samples_infeasible_start"])
+    other = samples - usable - missing - infeasible
+    line = (f"{samples:,} members ({a['sample_method']}, seed {a['seed']}): the percentiles "
+            f"are of the {usable:,} usable")
+    left = []
+    if missing:
+        left.append(f"{missing:,} whose start year misses its calibration targets (start-year "
+                    "demand above start-year capacity: they do not start from the calibrated "
+                    f"{a.get('start_year', 'start year')}, and projection run refuses such "
+                    "inputs)")
+    if infeasible:
+        left.append(f"{infeasible:,} with an infeasible start state "
+                    f"({'; or '.join(INFEASIBLE_REASONS.values())})")
+    if other > 0:
+        left.append(f"{other:,} whose run is not finite or whose values are out of bounds")
+    return line + ("; left out: " + "; ".join(left) if left else "")
 
 
 def uncertainty_command(
@@ -228,11 +309,12 @@ def uncertainty_command(
         chosen = check_outputs(output)
         planned = design(loaded, samples, seed, method)  # every option checked first
         _check_backend(backend)
+        _check_dask(dask, scheduler)
         folder = output_dir if output_dir is not None else (
             DEFAULT_RESULTS / loaded.name / "uncertainty")
         inputs = {**planned.record(), "outputs": list(chosen)}
-        _check_folder(folder, "uncertainty", inputs, loaded, force)
-        if force:
+        replacing = _check_folder(folder, "uncertainty", inputs, loaded, force)
+        if (force or replacing.ours) and not resume:
             _clear_ensemble(folder / ENSEMBLE_FOLDER)
         with _executor(dask, scheduler, backend, samples) as executor, \
                 _progress("members", quiet) as progress:
@@ -243,25 +325,20 @@ def uncertainty_command(
             "uncertainty.nc": lambda p: files.write_netcdf(ds, p),
             "uncertainty.csv": lambda p: files.write_long_csv(ds, p, ("percentile",)),
             "uncertainty_iamc.csv": lambda p: files.write_iamc(ds, p),
-            "uncertainty_iamc.meta.json": lambda p: files.write_meta(ds, p),
+            "uncertainty_iamc.meta.json": lambda p: files.write_meta(
+                sidecar_record(ds, "uncertainty_iamc.csv"), p),
         }
         charts = files.charts_available()
         if charts:
             writers.update({f"fan_{name}.png": files.fan_chart(ds, name) for name in chosen
                             if "workload" not in ds[name].dims})
-        written = _write(folder, "uncertainty", files.render(writers), ds, inputs, loaded)
+        written = _write(folder, "uncertainty", files.render(writers), ds, inputs, loaded,
+                         replacing)
     except _user_errors() as exc:
         _fail(str(exc))
         return
-    from projection.model.dynamics import INFEASIBLE_REASONS
-
     if not quiet:
-        typer.echo(f"{loaded.title} ({loaded.name}): {samples:,} members ({method}, seed "
-                   f"{seed}), {ds.attrs['usable_samples']:,} usable; "
-                   f"{ds.attrs['samples_missing_start_targets']:,} miss the start-year targets "
-                   "(start-year demand above start-year capacity); "
-                   f"{ds.attrs['samples_infeasible_start']:,} have an infeasible start state "
-                   f"({'; or '.join(INFEASIBLE_REASONS.values())})")
+        typer.echo(f"{loaded.title} ({loaded.name}): {members_summary(ds)}")
         typer.echo(percentile_table(ds))
     if not charts:
         _charts_note(quiet)
@@ -328,7 +405,7 @@ def sensitivity_command(
         inputs = {"scenario_sha256": loaded.sha256, "end_year": loaded.end_year,
                   "method": method, "samples": base, "seed": seed,
                   "second_order": second_order, "outputs": list(chosen)}
-        _check_folder(folder, "sensitivity", inputs, loaded, force)
+        replacing = _check_folder(folder, "sensitivity", inputs, loaded, force)
         runs = None if method != "oat" else 1  # one at a time: a few dozen runs, one block
         with _executor(False, None, backend, runs) as executor, \
                 _progress("runs", quiet) as progress:
@@ -349,7 +426,8 @@ def sensitivity_command(
                 else:
                     key = "ST" if method == "sobol" else "mu_star"
                     writers[f"bars_{name}.png"] = files.bar_chart(ds, str(name), last, key)
-        written = _write(folder, "sensitivity", files.render(writers), ds, inputs, loaded)
+        written = _write(folder, "sensitivity", files.render(writers), ds, inputs, loaded,
+                         replacing)
     except _user_errors() as exc:
         _fail(str(exc))
         return
@@ -378,7 +456,8 @@ def sweep_table(ds, outputs: Sequence[str], year: int) -> str:
         cells = [f"{float(ds[k].values[i]):.4g}" for k, i in at.items()]
         for o in outputs:
             var = ds[o].sel(year=year).isel(at)
-            cells.append(fmt(float(var.sum("workload") if "workload" in var.dims else var)))
+            value = float(var.sum("workload") if "workload" in var.dims else var)
+            cells.append(fmt(value) if np.isfinite(value) else "left out")
         rows.append(cells)
     return f"{year}\n" + render_table(header, rows, left=3)
 
@@ -407,7 +486,7 @@ def sweep_command(
             DEFAULT_RESULTS / loaded.name / ("sweep-" + "-".join(a.key for a in axes)))
         inputs = {"scenario_sha256": loaded.sha256, "end_year": loaded.end_year,
                   "param": list(param), "outputs": list(chosen)}
-        _check_folder(folder, "sweep", inputs, loaded, force)
+        replacing = _check_folder(folder, "sweep", inputs, loaded, force)
         runs = math.prod(len(a.values) for a in axes)
         with _executor(False, None, backend, runs) as executor:
             ds = sweep(loaded, axes, chosen, executor=executor, backend=backend)
@@ -421,13 +500,15 @@ def sweep_command(
         if charts:
             writers.update({f"sweep_{name}.png": files.sweep_chart(ds, name, last)
                             for name in chosen if "workload" not in ds[name].dims})
-        written = _write(folder, "sweep", files.render(writers), ds, inputs, loaded)
+        written = _write(folder, "sweep", files.render(writers), ds, inputs, loaded, replacing)
     except _user_errors() as exc:
         _fail(str(exc))
         return
     if not quiet:
         typer.echo(f"{loaded.title} ({loaded.name}): sweep of {', '.join(keys)}, "
-                   f"{int(ds['usable'].sum())} of {ds['usable'].size} runs usable; "
+                   f"{int(ds['usable'].sum())} of {ds['usable'].size} runs usable; left out: "
+                   f"{ds.attrs.get('runs_missing_start_targets', 0)} whose start year misses "
+                   "its calibration targets (start-year demand above start-year capacity), "
                    f"{ds.attrs.get('runs_infeasible_start', 0)} with an infeasible start state")
         typer.echo(sweep_table(ds, list(chosen[:3]), last))
     if not charts:

@@ -9,6 +9,12 @@ rules:
 - :func:`check_output_folder` / :func:`check_output_file` refuse an output that is a file where
   a folder is expected (and the reverse), or that is one of the run's inputs (a scenario or a
   file it extends), before any work is done.
+- :func:`check_replaceable` decides, before the work, whether a folder's earlier results may
+  be replaced: a folder the tool made for the same scenario files (the ``made_for`` of its
+  sidecar) is the tool's to replace on a rerun, whatever was edited; other results, and files
+  the tool did not write, are kept unless ``--force``. The earlier result's own files that the
+  new one does not write (charts of outputs no longer asked for) are removed when it is
+  replaced.
 - :func:`write_all` writes a set of files into a folder; :func:`write_file` writes one file
   (``force`` to replace it). Both check that every value of the given datasets is finite,
   write each file to a hidden temporary name that is registered for clean-up *before* it is
@@ -26,6 +32,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -161,10 +168,98 @@ def deferred_interrupts() -> Iterator[None]:
                 signal.raise_signal(signal.SIGINT)
 
 
-def _commit(staged: list[tuple[Path, Path]]) -> None:
+def _commit(staged: list[tuple[Path, Path]], stale: Iterable[Path] = ()) -> None:
     with deferred_interrupts():
         for part, final in staged:
             os.replace(part, final)
+        for path in stale:
+            try:
+                if path.is_symlink() or path.is_file():
+                    path.unlink()
+            except OSError:
+                pass  # an earlier result's leftover: not worth failing a written result for
+
+
+# --- replacing earlier results ---------------------------------------------------------------
+
+MADE_FOR = "made_for"
+"""The sidecar field naming the scenario files a result folder was made for, relative to the
+folder (so that moving the project keeps them)."""
+FILES = "files"
+"""The sidecar field listing the files a result wrote into its folder."""
+
+
+def made_for(folder: Path, scenario_paths: Iterable[Path | str]) -> list[str]:
+    """The scenario files named on the command line, as ``made_for`` records them."""
+    base = os.path.realpath(folder)
+    return [os.path.relpath(os.path.realpath(p), base) for p in scenario_paths]
+
+
+def _is_plain_name(name: object) -> bool:
+    return (isinstance(name, str) and bool(name) and name not in (".", "..")
+            and "/" not in name and "\\" not in name and not name.startswith(".")
+            and path_name_problem(name) is None)
+
+
+def read_record(path: Path) -> dict | None:
+    """A result sidecar's JSON object, or None when it is missing or cannot be read as one."""
+    import json
+
+    from projection.model.errors import InputError
+    from projection.model.safe_io import read_text
+
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(read_text(path, what="a results sidecar (.json)"))
+    except (InputError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+@dataclass(frozen=True)
+class Replacing:
+    """What writing into a folder will replace: whether the folder's results are this
+    command's own (made for the same scenario files), and the earlier result's files that the
+    new one must remove (:func:`write_all`'s ``stale``)."""
+
+    ours: bool
+    stale: tuple[str, ...] = ()
+
+
+def check_replaceable(folder: Path, *, sidecar: str, names: Iterable[str],
+                      scenario_paths: Iterable[Path | str], force: bool,
+                      same_inputs: Callable[[dict], bool] | None = None) -> Replacing:
+    """Before any work: may results go into ``folder``, where ``names`` would be written?
+
+    Yes when none of ``names`` is there; when the folder's ``sidecar`` says it was made for
+    the same ``scenario_paths`` (the same files, whatever they now hold or whatever options
+    and overrides were given; ``same_inputs`` also accepts a sidecar written before
+    ``made_for`` was recorded); or with ``force``. Otherwise :class:`OutputError`, one line.
+    """
+    if not folder.is_dir():
+        return Replacing(ours=False)
+    present = [n for n in names if os.path.islink(folder / n) or os.path.isfile(folder / n)]
+    record = read_record(folder / sidecar)
+    ours = False
+    if record is not None:
+        recorded = record.get(MADE_FOR)
+        if isinstance(recorded, list) and all(isinstance(r, str) for r in recorded):
+            theirs = [os.path.realpath(folder / r) for r in recorded]
+            ours = theirs == [os.path.realpath(p) for p in scenario_paths]
+        elif same_inputs is not None:
+            ours = same_inputs(record)
+    if present and not ours and not force:
+        shown_names = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
+        why = ("made from other inputs (another scenario file)" if record is not None
+               else "that this command did not write")
+        raise OutputError(f"{folder}: holds results ({shown_names}) {why}; use --force to "
+                          "replace them, or another output folder")
+    if record is None or not (ours or force):
+        return Replacing(ours=ours)
+    listed = record.get(FILES)
+    stale = tuple(n for n in (listed if isinstance(listed, list) else []) if _is_plain_name(n))
+    return Replacing(ours=ours, stale=stale)
 
 
 def _cleanup(parts: list[Path]) -> None:
@@ -194,9 +289,11 @@ def write_all(
     inputs: Iterable[Path | str] = (),
     datasets: Iterable[xr.Dataset] = (),
     option: str = "--output",
+    stale: Iterable[str] = (),
 ) -> list[Path]:
     """Write every file of ``writers`` (file name -> function that writes it to the path it is
-    given) into ``folder``, all or none.
+    given) into ``folder``, all or none; then remove the files named in ``stale`` (an earlier
+    result's own, see :func:`check_replaceable`) that were not written again.
 
     Checked first, before the folder is created: ``folder``'s name, that it is not a file,
     that no target is a folder or one of ``inputs``, and that every value of ``datasets`` is
@@ -218,7 +315,9 @@ def write_all(
             part = _new_part(folder, name, parts)
             staged.append((part, folder / name))
             write(part)
-        _commit(staged)
+        leftovers = [folder / n for n in dict.fromkeys(stale)
+                     if n not in writers and _is_plain_name(n)]
+        _commit(staged, [p for p in leftovers if not any(_same_file(p, Path(i)) for i in inputs)])
     except OSError as exc:
         raise OutputError(f"{folder}: cannot write the results ({exc.strerror or exc})") from None
     finally:

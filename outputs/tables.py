@@ -57,10 +57,12 @@ def provenance(ds: Results, describes: str) -> dict[str, Any]:
     return record
 
 
-def write_sidecar(ds: Results, path: Path, describes: str) -> None:
-    """The provenance of ``describes`` as JSON."""
+def write_sidecar(ds: Results, path: Path, describes: str,
+                  extra: dict[str, Any] | None = None) -> None:
+    """The provenance of ``describes`` as JSON (with ``extra`` fields, such as the scenario
+    files the result folder was made for)."""
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(provenance(ds, describes), fh, indent=2, default=str)
+        json.dump({**provenance(ds, describes), **(extra or {})}, fh, indent=2, default=str)
         fh.write("\n")
 
 

@@ -58,6 +58,47 @@ HEADLINES: tuple[Headline, ...] = (
 )
 
 
+OUTPUT_LABELS: dict[str, tuple[str, str, float]] = {
+    "facility_energy": ("US data-centre electricity", "TWh", 1.0),
+    "ai_facility_energy": ("AI data-centre electricity", "TWh", 1.0),
+    "share_of_us_electricity": ("Share of US electricity", "%", 1.0),
+    "ai_share_of_household_electricity": ("AI vs US household electricity", "%", 1.0),
+    "operating_capacity": ("Operating capacity (1 Jan)", "GW", 1.0),
+    "data_centres": ("Data centres (1 Jan)", "number", 1.0),
+    "ai_requests_per_day_total": ("AI requests per day", "billion", 1e-9),
+    "chat_energy_per_request": ("Energy of one chat request", "Wh", 1.0),
+    "onsite_water": ("Water consumed on site", "billion L", 1.0),
+    "indirect_water": ("Water consumed at power plants", "billion L", 1.0),
+    "water_consumption": ("Water consumed, on site and at power plants", "billion L", 1.0),
+    "emissions": ("Carbon, location-based", "Mt CO2e", 1.0),
+    "emissions_market_based": ("Carbon, market-based", "Mt CO2e", 1.0),
+    "grid_intensity": ("Grid carbon intensity (1 Jan)", "g CO2e/kWh", 1.0),
+    "unserved_energy": ("Unserved demand", "TWh", 1.0),
+}
+"""Output name -> (label, unit, factor from the catalogue's unit), as the run's headline table
+words them (``HEADLINES``); tables of the other commands use them too."""
+UNIT_WORDS: dict[str, tuple[str, float]] = {
+    "percent": ("%", 1.0), "GL": ("billion L", 1.0), "dimensionless": ("", 1.0),
+    "data_centre": ("number", 1.0), "accelerator": ("number", 1.0), "household": ("number", 1.0),
+    "request/day": ("billion a day", 1e-9), "token/day": ("billion a day", 1e-9),
+}
+"""A catalogue unit as a reader's table words it, with the factor to that wording."""
+
+
+def output_label(name: str, unit: str = "") -> tuple[str, str, float]:
+    """How a table shows output ``name``: (label, unit, factor from the catalogue's unit); a
+    name outside the catalogue keeps its name and ``unit``."""
+    if name in OUTPUT_LABELS:
+        return OUTPUT_LABELS[name]
+    from projection.model.results import OUTPUT_BY_NAME
+
+    out = OUTPUT_BY_NAME.get(name)
+    if out is None:
+        return name, unit, 1.0
+    shown, factor = UNIT_WORDS.get(out.unit, (out.unit, 1.0))
+    return out.long_name, shown, factor
+
+
 def headline_years(years: Sequence[int]) -> list[int]:
     """The first year, 2026, 2028, 2030 and the last year, where projected."""
     first, last = int(years[0]), int(years[-1])

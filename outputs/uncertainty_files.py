@@ -1,9 +1,8 @@
 """Files and charts of the uncertainty, sensitivity and sweep commands.
 
-Tables are long-form CSV opening with ``# key: value`` provenance lines (read them with
-``pandas.read_csv(path, comment="#")``); the IAMC table is plain (pyam and pandas read it
-without options) with its provenance in a ``.meta.json`` sidecar. Charts need matplotlib
-(the optional ``charts`` extra); without it they are skipped and the command says so.
+Tables are plain long-form CSV files that ``pandas.read_csv(path)`` reads without options
+(the IAMC table as pyam reads it); the provenance of each is in a ``.meta.json`` sidecar
+beside it, as for ``projection run``. Charts are drawn with matplotlib.
 """
 
 from __future__ import annotations
@@ -22,18 +21,6 @@ from projection.model.results import OUTPUT_BY_NAME
 from projection.outputs.tables import number_text as _fmt
 
 IAMC_REGION = "United States"
-PROVENANCE_KEYS = ("model", "model_version", "command", "scenario", "scenario_file",
-                   "scenario_sha256", "sample_method", "seed", "samples", "usable_samples",
-                   "samples_missing_start_targets", "samples_infeasible_start",
-                   "runs_infeasible_start", "sensitivity_method", "runs",
-                   "uncertain_parameters", "distributions", "rank_correlations", "swept",
-                   "correlations_used")
-
-
-def _header(ds, fh) -> None:
-    for key in PROVENANCE_KEYS:
-        if key in ds.attrs:
-            fh.write(f"# {key}: {' '.join(str(ds.attrs[key]).split())}\n")
 
 
 def write_netcdf(ds, path: Path) -> None:
@@ -49,7 +36,6 @@ def write_long_csv(ds, path: Path, extra_dims: tuple[str, ...]) -> None:
     year."""
     years = [int(y) for y in ds["year"].values]
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        _header(ds, fh)
         writer = csv.writer(fh)
         writer.writerow(["variable", *extra_dims, "workload", "unit", *years])
         for name, var in ds.data_vars.items():
@@ -97,9 +83,9 @@ def write_iamc(ds, path: Path) -> None:
         writer.writerows(iamc_percentile_rows(ds))
 
 
-def write_meta(ds, path: Path) -> None:
-    meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in ds.attrs.items()}
-    path.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+def write_meta(record: dict, path: Path) -> None:
+    """A sidecar: ``record`` (the provenance of the file it describes) as JSON."""
+    path.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
 
 
 # --- charts -----------------------------------------------------------------------------------
@@ -268,10 +254,14 @@ def render(writers: dict[str, Callable[[Path], None]]) -> dict[str, Callable[[Pa
 def fan_chart(ds, name: str) -> Callable[[Path], None]:
     """Percentile bands of one output over the years, with the scenario's run drawn on them."""
 
+    from projection.outputs.terminal import output_label
+
+    label, unit, factor = output_label(name, ds[name].attrs.get("units", ""))
+
     def draw(fig) -> None:
         ax = _axes(fig)
         years = ds["year"].values
-        var = ds[name]
+        var = ds[name] * factor  # in the unit the terminal's table shows
         q = list(var["percentile"].values)
         pairs = [(q[i], q[-1 - i]) for i in range(len(q) // 2)]
         for i, (lo, hi) in enumerate(pairs):
@@ -280,10 +270,10 @@ def fan_chart(ds, name: str) -> Callable[[Path], None]:
                             label=f"{lo:g}th-{hi:g}th percentile")
         if 50.0 in q:
             ax.plot(years, var.sel(percentile=50.0), color="tab:blue", label="median")
-        ax.plot(years, ds[f"{name}_run"], color="black", linestyle="--",
+        ax.plot(years, ds[f"{name}_run"] * factor, color="black", linestyle="--",
                 label=f"scenario run ({ds.attrs.get('scenario', '')})")
-        ax.set_title(var.attrs.get("long_name", name), fontsize=10)
-        ax.set_ylabel(var.attrs.get("units", ""))
+        ax.set_title(label, fontsize=10)
+        ax.set_ylabel(unit)
         ax.legend(fontsize=8, loc="upper left")
 
     return Chart(draw, reuse=True)

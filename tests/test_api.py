@@ -72,7 +72,8 @@ def test_a_loaded_scenario_runs_and_takes_more_overrides():
     ({"demand.adoption_grwth": "40 %/yr"},
      "params: demand.adoption_grwth: unknown key (did you mean 'demand.adoption_growth'?)"),
     ({"demand.adoption_growth": "40 TWh"}, "params: demand.adoption_growth: value '40 TWh' has "
-                                            "dimension"),
+                                            "the wrong dimension: an energy; expected a "
+                                            "yearly rate such as '40 %/yr'"),
     ({"demand.adoption_growth": "-150 %/yr"}, "must be above -100 %/yr"),
     ({"demand.adoption_growth": 0.4}, "has no unit"),
     ({"workloads.image.request_share_start": "50 %"}, "shares sum to"),

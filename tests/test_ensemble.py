@@ -66,7 +66,8 @@ def test_per_workload_keys_change_one_row(baseline):
 @pytest.mark.parametrize("table, message", [
     ({"demand.adoption_grwth": [0.3]}, "unknown key (did you mean 'demand.adoption_growth'?)"),
     ({"demand.adoption_growth": [0.3, -1.5]}, "sample 1: value -1.5 1/yr must be above -100 %/yr"),
-    ({"demand.adoption_growth": ["30 TWh"]}, "sample 0: value '30 TWh' has dimension"),
+    ({"demand.adoption_growth": ["30 TWh"]}, "sample 0: value '30 TWh' has the wrong "
+     "dimension: an energy; expected a yearly rate"),
     ({"start.load_factor_start": [0.6, 0.9]},
      "sample 1: value 0.9 dimensionless must be less than buildout"),
     ({"workloads.image.request_share_start": [0.5]}, "shares must sum to 1"),

@@ -210,7 +210,9 @@ def test_uncertainty_command_writes_percentiles_with_provenance(tmp_path):
     variables = {r[3] for r in rows[1:]}
     assert "Final Energy|Electricity|Data Centers|5.0th Percentile" in variables
     assert "Final Energy|Electricity|Data Centers" in variables
-    assert "# seed: 3" in (tmp_path / "u" / "uncertainty.csv").read_text()
+    assert not (tmp_path / "u" / "uncertainty.csv").read_text().startswith("#")
+    meta = json.loads((tmp_path / "u" / "uncertainty.meta.json").read_text())
+    assert meta["describes"] == "uncertainty.csv" and meta["seed"] == 3
 
 
 def test_a_damaged_block_is_named_on_resume_and_nothing_written_is_lost(tmp_path):
@@ -264,15 +266,19 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
     assert not (tmp_path / "out").exists()
 
 
-def test_results_of_other_inputs_are_replaced_only_with_force(tmp_path):
-    sweep_of = ("sweep", "baseline", "--output", "facility_energy", "-o", "w", "--param")
-    assert projection(*sweep_of, "demand.rebound_elasticity=0:1:3", cwd=tmp_path).returncode == 0
+def test_results_of_another_scenario_file_are_replaced_only_with_force(tmp_path):
+    options = ("--output", "facility_energy", "-o", "w", "--param")
+    sweep = ("sweep", "baseline", *options)
+    assert projection(*sweep, "demand.rebound_elasticity=0:1:3", cwd=tmp_path).returncode == 0
     before = (tmp_path / "w" / "sweep.nc").read_bytes()
-    refused = projection(*sweep_of, "demand.rebound_elasticity=0:1:4", cwd=tmp_path)
+    other = ("sweep", "high_growth", *options)
+    refused = projection(*other, "demand.rebound_elasticity=0:1:4", cwd=tmp_path)
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert (tmp_path / "w" / "sweep.nc").read_bytes() == before
-    forced = projection(*sweep_of, "demand.rebound_elasticity=0:1:4", "--force", cwd=tmp_path)
+    forced = projection(*other, "demand.rebound_elasticity=0:1:4", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
+    rerun = projection(*other, "demand.rebound_elasticity=0:1:5", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr  # the same scenario file: its own results
 
 
 def test_infeasible_start_states_are_named_and_counted_not_averaged(tmp_path):
@@ -284,7 +290,8 @@ def test_infeasible_start_states_are_named_and_counted_not_averaged(tmp_path):
     ds = uncertainty(s, 32, seed=1, outputs=["facility_energy"])
     infeasible = int(ds.attrs["samples_infeasible_start"])
     assert 0 < infeasible < 32
-    assert int(ds.attrs["usable_samples"]) == 32 - infeasible
+    missing = int(ds.attrs["samples_missing_start_targets"])
+    assert int(ds.attrs["usable_samples"]) == 32 - infeasible - missing
     assert np.isfinite(ds["facility_energy"].values).all()
 
 
