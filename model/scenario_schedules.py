@@ -170,11 +170,12 @@ def check_years(entries: Mapping[str, Entry], start: int, end: int) -> None:
 
 
 def schedule_arrays(entries: Mapping[str, Entry], p: Parameter, base: np.ndarray,
-                    start: int) -> dict[str, np.ndarray]:
+                    start: int, always: bool = False) -> dict[str, np.ndarray]:
     """The input arrays of ``p``'s schedule (``projection.model.schedules``) for a
-    one-sample run, or none when no entry of ``p`` has one."""
+    one-sample run, or none when no entry of ``p`` has one (unless ``always``: then a
+    schedule that holds the value)."""
     keys = ([workload_key(w, p.name) for w in WORKLOADS] if p.per_workload else [p.key])
-    if not any(entries[k].schedule for k in keys):
+    if not always and not any(entries[k].schedule for k in keys):
         return {}
     points = [[((year - start) * SECONDS_PER_YEAR, float(model_value(p, np.array(value))))
                for year, _, value in entries[k].schedule] for k in keys]

@@ -41,8 +41,10 @@ def listing(echo: Callable[[str], None]) -> None:
     width = max(len(p.key) for p in levers)
     for p in levers:
         echo(f"  {p.key:<{width}}  {p.unit:<13}  {_first_sentence(p.description)}")
-    echo(f"{ROLE_HEADINGS['assumption']}: {len(assumptions)} parameters (and each workload's); "
-         "'projection scenarios --diff A B' shows both kinds where two scenarios differ.")
+    per_workload = sum(p.per_workload for p in assumptions)
+    echo(f"{ROLE_HEADINGS['assumption']}: {len(assumptions)} parameters ({per_workload} of them "
+         "given per workload); 'projection scenarios --diff A B' shows both kinds where two "
+         "scenarios differ.")
     echo("Any lever or assumption read while the run advances can change over time: "
          "--set 'KEY=VALUE; YEAR: VALUE' or a schedule in the scenario file (README, "
          "docs/schedules.md).")

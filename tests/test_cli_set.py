@@ -54,6 +54,10 @@ MORE_BAD = [
     ("buildout.interconnection_limit", ("--set", "expected KEY=VALUE")),
     ("buildout.interconnection_limit=10 GW/yr; 2029 0 GW/yr", ("expected 'YEAR: VALUE'",)),
     ("buildout.interconnection_limit={ value = ", ("not a TOML inline table",)),
+    ("buildout.interconnection_limit=" + "{a=" * 1000 + "1" + "}" * 1000,
+     ("not a TOML inline table",)),
+    ("buildout.interconnection_limit=" + "1" * 5000, ("characters long, expected at most",)),
+    ("buildout.interconnection_limit=10 GW/yr\x1b[31m", ("--set", "interconnection_limit")),
 ]
 
 
@@ -114,7 +118,9 @@ def test_compare_applies_set_to_every_scenario(tmp_path):
 
 
 def test_ensemble_commands_take_set_and_record_it(tmp_path):
+    # --backend numpy: this test is about --set, not the compiled engines (test_schedules)
     result = projection("uncertainty", "baseline", "--samples", "8", "--method", "random",
+                        "--backend", "numpy",
                         "--output", "construction_starts", "--set", SHORT, "-o", "u",
                         cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -123,10 +129,12 @@ def test_ensemble_commands_take_set_and_record_it(tmp_path):
         during = ds["construction_starts"].sel(year=[2027, 2028])
         assert float(abs(during).max()) == 0.0  # the moratorium holds in every member
     result = projection("sweep", "baseline", "--param", "demand.rebound_elasticity=0:1:2",
+                        "--backend", "numpy",
                         "--output", "facility_energy", "--set", SHORT, "-o", "w",
                         cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     result = projection("sensitivity", "baseline", "--method", "oat", "--output", "emissions",
+                        "--backend", "numpy",
                         "--set", "buildout.interconnection_limit=0 GW/yr", "-o", "s",
                         cwd=tmp_path)
     assert result.returncode == 0, result.stderr

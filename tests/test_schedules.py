@@ -291,3 +291,26 @@ def test_schedule_points_take_effect_on_1_january():
     arrays = s.parameter_arrays()
     times = arrays["interconnection_limit@times"][:, 0] / SECONDS_PER_YEAR
     assert list(times[:3]) == [4.0, 7.0, 7.0]  # 2028 and 2031, padded with the last point
+
+
+def test_a_schedule_that_holds_the_value_changes_nothing(unscheduled):
+    s = load_scenario(BASELINE, end_year=2034)
+    p = s.parameter_arrays(scheduled=["interconnection_limit", "ai_pue_target",
+                                      "frontier_efficiency_gain"])
+    assert "frontier_efficiency_gain@times" in p
+    raw = simulate(p, s.start_year, s.end_year, s.substeps_per_year, backend="numpy")
+    energy = raw.flows["facility_energy"][:, 0] / 3.6e15
+    np.testing.assert_allclose(energy, unscheduled["facility_energy"].values, rtol=1e-12)
+
+
+def test_no_new_connections_from_the_first_year_keeps_every_output_finite():
+    ds = run({"buildout.interconnection_limit": {
+        "value": "0 GW/yr", "low": "0 GW/yr", "high": "5 GW/yr", "source": "test"}}, 2040)
+    assert float(abs(ds["construction_starts"].sel(year=slice(2025, 2040))).max()) == 0.0
+    for name, var in ds.data_vars.items():
+        assert np.isfinite(var.values).all(), name
+    # only the start-year pipeline completes; after it has, capacity only retires
+    capacity = ds["operating_capacity"]
+    pipeline = float(ds["construction_pipeline"].sel(year=2025))
+    assert float(capacity.max()) <= float(capacity.sel(year=2025)) + pipeline
+    assert np.all(np.diff(capacity.sel(year=slice(2028, 2040)).values) < 0.0)
