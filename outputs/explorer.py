@@ -213,6 +213,18 @@ def _script(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
+def model_script(scenario: Scenario) -> str:
+    """The model as a script defining ``ProjectionModel`` (``model.codegen_js``), for the
+    years of ``scenario``: ``ProjectionModel.simulate(ProjectionModel.parameters(given),
+    years, substeps)`` with ``given`` each scenario key -> [its value in SI base units]."""
+    years = scenario.end_year - scenario.start_year + 1
+    shapes = {k: v.shape[:-1] for k, v in scenario.parameter_arrays().items()}
+    traces = trace_all(shapes, years)
+    settings = {"year_length": SECONDS_PER_YEAR, "max_calibration_passes": MAX_CALIBRATION_PASSES,
+                "calibration_stop": CALIBRATION_STOP}
+    return model_source(traces, settings, trace_parameters(all_keys()))
+
+
 def build_page(scenario: Scenario, baseline: Scenario, command: str) -> str:
     """The whole page as one HTML document."""
     if baseline.start_year != scenario.start_year:
@@ -221,12 +233,7 @@ def build_page(scenario: Scenario, baseline: Scenario, command: str) -> str:
         raise ScenarioError(baseline.path, "scenario.start_year",
                             f"{baseline.start_year}, but {scenario.path} starts in "
                             f"{scenario.start_year}; the baseline needs the same start year")
-    years = scenario.end_year - scenario.start_year + 1
-    shapes = {k: v.shape[:-1] for k, v in scenario.parameter_arrays().items()}
-    traces = trace_all(shapes, years)
-    settings = {"year_length": SECONDS_PER_YEAR, "max_calibration_passes": MAX_CALIBRATION_PASSES,
-                "calibration_stop": CALIBRATION_STOP}
-    model = model_source(traces, settings, trace_parameters(all_keys()))
+    model = model_script(scenario)
     data = page_data(scenario, baseline)
     data["command"] = command
     title = f"Explorer: {scenario.title}"

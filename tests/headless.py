@@ -161,3 +161,100 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
         elif method == "Network.loadingFailed":
             found.append(f"failed to load: {params.get('errorText')}")
     return found
+
+
+class Page:
+    """A page open in headless Chromium for a test or a benchmark to drive: ``evaluate``
+    JavaScript in it, ``key`` presses, ``navigate`` elsewhere; ``requests`` and ``errors``
+    as :func:`render` reports them. Use as a context manager (the browser is closed on
+    leaving)."""
+
+    def __init__(self, page: Path | str, browser: str, width: int = 1280, height: int = 900,
+                 timeout: float = 60.0, extra_flags: tuple[str, ...] = ()):
+        self.url = page if isinstance(page, str) else page.resolve().as_uri()
+        self.browser, self.width, self.height, self.timeout = browser, width, height, timeout
+        self.extra_flags = extra_flags
+
+    def __enter__(self) -> Page:
+        self._work = tempfile.TemporaryDirectory(prefix="projection-page-",
+                                                 ignore_cleanup_errors=True)
+        profile = Path(self._work.name) / "profile"
+        profile.mkdir()
+        self.process = subprocess.Popen(
+            [self.browser, *chromium_flags(str(profile)), "--remote-debugging-port=0",
+             f"--window-size={self.width},{self.height}", "--hide-scrollbars",
+             *self.extra_flags, "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "LANG": "en_US.UTF-8"},
+        )
+        try:
+            target = _page_target(_port(profile, self.process, self.timeout), self.timeout)
+            self.session = _Session(target["webSocketDebuggerUrl"], self.timeout)
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                self.session.send(f"{domain}.enable")
+            self.navigate(self.url)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def navigate(self, url: str) -> float:
+        """Open ``url`` and wait for its load event; the seconds it took."""
+        self.session.events = [e for e in self.session.events
+                               if e.get("method") != "Page.loadEventFired"]
+        start = time.monotonic()
+        self.session.send("Page.navigate", url=url)
+        self.session.wait_for("Page.loadEventFired", self.timeout)
+        return time.monotonic() - start
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.session.send("Runtime.evaluate", expression=expression,
+                                   returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:80]}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def key(self, key: str, code: str | None = None) -> None:
+        """Press and release ``key`` (a DOM key name such as ``ArrowRight``) on the focus."""
+        codes = {"ArrowRight": 39, "ArrowLeft": 37, "ArrowUp": 38, "ArrowDown": 40,
+                 "Tab": 9, "Home": 36, "End": 35, "PageUp": 33, "PageDown": 34}
+        for kind in ("rawKeyDown", "keyUp"):
+            self.session.send("Input.dispatchKeyEvent", type=kind, key=key, code=code or key,
+                              windowsVirtualKeyCode=codes.get(key, 0))
+
+    def screenshot(self, full: bool = True) -> bytes:
+        if full:
+            height = self.evaluate("document.documentElement.scrollHeight")
+            self.session.send("Emulation.setDeviceMetricsOverride", width=self.width,
+                              height=int(height), deviceScaleFactor=1, mobile=False)
+        shot = self.session.send("Page.captureScreenshot", format="png",
+                                 captureBeyondViewport=full)
+        return base64.b64decode(shot["data"])
+
+    @property
+    def requests(self) -> list[str]:
+        return _network(self.session.events)
+
+    @property
+    def all_requests(self) -> list[str]:
+        """Every URL the page asked for, local or not."""
+        return [e["params"]["request"]["url"] for e in self.session.events
+                if e.get("method") == "Network.requestWillBeSent"]
+
+    @property
+    def errors(self) -> list[str]:
+        return _errors(self.session.events)
+
+    def __exit__(self, *exc) -> None:
+        session = getattr(self, "session", None)
+        if session is not None:
+            try:
+                session.ws.close()
+            except Exception:  # the browser may be gone already
+                pass
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._work.cleanup()
