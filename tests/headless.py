@@ -258,3 +258,117 @@ class Page:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._work.cleanup()
+
+
+def firefox_or_none() -> str | None:
+    import shutil
+
+    return next((found for b in ("firefox-esr", "firefox") if (found := shutil.which(b))), None)
+
+
+class FirefoxPage:
+    """A page open in headless Firefox, driven over WebDriver BiDi (Firefox no longer speaks
+    the DevTools protocol): ``evaluate``, ``key`` presses on the focus, ``requests`` (URLs
+    that needed the network) and ``errors`` (console errors and uncaught exceptions)."""
+
+    KEYS = {"ArrowRight": "\ue014", "ArrowLeft": "\ue012", "Tab": "\ue004"}
+
+    def __init__(self, page: Path, browser: str, timeout: float = 90.0):
+        self.url, self.browser, self.timeout = page.resolve().as_uri(), browser, timeout
+        self.events: list[dict[str, Any]] = []
+
+    def __enter__(self) -> FirefoxPage:
+        import re
+
+        import websocket  # websocket-client
+
+        self._work = tempfile.TemporaryDirectory(prefix="projection-firefox-",
+                                                 ignore_cleanup_errors=True)
+        log = Path(self._work.name) / "stderr"
+        profile = Path(self._work.name) / "profile"
+        profile.mkdir()
+        with open(log, "wb") as err:
+            self.process = subprocess.Popen(
+                [self.browser, "--headless", "--remote-debugging-port", "0", "--profile",
+                 str(profile), "--no-remote", "about:blank"],
+                stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            end = time.monotonic() + self.timeout
+            found = None
+            while found is None and time.monotonic() < end:
+                found = re.search(r"WebDriver BiDi listening on (ws://\S+)",
+                                  log.read_text(errors="replace"))
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"Firefox exited with {self.process.returncode}")
+                time.sleep(0.1)
+            if found is None:
+                raise TimeoutError("Firefox did not open its WebDriver BiDi port")
+            self.ws = websocket.create_connection(found.group(1) + "/session",
+                                                  timeout=self.timeout, suppress_origin=True)
+            self.next_id = 0
+            self.send("session.new", capabilities={})
+            self.context = self.send("browsingContext.getTree")["contexts"][0]["context"]
+            self.send("session.subscribe", events=["log.entryAdded",
+                                                   "network.beforeRequestSent"])
+            self.send("browsingContext.navigate", context=self.context, url=self.url,
+                      wait="complete")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        ident = self.next_id
+        self.ws.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == ident:
+                if message.get("type") == "error":
+                    raise RuntimeError(f"{method}: {message.get('message')}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of ``expression`` (JSON-serialisable), awaited when it is a promise."""
+        result = self.send("script.evaluate", target={"context": self.context},
+                           awaitPromise=True,
+                           expression=f"Promise.resolve({expression}).then(JSON.stringify)")
+        if result.get("type") == "exception":
+            raise RuntimeError(f"{expression[:80]}: {result['exceptionDetails']}")
+        value = result["result"].get("value")
+        return None if value is None else json.loads(value)
+
+    def key(self, key: str) -> None:
+        value = self.KEYS[key]
+        self.send("input.performActions", context=self.context, actions=[{
+            "type": "key", "id": "keyboard",
+            "actions": [{"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]}])
+
+    @property
+    def all_requests(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.events
+                if e.get("method") == "network.beforeRequestSent"]
+
+    @property
+    def requests(self) -> list[str]:
+        return [u for u in self.all_requests if not u.startswith(LOCAL_SCHEMES)]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{e['params'].get('type')}: {e['params'].get('text')}" for e in self.events
+                if e.get("method") == "log.entryAdded" and e["params"].get("level") == "error"]
+
+    def __exit__(self, *exc) -> None:
+        ws = getattr(self, "ws", None)
+        if ws is not None:
+            try:
+                ws.close()
+            except Exception:  # the browser may be gone already
+                pass
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._work.cleanup()

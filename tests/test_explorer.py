@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from headless import Page, browser_or_none
+from headless import FirefoxPage, Page, browser_or_none, firefox_or_none
 
 from projection.model.run import run_labelled
 from projection.model.scenario import all_keys, find_scenario, load_scenario
@@ -162,3 +162,26 @@ def test_toml_export_run_by_projection_reproduces_the_page(page, tmp_path):
     assert_matches_run(page_outputs(page), ds)
     command = page.evaluate("document.getElementById('command').value")
     assert command.startswith("projection brief baseline") and f"{KEY}={value}" in command
+
+
+def test_page_works_in_firefox_as_in_chromium(made, tmp_path):
+    firefox = firefox_or_none()
+    if firefox is None:
+        pytest.skip("no Firefox on PATH (Debian: apt-get install firefox-esr)")
+    with FirefoxPage(made, firefox) as page:
+        assert page.evaluate("window.explorer && window.explorer.ready") is True
+        assert_matches_run(page.evaluate("window.explorer.result.outputs"),
+                           run_labelled(scenario_with()))
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.evaluate(f"document.querySelector('input[name=\"{KEY}\"]').focus()")
+        for _ in range(4):
+            page.key("ArrowRight")
+        value = page.evaluate(f"document.querySelector('input[name=\"{KEY}\"]').value")
+        assert float(value) != 15.0
+        assert_matches_run(page.evaluate("window.explorer.result.outputs"),
+                           run_labelled(scenario_with({KEY: f"{value} GW/yr"})))
+        # (Firefox loads fonts of its own from data: URLs, and may not report the file itself)
+        assert {u for u in page.all_requests if not u.startswith("data:")} <= {
+            made.resolve().as_uri()}
+        assert page.requests == []
+        assert page.errors == []
