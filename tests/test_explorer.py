@@ -185,3 +185,35 @@ def test_page_works_in_firefox_as_in_chromium(made, tmp_path):
             made.resolve().as_uri()}
         assert page.requests == []
         assert page.errors == []
+
+
+def test_explore_with_an_unknown_scenario_is_one_line_naming_it_and_writes_nothing(tmp_path):
+    done = projection("baselin", "-o", str(tmp_path / "ex.html"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "baselin" in done.stderr
+    assert "did you mean 'baseline'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_explore_never_replaces_a_file_that_is_not_an_explorer_page(tmp_path):
+    mine = tmp_path / "notes.html"
+    mine.write_text("<p>my notes</p>", encoding="utf-8")
+    done = projection("-o", str(mine), "--end-year", "2026")
+    assert done.returncode == 2 and "is not an explorer page" in done.stderr
+    assert mine.read_text(encoding="utf-8") == "<p>my notes</p>"
+    done = projection("-o", str(tmp_path / "explorer.txt"))
+    assert done.returncode == 2 and "--output" in done.stderr
+
+
+def test_explore_under_a_terminal_writes_the_page_and_replaces_its_own(tmp_path):
+    target = tmp_path / "ex.html"
+    command = " ".join([*COMMAND, "high_growth", "--end-year", "2027", "-o", str(target)])
+    for _ in range(2):  # the second run replaces the page the first wrote
+        done = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True,
+                              text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout
+        assert "Wrote" in done.stdout
+    text = target.read_text(encoding="utf-8")
+    assert '<meta name="generator" content="projection explore' in text
+    assert "https://" not in text.split("<script")[0]  # no stylesheet or font from the network
