@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import buildout, demand, hardware, impacts
+from . import buildout, demand, hardware, impacts, schedules
 from .parameters import MIX_ARRAYS, REASONING, SOURCES
 from .units import SECONDS_PER_YEAR
 
@@ -182,7 +182,8 @@ def ai_work(requests, request_share, reasoning_tokens, prompt_multiple,
     and response). Prompts are the start year's prompt tokens times
     ``prompt_multiple`` (1 in the start year). Training and other AI inference are stocks of
     their own (``training_demand``, ``other_inference_demand``)."""
-    software = demand.software_efficiency(p["software_efficiency_gain"], time)
+    software = demand.software_efficiency(schedules.trend_rate(p, "software_efficiency_gain"),
+                                          time)
     tokens = demand.tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
     prompt_tokens = demand.prompt_tokens(p["prompt_tokens_per_request"], prompt_multiple)
     output = demand.work_per_request(p["active_parameters"], tokens, software)
@@ -212,6 +213,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     water, carbon) is skipped and capacity never binds, which is how the start year is
     calibrated (the integrator checks afterwards that capacity did not bind).
     """
+    # scheduled parameters at this time (projection.model.schedules); a growth rate applied in
+    # closed form reads schedules.trend_rate, the mean of its schedule since the start year
+    p = schedules.at_time(p, time)
     year = p["year_length"]
     # the start year holds its calibrated state; the scenario's future begins a year later
     moving = np.where(time >= year, 1.0, 0.0)
@@ -247,7 +251,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     conventional_pue = state["conventional_pue"]
     conventional_demand = impacts.facility_power(
         impacts.trend(p["conventional_work_start"],
-                      p["conventional_demand_growth"] - p["conventional_efficiency_gain"], time),
+                      schedules.trend_rate(p, "conventional_demand_growth")
+                      - schedules.trend_rate(p, "conventional_efficiency_gain"), time),
         conventional_pue)
 
     # --- shipments: close the gap at the target utilisation, within built capacity -----------
@@ -258,11 +263,14 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     # new vintages: the historical trend up to the end of the held start year, the scenario's
     # frontier trend after it
     offset = hardware.held_vintage_offset(year)
-    new_power = hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"],
-                                       -(offset + time))
+    new_power = hardware.vintage_trend(
+        hardware.vintage_trend(p["rated_power_start"],
+                               schedules.start_value(p, "rated_power_growth"), -offset),
+        schedules.trend_rate(p, "rated_power_growth"), -time)
     new_flop_per_joule = hardware.vintage_trend(
         hardware.vintage_trend(p["peak_flop_per_joule_start"], p["historical_efficiency_gain"],
-                               -offset), p["frontier_efficiency_gain"], -time)
+                               -offset),
+        schedules.trend_rate(p, "frontier_efficiency_gain"), -time)
     new_capability = new_power * new_flop_per_joule
     hazard = hardware.retirement_hazard(p["accelerator_lifetime"], year)
     retired = {k: v * hazard for k, v in
@@ -283,7 +291,8 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
             retired["power"].sum(axis=0) * provision, new_power * provision))
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
-    relative_cost = (demand.software_efficiency(p["software_efficiency_gain"], time)
+    relative_cost = (demand.software_efficiency(
+        schedules.trend_rate(p, "software_efficiency_gain"), time)
                      * installed_power / installed_capability / p["power_per_capability_start"])
     ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
                                          relative_cost, p["rebound_elasticity"])
@@ -367,12 +376,12 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
                                                    retirements, p["start_adjustment_time"],
                                                    p["interconnection_limit"])
     completions = moving * buildout.construction_completions(pipeline, p["construction_time"])
-    new_size = buildout.new_centre_size(p["new_centre_size_start"], p["new_centre_size_growth"],
-                                        time)
+    new_size = buildout.new_centre_size(p["new_centre_size_start"],
+                                        schedules.trend_rate(p, "new_centre_size_growth"), time)
 
     # --- facility, water, carbon -----------------------------------------------------------------
     conventional_it = conventional / conventional_pue
-    wue_trend = impacts.trend(1.0, p["onsite_wue_change"], time)
+    wue_trend = impacts.trend(1.0, schedules.trend_rate(p, "onsite_wue_change"), time)
     grid_mix = state["grid_mix"]
     power_water = impacts.power_water_intensity(grid_mix, p["source_water_intensity"])
     location = impacts.location_based_intensity(grid_mix, p["source_carbon_intensity"])

@@ -7,7 +7,7 @@ cannot drift apart. Values live in the scenario files, never here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 WORKLOADS: tuple[str, ...] = ("small_text", "large_text", "reasoning", "image", "video")
@@ -48,6 +48,15 @@ Kind = Literal["positive", "nonnegative", "fraction", "at_least_one", "growth"]
   turns it into the continuous rate ln(1 + r) per year that the equations use.
 """
 
+Role = Literal["lever", "assumption"]
+"""What a parameter stands for.
+
+- lever: what a government, utility or data-centre operator decides (grid connection limits
+  and moratoria, PUE and WUE standards, clean-power procurement);
+- assumption: what the world does (adoption, chip and software efficiency, model sizes, the
+  grid's generation mix, the calibrated start state, the context series).
+"""
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -57,6 +66,8 @@ class Parameter:
     kind: Kind
     description: str
     per_workload: bool = False
+    role: Role | None = None
+    """Lever or assumption: set for every parameter from ``LEVERS`` below the table."""
 
     @property
     def key(self) -> str:
@@ -207,8 +218,9 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Average time from construction start to operation."),
     _p("buildout", "start_adjustment_time", "yr", "positive",
        "Time over which developers close the gap between desired and existing capacity."),
-    _p("buildout", "interconnection_limit", "GW/yr", "positive",
-       "Most new data-centre capacity the grid can take on in a year (caps starts)."),
+    _p("buildout", "interconnection_limit", "GW/yr", "nonnegative",
+       "Most new data-centre capacity the grid can take on in a year (caps starts; zero: no "
+       "new connections, a moratorium)."),
     _p("buildout", "facility_lifetime", "yr", "positive",
        "Average service life of a data centre before retirement."),
     _p("buildout", "demand_smoothing_time", "yr", "positive",
@@ -262,6 +274,20 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("context", "household_electricity", "kWh/yr", "positive",
        "Electricity of an average US household in a year."),
 )
+
+LEVERS: frozenset[str] = frozenset({
+    "buildout.interconnection_limit",      # grid connections: limits and moratoria
+    "facility.ai_pue_target",              # PUE standards
+    "facility.conventional_pue_target",
+    "facility.pue_adjustment_time",        # how fast a PUE standard applies
+    "water.onsite_wue_change",             # WUE standards
+    "carbon.clean_power_share_target",     # clean-power procurement
+    "carbon.clean_power_adjustment_time",
+})
+"""The parameters that are policy levers (``Role``); every other parameter is an assumption."""
+PARAMETERS = tuple(replace(p, role="lever" if p.key in LEVERS else "assumption")
+                   for p in PARAMETERS)
+ROLES: tuple[Role, ...] = ("lever", "assumption")
 
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS if not p.per_workload}

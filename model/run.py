@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # imported by compare() and Labelled.to_dataset(): not needed
 
 
 def provenance(scenario: Scenario) -> dict[str, str | int]:
+    overrides = scenario.overrides()
     return {
+        **({"overrides": json.dumps(overrides)} if overrides else {}),
         "scenario": scenario.name,
         "scenario_title": scenario.title,
         "scenario_description": scenario.description,
@@ -157,6 +159,8 @@ def compare(paths: Sequence[Path | str], **overrides) -> xr.Dataset:
     combined.attrs["scenario_sha256"] = ",".join(s.sha256 for s in scenarios)
     combined.attrs["scenario_title"] = " | ".join(s.title for s in scenarios)
     combined.attrs["resolved_parameters"] = json.dumps({s.name: s.resolved() for s in scenarios})
+    if any(s.overrides() for s in scenarios):
+        combined.attrs["overrides"] = json.dumps({s.name: s.overrides() for s in scenarios})
     combined.attrs["end_year"] = end
     combined.attrs["end_years_requested"] = json.dumps({s.name: s.end_year for s in scenarios})
     return combined

@@ -1,19 +1,23 @@
 """Scenario files: TOML with a unit and a source on every value, checked when they load.
 
-A scenario may extend another (``extends = "baseline"``) and override only what differs.
-Every problem is reported as one :class:`ScenarioError` line that names the file, the key,
-the value and what was expected.
+A scenario may extend another (``extends = "baseline"``) and override only what differs; an
+override keeps the range its parent declares unless it declares its own
+(``scenario_ranges``). Every problem is reported as one :class:`ScenarioError` line that
+names the file, the key, the value and what was expected. Entries are parsed in
+``scenario_entries`` (values, units, schedules), ranges in ``scenario_ranges``; this module
+reads and merges the files and checks the whole.
 """
 
 from __future__ import annotations
 
-import difflib
+import contextvars
 import hashlib
 import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,66 +26,66 @@ import numpy as np
 
 from projection.scenario_files import FOLDER, shipped
 
-from .errors import InputError
 from .parameters import (
-    BY_KEY,
-    MIX_SHARE_KEYS,
     MIX_SHARES,
     PARAMETERS,
-    SECTIONS,
     SHARE_PARAMETERS,
-    WORKLOAD_PARAMETERS,
     WORKLOADS,
-    Parameter,
 )
 from .safe_io import check_path_name, load_toml, path_name_problem, printable
-from .sampling import DISTRIBUTIONS, Distribution, DistributionError, correlation_matrix
-from .units import SECONDS_PER_YEAR, UnitError, read_value
+from .sampling import Distribution, correlation_matrix
+from .scenario_entries import ENTRY_KEYS, Entry, _flatten_entries, _parse_entry
+from .scenario_keys import (
+    GROWTH_FLOOR_MARGIN,
+    MAX_END_YEAR,
+    MIN_START_YEAR,
+    ScenarioError,
+    _suggest,
+    all_keys,
+    bounds_violations,
+    check_bounds,
+    model_value,
+    parameter_for_key,
+    workload_key,
+)
+from .scenario_ranges import (
+    CORRELATION_KEYS,
+    CORRELATIONS,
+    _correlations,
+    _support,
+    check_kept_ranges,
+    with_parent_range,
+)
+from .scenario_schedules import check_years, described, schedule_arrays
+from .settings import OPTION as SET_OPTION
+from .settings import SOURCE as SET_SOURCE
+from .settings import parse_setting
+from .units import SECONDS_PER_YEAR
+
+__all__ = [
+    "CORRELATIONS", "CORRELATION_KEYS", "ENTRY_KEYS", "GROWTH_FLOOR_MARGIN", "MAX_END_YEAR",
+    "MIN_START_YEAR", "Entry", "Scenario", "ScenarioError", "all_keys", "bounds_violations",
+    "check_bounds", "find_scenario", "load_scenario", "model_value", "parameter_for_key",
+    "resolve_scenario_path", "shipped_scenarios", "workload_key",
+]
 
 DEFAULT_START_YEAR = 2024
 """The calibration year of the shipped scenarios: they start from the published 2024 state."""
-MIN_START_YEAR = 2000
-"""Earliest start year: the published US data-centre series begin in the 2000s."""
-MAX_END_YEAR = 2050
-"""Beyond this constant growth and efficiency trends stop meaning anything (efficiency gains
-compound a thousandfold); refuse rather than extrapolate."""
-GROWTH_FLOOR_MARGIN = 1e-9
-"""How far above -100 %/yr a yearly rate must stay (a rate of -100 %/yr has no logarithm)."""
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 """Scenario names become folder names and table columns: letters, digits, _ . - only."""
+
 DEFAULT_END_YEAR = 2030
+
 DEFAULT_SUBSTEPS = 3
+
 MAX_SUBSTEPS = 1000
+
 SHARE_TOLERANCE = 1e-6
 
 META_KEYS = (
     "name", "title", "description", "extends", "start_year", "end_year", "substeps_per_year"
 )
-ENTRY_KEYS = ("value", "source", "low", "high", "dist", "mode", "sd")
-CORRELATIONS = "correlations"
-"""Array of tables ``[[correlations]]``: ``parameters = [KEY, KEY]``, ``rank = -1..1`` (a
-Spearman rank correlation between two uncertain parameters) and ``source``."""
-CORRELATION_KEYS = ("parameters", "rank", "source")
-
-
-class ScenarioError(InputError):
-    """A scenario that cannot be used; ``str()`` is the one-line message for the user."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One parameter value as the scenario gives it."""
-
-    text: str
-    source: str
-    file: str
-    base_value: float  # in SI base units, as given (a growth rate still compound here)
-    low: float | None = None  # optional uncertainty range, SI base units, as given
-    high: float | None = None
-    low_text: str | None = None
-    high_text: str | None = None
-    distribution: Distribution | None = None  # low/high alone: uniform
-    distribution_text: dict[str, str] | None = None  # the declaration as written
 
 
 @dataclass
@@ -113,6 +117,7 @@ class Scenario:
                 arrays[p.name] = model_value(p, np.array(values)[:, None])
             else:
                 arrays[p.name] = model_value(p, np.array([self.entries[p.key].base_value]))
+            arrays.update(schedule_arrays(self.entries, p, arrays[p.name], self.start_year))
         return arrays
 
     def resolved(self) -> dict[str, dict[str, str]]:
@@ -122,8 +127,17 @@ class Scenario:
             item = {"value": e.text, "source": e.source, "file": e.file}
             if e.distribution_text is not None:
                 item.update(e.distribution_text)
+            if e.range_file is not None:
+                item["range_file"] = e.range_file
+            item.update(described(e))
             resolved[key] = item
         return resolved
+
+    def overrides(self) -> dict[str, dict[str, str]]:
+        """The values given with the run (``params=``, ``--set``) rather than in a file, as
+        :meth:`resolved` records them."""
+        return {key: item for key, item in self.resolved().items()
+                if item["file"] in (str(OVERRIDES), str(SET_OPTION))}
 
     def distributions(self) -> dict[str, Distribution]:
         """Every uncertain parameter -> its distribution (SI base units as given), in key
@@ -144,61 +158,6 @@ class Scenario:
             for key, e in self.entries.items()
             if e.low is not None and e.high is not None
         }
-
-
-def workload_key(workload: str, name: str) -> str:
-    return f"workloads.{workload}.{name}"
-
-
-def all_keys() -> list[str]:
-    keys = [p.key for p in PARAMETERS if not p.per_workload]
-    keys += [workload_key(w, p.name) for w in WORKLOADS for p in WORKLOAD_PARAMETERS]
-    return keys
-
-
-def parameter_for_key(key: str) -> Parameter:
-    if key in BY_KEY:
-        return BY_KEY[key]
-    parts = key.split(".")
-    if len(parts) == 3 and parts[0] == "workloads" and parts[1] in WORKLOADS:
-        for p in WORKLOAD_PARAMETERS:
-            if p.name == parts[2]:
-                return p
-    raise KeyError(key)
-
-
-def model_value(p: Parameter, base_value: np.ndarray) -> np.ndarray:
-    """The value the equations use: compound yearly rates become continuous rates per second."""
-    if p.kind == "growth":
-        return np.log1p(base_value * SECONDS_PER_YEAR) / SECONDS_PER_YEAR
-    return base_value
-
-
-def bounds_violations(p: Parameter, values: np.ndarray) -> list[tuple[np.ndarray, str]]:
-    """For each bound of ``p``: (True where ``values``, SI base units, break it; the reason)."""
-    v = np.asarray(values, dtype=float)
-    rules = [(~np.isfinite(v), "is not a finite number")]
-    with np.errstate(invalid="ignore"):
-        if p.kind == "positive":
-            rules.append((~(v > 0), "must be greater than zero"))
-        elif p.kind == "nonnegative":
-            rules.append((v < 0, "must not be negative"))
-        elif p.kind == "fraction":
-            rules.append((~((v >= 0) & (v <= 1)), "must be between 0 and 1 (0 % to 100 %)"))
-        elif p.kind == "at_least_one":
-            rules.append((v < 1, "must be at least 1"))
-        elif p.kind == "growth":
-            rules.append((~(v * SECONDS_PER_YEAR > -1 + GROWTH_FLOOR_MARGIN),
-                          "must be above -100 %/yr"))
-    return rules
-
-
-def check_bounds(p: Parameter, base_value: float) -> str | None:
-    """The reason ``base_value`` is out of bounds for ``p``, or None when it is fine."""
-    for bad, reason in bounds_violations(p, np.array([base_value])):
-        if bad[0]:
-            return reason
-    return None
 
 
 def shipped_scenarios_dir() -> Path:
@@ -233,187 +192,8 @@ def resolve_scenario_path(text: str, relative_to: Path | None = None) -> Path:
     return path
 
 
-def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
     return load_toml(path, what="a scenario .toml file", error=ScenarioError)
-
-
-def _home(name: str) -> str | None:
-    """Where a parameter called ``name`` belongs ("[facility]"), or None if there is none."""
-    sections = sorted({p.section for p in PARAMETERS if p.name == name and not p.per_workload})
-    if sections:
-        return " or ".join(f"[{s}]" for s in sections)
-    if any(p.name == name for p in WORKLOAD_PARAMETERS):
-        return f"a [workloads.NAME] table ({', '.join(WORKLOADS)})"
-    return None
-
-
-def _unknown_key(name: str, options: list[str], everywhere: list[str] | None = None) -> str:
-    """"unknown key" with the section the key belongs in, else a did-you-mean."""
-    home = _home(name)
-    if home:
-        return f"unknown key here: {name} belongs in {home}"
-    hint = _suggest(name, options)
-    if not hint and everywhere:
-        close = difflib.get_close_matches(name, everywhere, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}' in {_home(close[0])}?)" if close else ""
-    return f"unknown key{hint}"
-
-
-def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """Section tables -> {"section.name": raw entry}; unknown sections and keys are errors."""
-    flat: dict[str, Any] = {}
-    for section, table in data.items():
-        if section in ("scenario", CORRELATIONS):
-            continue
-        if section not in SECTIONS:
-            home = _home(section)
-            if home:
-                raise ScenarioError(path, section, f"is outside any section: {section} belongs "
-                                                   f"in {home}")
-            raise ScenarioError(
-                path, section,
-                f"unknown section{_suggest(section, ['scenario', CORRELATIONS, *SECTIONS])}"
-            )
-        if not isinstance(table, dict):
-            raise ScenarioError(path, section, "expected a table of parameters")
-        if section == "workloads":
-            for workload, wtable in table.items():
-                if workload not in WORKLOADS:
-                    raise ScenarioError(
-                        path,
-                        f"workloads.{workload}",
-                        f"unknown workload{_suggest(workload, WORKLOADS)}; "
-                        f"expected one of {', '.join(WORKLOADS)}",
-                    )
-                if not isinstance(wtable, dict):
-                    raise ScenarioError(path, f"workloads.{workload}", "expected a table")
-                names = [p.name for p in WORKLOAD_PARAMETERS]
-                for name, raw in wtable.items():
-                    if name not in names:
-                        raise ScenarioError(path, workload_key(workload, name),
-                                            _unknown_key(name, names))
-                    flat[workload_key(workload, name)] = raw
-            continue
-        names = [p.name for p in PARAMETERS if p.section == section and not p.per_workload]
-        for name, raw in table.items():
-            if name not in names:
-                everywhere = sorted({p.name for p in PARAMETERS})
-                raise ScenarioError(path, f"{section}.{name}",
-                                    _unknown_key(name, names, everywhere))
-            flat[f"{section}.{name}"] = raw
-    return flat
-
-
-def _parse_entry(path: Path, key: str, raw: Any) -> Entry:
-    p = parameter_for_key(key)
-    if not isinstance(raw, dict):
-        raise ScenarioError(
-            path, key, f"got {raw!r}, expected {{ value = \"... {p.unit}\", source = \"...\" }}"
-        )
-    for k in raw:
-        if k not in ENTRY_KEYS:
-            raise ScenarioError(path, f"{key}.{k}", f"unknown key{_suggest(k, ENTRY_KEYS)}")
-    if "value" not in raw:
-        raise ScenarioError(path, key, "has no value")
-    source = raw.get("source")
-    if isinstance(source, str):  # free text that reaches terminals and files: no escapes
-        source = printable(source).strip()
-    if not isinstance(source, str) or not source:
-        raise ScenarioError(path, key, "has no source: every value needs source = \"...\"")
-    value = raw["value"]
-    try:
-        base = read_value(value, p.unit)  # pint's answers, remembered across runs
-    except UnitError as exc:
-        raise ScenarioError(path, key, f"value {value!r} {exc}") from None
-    problem = check_bounds(p, base)
-    if problem:
-        raise ScenarioError(path, key, f"value {value!r} {problem}")
-    numbers: dict[str, float] = {}
-    for name in ("low", "high", "mode", "sd"):
-        if name in raw:
-            try:
-                numbers[name] = read_value(raw[name], p.unit, require_unit=False)
-            except UnitError as exc:
-                raise ScenarioError(path, f"{key}.{name}", f"value {raw[name]!r} {exc}") from None
-            problem = check_bounds(p, numbers[name]) if name != "sd" else None
-            if problem:
-                raise ScenarioError(path, f"{key}.{name}", f"value {raw[name]!r} {problem}")
-    distribution, text = _distribution(path, key, p, raw, base, numbers)
-    bounded = "low" in numbers and "high" in numbers
-    return Entry(
-        str(value), source.strip(), str(path), base,
-        numbers.get("low") if bounded else None, numbers.get("high") if bounded else None,
-        str(raw["low"]) if bounded else None, str(raw["high"]) if bounded else None,
-        distribution, text,
-    )
-
-
-def _distribution(path: Path, key: str, p: Parameter, raw: dict[str, Any], base: float,
-                  numbers: dict[str, float]) -> tuple[Distribution | None, dict[str, str] | None]:
-    """The entry's distribution (or None) and its declaration as written."""
-    kind = raw.get("dist")
-    if kind is None:
-        if "mode" in numbers or "sd" in numbers:
-            extra = "mode" if "mode" in numbers else "sd"
-            raise ScenarioError(path, f"{key}.{extra}", "given without dist; expected dist = "
-                                "\"triangular\" (mode) or \"normal\"/\"lognormal\" (sd)")
-        if ("low" in numbers) != ("high" in numbers):
-            raise ScenarioError(path, key,
-                                "give both low and high for an uncertainty range, or neither")
-        if not numbers:
-            return None, None
-        kind = "uniform"
-    if not isinstance(kind, str):
-        raise ScenarioError(path, f"{key}.dist", f"got {kind!r}, expected a string")
-    if kind not in DISTRIBUTIONS:
-        raise ScenarioError(path, f"{key}.dist", f"got {kind!r}, expected one of "
-                            f"{', '.join(DISTRIBUTIONS)}{_suggest(kind, DISTRIBUTIONS)}")
-    if "low" in numbers and "high" in numbers and not numbers["low"] <= base <= numbers["high"]:
-        raise ScenarioError(
-            path, key,
-            f"expected low <= value <= high, got {raw['low']!r}, {raw['value']!r}, {raw['high']!r}",
-        )
-    unused = [n for n in ("mode", "sd") if n in numbers
-              and not (n == "mode" and kind == "triangular")
-              and not (n == "sd" and kind in ("normal", "lognormal"))]
-    if unused:
-        raise ScenarioError(path, f"{key}.{unused[0]}", f"is not used by dist = {kind!r}")
-    if kind == "triangular" and "mode" not in numbers:
-        numbers = {**numbers, "mode": base}  # the value is the most likely value
-    if p.per_workload and p.name in SHARE_PARAMETERS:
-        raise ScenarioError(path, key, "a share cannot be uncertain on its own (the workload "
-                            "shares must sum to 100 %); remove its range")
-    if key in MIX_SHARE_KEYS:
-        raise ScenarioError(path, key, "a share cannot be uncertain on its own (the generation "
-                            "shares must sum to 100 %); remove its range")
-    try:
-        distribution = Distribution(kind, base, numbers.get("low"), numbers.get("high"),
-                                    numbers.get("mode"), numbers.get("sd"))
-    except DistributionError as exc:
-        raise ScenarioError(path, key, f"dist = {kind!r}: {exc}") from None
-    lo, hi = distribution.support
-    for side, edge, name in ((lo, "below", "low"), (hi, "above", "high")):
-        if kind == "lognormal" and side == 0.0:
-            continue  # a lognormal never reaches zero
-        problem = check_bounds(p, side) if math.isfinite(side) else None
-        if problem or (not math.isfinite(side) and _bounded_kind(p, name)):
-            raise ScenarioError(path, key, f"dist = {kind!r} reaches {edge} what the value can "
-                                f"take; give {name} to truncate it")
-    text = {"dist": kind}
-    for name in ("low", "mode", "high", "sd"):
-        if name in raw:
-            text[name] = str(raw[name])
-    return distribution, text
-
-
-def _bounded_kind(p: Parameter, side: str) -> bool:
-    """Whether values of ``p`` have a bound on ``side`` ("low" or "high")."""
-    return side == "low" or p.kind == "fraction"
 
 
 def _meta(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -482,13 +262,16 @@ lifetime, and retirement around it is spread over one cohort.)"""
 def _check_time_constants(entries: dict[str, Entry], substeps: int) -> None:
     for key, stages in TIME_CONSTANTS.items():
         entry = entries[key]
-        span_years = min(entry.base_value, _support(entry)[0]) / SECONDS_PER_YEAR / stages
+        shortest = min([entry.base_value, _support(entry)[0], *(v for _, _, v in entry.schedule)])
+        span_years = shortest / SECONDS_PER_YEAR / stages
         if span_years * substeps < 1.0:
             needed = math.ceil(1.0 / span_years)
             per = f" (one of {stages} ageing stages, {span_years:.3g} yr)" if stages > 1 else ""
+            text = next((f"{t!r} (scheduled {y})" for y, t, v in entry.schedule
+                         if v == shortest), repr(entry.text))
             raise ScenarioError(
                 entry.file, key,
-                f"value {entry.text!r}{per} is shorter than one integration step "
+                f"value {text}{per} is shorter than one integration step "
                 f"(1/{substeps} yr); set substeps_per_year to at least {needed} "
                 f"(or --substeps {needed})",
             )
@@ -500,12 +283,6 @@ CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
      "(start-year demand must fit in start-year capacity)"),
 )
 """Pairs (smaller, larger) that a usable scenario must respect."""
-
-
-def _support(entry: Entry) -> tuple[float, float]:
-    if entry.distribution is None:
-        return entry.base_value, entry.base_value
-    return entry.distribution.support
 
 
 def _check_consistency(path: Path, entries: dict[str, Entry]) -> None:
@@ -521,59 +298,6 @@ def _check_consistency(path: Path, entries: dict[str, Entry]) -> None:
                 f"the uncertainty range of {smaller} reaches that of {larger}; every sample "
                 f"{message.removeprefix('must ')}",
             )
-
-
-def _correlations(tables: list[tuple[Path, Any]],
-                  entries: dict[str, Entry]) -> dict[tuple[str, str], float]:
-    """``[[correlations]]`` of every file in the chain (children override a pair), checked."""
-    pairs: dict[tuple[str, str], float] = {}
-    where = CORRELATIONS
-    last = Path("")
-    for file, table in tables:
-        last = file
-        if not isinstance(table, list):
-            raise ScenarioError(file, where, "expected [[correlations]] tables with parameters "
-                                "= [KEY, KEY], rank = -1..1 and source")
-        for i, item in enumerate(table):
-            at = f"{where}[{i}]"
-            if not isinstance(item, dict):
-                raise ScenarioError(file, at, "expected a table")
-            for k in item:
-                if k not in CORRELATION_KEYS:
-                    raise ScenarioError(file, f"{at}.{k}",
-                                        f"unknown key{_suggest(k, CORRELATION_KEYS)}")
-            keys = item.get("parameters")
-            if (not isinstance(keys, list) or len(keys) != 2
-                    or not all(isinstance(k, str) for k in keys) or keys[0] == keys[1]):
-                raise ScenarioError(file, f"{at}.parameters",
-                                    f"got {keys!r}, expected two different parameter keys")
-            for k in keys:
-                if k not in entries:
-                    raise ScenarioError(file, f"{at}.parameters",
-                                        f"unknown key {k!r}{_suggest(k, all_keys())}")
-                if entries[k].distribution is None:
-                    raise ScenarioError(file, f"{at}.parameters", f"{k} has no distribution "
-                                        "(give it low and high, or a dist) to correlate")
-            rank = item.get("rank")
-            if isinstance(rank, bool) or not isinstance(rank, int | float):
-                raise ScenarioError(file, f"{at}.rank", f"got {rank!r}, expected a number "
-                                    "between -1 and 1")
-            if not -1 < rank < 1:
-                raise ScenarioError(file, f"{at}.rank", f"got {rank}, expected a rank "
-                                    "correlation strictly between -1 and 1")
-            source = item.get("source")
-            if not isinstance(source, str) or not source.strip():
-                raise ScenarioError(file, at, "has no source: every correlation needs "
-                                    "source = \"...\"")
-            a, b = sorted(keys)
-            pairs[(a, b)] = float(rank)
-    if pairs:
-        keys = sorted({k for pair in pairs for k in pair})
-        try:
-            correlation_matrix(keys, pairs)
-        except DistributionError as exc:
-            raise ScenarioError(last, CORRELATIONS, str(exc)) from None
-    return pairs
 
 
 def _parent_path(child: Path, parent: str) -> Path:
@@ -593,20 +317,56 @@ def _parent_path(child: Path, parent: str) -> Path:
 
 OVERRIDES = Path("params")
 """How errors and provenance name values given as overrides rather than in a file."""
+
 OVERRIDE_SOURCE = "override given with the run (params)"
 
 
-def _override_entries(overrides: Mapping[str, Any]) -> dict[str, Entry]:
+def _override_entries(overrides: Mapping[str, Any], loaded: Mapping[str, Entry],
+                      origin: Path = OVERRIDES) -> dict[str, Entry]:
     """Entries for overriding values, parsed and checked as a scenario file's entries are."""
     entries = {}
     known = all_keys()
+    source = SET_SOURCE if origin == SET_OPTION else OVERRIDE_SOURCE
     for key, raw in overrides.items():
         if key not in known:
-            raise ScenarioError(OVERRIDES, str(key), f"unknown key{_suggest(str(key), known)}")
+            raise ScenarioError(origin, str(key), f"unknown key{_suggest(str(key), known)}")
+        if isinstance(raw, str) and ";" in raw:  # the short form of a schedule, as --set
+            raw = parse_setting(f"{key}={raw}", origin)[1]
         if not isinstance(raw, Mapping):
-            raw = {"value": raw, "source": OVERRIDE_SOURCE}
-        entries[key] = _parse_entry(OVERRIDES, key, dict(raw))
+            raw = {"value": raw, "source": source}
+        raw = {"source": source, **raw} if origin == SET_OPTION else raw
+        entries[key] = with_parent_range(origin, key, dict(raw), loaded.get(key),
+                                         _parse_entry)
     return entries
+
+
+_overriding: contextvars.ContextVar[tuple[dict[str, Any], Path, set[str] | None] | None] = \
+    contextvars.ContextVar("projection_overriding", default=None)
+
+
+@contextmanager
+def overriding(overrides: Mapping[str, Any], origin: Path | str = SET_OPTION,
+               paths: Sequence[Path | str] | None = None) -> Iterator[None]:
+    """Within this block, :func:`load_scenario` without overrides of its own applies
+    ``overrides`` (from ``origin``) to the scenario files ``paths`` (every scenario when
+    None): how a command passes ``--set`` to code that loads its scenarios itself."""
+    named = None if paths is None else {os.path.realpath(p) for p in paths}
+    token = _overriding.set((dict(overrides), Path(origin), named))
+    try:
+        yield
+    finally:
+        _overriding.reset(token)
+
+
+def _context_overrides(path: Path | str, origin):
+    """The overrides :func:`overriding` gives the scenario at ``path`` (or none)."""
+    current = _overriding.get()
+    if current is None or not current[0]:
+        return None, origin
+    overrides, given, named = current
+    if named is not None and os.path.realpath(path) not in named:
+        return None, origin
+    return overrides, given
 
 
 def find_scenario(text: str | Path) -> Path:
@@ -631,14 +391,22 @@ def load_scenario(
     end_year: int | None = None,
     substeps_per_year: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    origin: Path | str | None = None,
 ) -> Scenario:
     """Read, merge (``extends``) and check a scenario file.
 
     ``overrides`` maps scenario keys (``"demand.adoption_growth"``) to values that replace the
-    file's, each a quantity string (``"40 %/yr"``) or a table as in the file (``{value = ...,
-    source = ...}``); they are checked exactly as the file's entries are, and errors name
-    ``OVERRIDES`` in place of the file. They enter the scenario's hash.
+    file's, each a quantity string (``"40 %/yr"``; with a schedule ``"15 GW/yr; 2028: 0
+    GW/yr"``, as ``--set`` takes it) or a table as in the file (``{value = ..., source =
+    ...}``); they are checked exactly as the file's entries are, keep the range the file
+    declares unless they declare their own, and errors and the provenance name ``origin``
+    (default ``OVERRIDES``, "params"; the command line passes "--set") in place of the file.
+    They enter the scenario's hash. Within :func:`overriding`, its overrides apply to the
+    scenarios it names.
     """
+    if overrides is None:
+        overrides, origin = _context_overrides(path, origin)
+    origin = Path(origin) if origin is not None else OVERRIDES
     path = check_path_name(path, ScenarioError)
     chain: list[tuple[Path, dict[str, Any], bytes]] = []
     seen: set[str] = set()
@@ -662,14 +430,14 @@ def load_scenario(
     correlation_tables: list[tuple[Path, Any]] = []
     for file, data, _ in reversed(chain):  # the root first, so children override
         for key, raw in _flatten_entries(file, data).items():
-            entries[key] = _parse_entry(file, key, raw)
+            entries[key] = with_parent_range(file, key, raw, entries.get(key), _parse_entry)
         if CORRELATIONS in data:
             correlation_tables.append((file, data[CORRELATIONS]))
         for k in ("start_year", "end_year", "substeps_per_year"):
             if k in data["scenario"]:
                 settings[k] = (file, data["scenario"][k])
 
-    entries.update(_override_entries(overrides or {}))
+    entries.update(_override_entries(overrides or {}, entries, origin))
     missing = [k for k in all_keys() if k not in entries]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
@@ -705,6 +473,8 @@ def load_scenario(
         file_sub, value_sub = Path("--substeps"), substeps_per_year
     final_sub = _int_setting(file_sub, "scenario.substeps_per_year", value_sub, 1, MAX_SUBSTEPS)
     _check_time_constants(entries, final_sub)
+    check_years(entries, start, final_end)
+    check_kept_ranges(entries, {str(OVERRIDES), str(SET_OPTION)})
 
     digest = hashlib.sha256()
     for _, _, raw in chain:

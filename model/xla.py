@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import buildout, demand, hardware, impacts, integrate
+from . import buildout, demand, hardware, impacts, integrate, schedules
 from . import dynamics as numpy_dynamics
 
 jax.config.update("jax_enable_x64", True)
@@ -60,7 +60,7 @@ def _rebind(module: types.ModuleType, names: Mapping[str, object]) -> types.Modu
 
 
 _sectors = {m.__name__.rsplit(".", 1)[1]: _rebind(m, {})
-            for m in (demand, hardware, buildout, impacts)}
+            for m in (demand, hardware, buildout, impacts, schedules)}
 _dynamics = _rebind(numpy_dynamics, _sectors)
 _integrate = _rebind(integrate, {"rates": _dynamics.rates,
                                  "initial_state": _dynamics.initial_state})

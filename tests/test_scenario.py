@@ -59,10 +59,10 @@ def test_units_are_converted_to_si_and_rates_to_continuous():
 
 
 def test_extends_overrides_only_what_differs(tmp_path):
-    path = child(tmp_path, '[demand]\nadoption_growth = { value = "10 %/yr", source = "test" }\n')
+    path = child(tmp_path, '[demand]\nadoption_growth = { value = "100 %/yr", source = "test" }\n')
     s = load_scenario(path)
     base = load_scenario(BASELINE)
-    assert s.entries["demand.adoption_growth"].text == "10 %/yr"
+    assert s.entries["demand.adoption_growth"].text == "100 %/yr"
     assert s.entries["demand.adoption_growth"].file == str(path)
     assert s.entries["start.facility_energy_start"] == base.entries["start.facility_energy_start"]
     assert s.files == [path, BASELINE]
