@@ -267,26 +267,39 @@ def trace_all(shapes: Mapping[str, tuple[int, ...]], years: int,
                   full_shapes)
 
 
-def trace_parameters(keys: Sequence[str]):
+def trace_parameters(keys: Sequence[str], scheduled: Sequence[str] = ()):
     """The equations' parameters from the scenario's values in SI base units as written (a
     compound growth rate still compound), one input per scenario key: what
-    ``Scenario.parameter_arrays`` does (``scenario.model_value``), traced."""
-    from .parameters import PARAMETERS
+    ``Scenario.parameter_arrays`` does (``scenario.model_value``), traced. Each key of
+    ``scheduled`` (a parameter without workloads) has a schedule
+    (``projection.model.schedules``) given by inputs ``KEY@times`` (s since 1 January of
+    the start year), ``KEY@values`` (SI base units as written; ``schedules.POINTS`` of
+    each) and ``KEY@ramp``, as ``scenario_schedules.schedule_arrays`` makes them."""
+    from .parameters import PARAMETERS, WORKLOADS
     from .scenario import model_value, workload_key
+    from .schedules import POINTS, RAMP, TIMES, VALUES
+
+    by_key = {p.key: p for p in PARAMETERS if not p.per_workload}
 
     def fn(given):
         out = {}
         for p in PARAMETERS:
             if p.per_workload:
-                from .parameters import WORKLOADS
-
                 base = np.stack([given[workload_key(w, p.name)] for w in WORKLOADS])
             else:
                 base = given[p.key]
             out[p.name] = model_value(p, base)
+        for key in scheduled:
+            p = by_key[key]
+            out[p.name + TIMES] = given[key + TIMES]
+            out[p.name + VALUES] = model_value(p, given[key + VALUES])
+            out[p.name + RAMP] = given[key + RAMP]
         return out
 
-    return trace_function(fn, {k: () for k in keys})
+    shapes = {k: () for k in keys}
+    for key in scheduled:
+        shapes.update({key + TIMES: (POINTS,), key + VALUES: (POINTS,), key + RAMP: ()})
+    return trace_function(fn, shapes)
 
 
 def _function_with_layouts(name: str, f, prefix_arrays: str = "p:P") -> str:

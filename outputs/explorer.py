@@ -22,6 +22,7 @@ from projection.model.codegen_js import model_source, trace_all, trace_parameter
 from projection.model.integrate import CALIBRATION_STOP, MAX_CALIBRATION_PASSES
 from projection.model.parameters import WORKLOADS
 from projection.model.scenario import Scenario, all_keys, parameter_for_key
+from projection.model.schedules import POINTS, RAMP, TIMES, VALUES
 from projection.model.units import SECONDS_PER_YEAR, _split, read_value
 
 SPAN_STEPS = 200
@@ -77,6 +78,9 @@ class Control:
     step: str
     source: str
     kind: str
+    schedulable: bool  # a lever that may start in a later year (``model.schedules``)
+    schedule: list[list[float]]  # the scenario's own schedule: [s since start, SI value]
+    ramp: bool
 
 
 def role_of(key: str) -> str:
@@ -124,6 +128,8 @@ def _range(scenario: Scenario, key: str, value: float, factor: float) -> tuple[f
         low, high = _in_unit(1.0, factor), max(value * 2.0, _in_unit(1.0, factor) * 1.5)
     elif kind == "nonnegative":
         low, high = 0.0, value * WIDE if value > 0 else _in_unit(1.0, factor)
+    if kind == "nonnegative":  # zero means something (no new grid connections, dry cooling)
+        low = 0.0
     else:
         low, high = value / WIDE, value * WIDE
     low, high = min(low, value), max(high, value)
@@ -136,6 +142,15 @@ def _round(x: float) -> float:
         return x
     digits = 2 - math.floor(math.log10(abs(x)))
     return round(x, digits)
+
+
+def schedulable(key: str) -> bool:
+    """Whether the page offers a start year for ``key``: a lever without workloads that the
+    equations read as the run advances (``scenario_schedules.not_schedulable``)."""
+    from projection.model.scenario_schedules import not_schedulable
+
+    p = parameter_for_key(key)
+    return role_of(key) == "lever" and not p.per_workload and not_schedulable(key, p) is None
 
 
 def controls(scenario: Scenario) -> list[Control]:
@@ -152,10 +167,29 @@ def controls(scenario: Scenario) -> list[Control]:
         label = p.description.split(";")[0].rstrip(".")
         if workload is not None:
             label = f"{parts[1].replace('_', ' ')}: {label[0].lower()}{label[1:]}"
+        points = [[(year - scenario.start_year) * SECONDS_PER_YEAR, base]
+                  for year, _, base in entry.schedule]
         out.append(Control(key, p.name, workload, role_of(key), label, unit, value,
                            entry.text, factor, low, high, _nice_step(low, high, value),
-                           entry.source, p.kind))
+                           entry.source, p.kind, schedulable(key), points, entry.ramp))
     return out
+
+
+def model_inputs(scenario: Scenario) -> dict[str, list[float]]:
+    """What the page gives ``ProjectionModel.parameters`` for ``scenario`` as it is: each
+    key -> [its SI base value as written]; each schedulable lever also its schedule
+    (``KEY@times``, ``KEY@values``, ``KEY@ramp``; the page's script builds the same)."""
+    given: dict[str, list[float]] = {}
+    for c in controls(scenario):
+        base = c.value * c.factor
+        given[c.key] = [base]
+        if c.schedulable:
+            row = c.schedule or [[SECONDS_PER_YEAR, base]]
+            padded = [row[min(k, len(row) - 1)] for k in range(POINTS)]
+            given[c.key + TIMES] = [t for t, _ in padded]
+            given[c.key + VALUES] = [v for _, v in padded]
+            given[c.key + RAMP] = [1.0 if c.ramp else 0.0]
+    return given
 
 
 def _equivalents() -> dict[str, Any]:
@@ -195,9 +229,12 @@ def page_data(scenario: Scenario, baseline: Scenario) -> dict[str, Any]:
         "start_year": scenario.start_year,
         "end_year": scenario.end_year,
         "substeps": scenario.substeps_per_year,
+        "year_length": SECONDS_PER_YEAR,
+        "points": POINTS,
         "controls": [asdict(c) for c in own],
-        "baseline_values": {c.key: c.value for c in base},
-        "baseline_factors": {c.key: c.factor for c in base},
+        "baseline_inputs": {c.key: {"value": c.value, "factor": c.factor,
+                                    "schedule": c.schedule,
+                                    "ramp": c.ramp} for c in base},
         "charts": list(CHARTS),
         "headline": list(HEADLINE_OUTPUTS),
         "equivalents": _equivalents(),
@@ -219,10 +256,14 @@ def model_script(scenario: Scenario) -> str:
     years, substeps)`` with ``given`` each scenario key -> [its value in SI base units]."""
     years = scenario.end_year - scenario.start_year + 1
     shapes = {k: v.shape[:-1] for k, v in scenario.parameter_arrays().items()}
+    scheduled = [k for k in all_keys() if schedulable(k)]
+    for key in scheduled:  # every lever that may start later has a schedule in the page
+        name = parameter_for_key(key).name
+        shapes.update({name + TIMES: (POINTS,), name + VALUES: (POINTS,), name + RAMP: ()})
     traces = trace_all(shapes, years)
     settings = {"year_length": SECONDS_PER_YEAR, "max_calibration_passes": MAX_CALIBRATION_PASSES,
-                "calibration_stop": CALIBRATION_STOP}
-    return model_source(traces, settings, trace_parameters(all_keys()))
+                "calibration_stop": CALIBRATION_STOP, "points": POINTS}
+    return model_source(traces, settings, trace_parameters(all_keys(), scheduled))
 
 
 def build_page(scenario: Scenario, baseline: Scenario, command: str) -> str:

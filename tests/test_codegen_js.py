@@ -11,7 +11,7 @@ import pytest
 
 from projection.model.run import run_labelled
 from projection.model.scenario import find_scenario, load_scenario, shipped_scenarios
-from projection.outputs.explorer import controls, model_script
+from projection.outputs.explorer import model_inputs, model_script
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -28,7 +28,7 @@ process.stdout.write(JSON.stringify({outputs: r.outputs, error: r.calibration_er
 def run_in_node(scenario, tmp_path, overrides=None) -> dict:
     script = tmp_path / "model.js"
     script.write_text(model_script(scenario), encoding="utf-8")
-    given = {c.key: [c.value * c.factor] for c in controls(scenario)}
+    given = model_inputs(scenario)
     given.update(overrides or {})
     request = {"script": str(script), "given": given, "substeps": scenario.substeps_per_year,
                "years": scenario.end_year - scenario.start_year + 1}
@@ -63,3 +63,15 @@ def test_javascript_engine_follows_an_override_as_the_numpy_engine_does(tmp_path
     assert_same_outputs(js, run_labelled(changed))
     before = run_in_node(scenario, tmp_path)
     assert js["outputs"]["facility_energy"][-1] != before["outputs"]["facility_energy"][-1]
+
+
+def test_javascript_engine_follows_a_schedule_as_the_numpy_engine_does(tmp_path):
+    """A moratorium on new grid connections from 2028, lifted in 2031 with a ramp back."""
+    changed = load_scenario(find_scenario("baseline"), end_year=2035, overrides={
+        "buildout.interconnection_limit": "15 GW/yr; 2028: 0 GW/yr; 2031: 10 GW/yr",
+        "carbon.clean_power_share_target": "0.2; 2027: 0.3; 2032: 0.6; ramp"})
+    js = run_in_node(changed, tmp_path)
+    ds = run_labelled(changed)
+    assert_same_outputs(js, ds)
+    starts = np.asarray(js["outputs"]["construction_starts"])
+    assert np.all(starts[4:7] == 0.0) and starts[3] > 0 and starts[7] > 0

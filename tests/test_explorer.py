@@ -217,3 +217,31 @@ def test_explore_under_a_terminal_writes_the_page_and_replaces_its_own(tmp_path)
     text = target.read_text(encoding="utf-8")
     assert '<meta name="generator" content="projection explore' in text
     assert "https://" not in text.split("<script")[0]  # no stylesheet or font from the network
+
+
+def test_moratorium_from_2028_gives_zero_construction_starts_while_it_holds(page, tmp_path):
+    page.evaluate(f"document.querySelector('input[name=\"{KEY}\"]').focus()")
+    page.key("Home")  # the slider's lowest value: no new grid connections
+    assert page.evaluate(f"document.querySelector('input[name=\"{KEY}\"]').value") == "0"
+    page.evaluate(f"document.querySelector('input[name=\"{KEY}:from\"]').focus()")
+    for _ in range(4):
+        page.key("ArrowUp")
+    assert page.evaluate(f"document.querySelector('input[name=\"{KEY}:from\"]').value") == "2028"
+    outputs = page_outputs(page)
+    starts = np.asarray(outputs["construction_starts"])
+    years = list(range(2024, END_YEAR + 1))
+    assert np.all(starts[years.index(2028):] == 0.0)
+    assert np.all(starts[1:years.index(2028)] > 0)  # (none in the held start year)
+    # the start year and the years before the moratorium are the scenario's
+    before = run_labelled(scenario_with())
+    assert outputs["facility_energy"][:4] == pytest.approx(
+        list(before["facility_energy"].values[:4]), rel=1e-9)
+    # as projection run --set and the exported file predict
+    assert_matches_run(outputs, run_labelled(scenario_with({KEY: "15 GW/yr; 2028: 0 GW/yr"})))
+    text = page.evaluate("document.getElementById('toml').value")
+    assert 'schedule = { 2028 = "0 GW/yr" }' in text
+    exported = tmp_path / "moratorium.toml"
+    exported.write_text(text, encoding="utf-8")
+    assert_matches_run(outputs, run_labelled(load_scenario(exported)))
+    command = page.evaluate("document.getElementById('command').value")
+    assert f"--set '{KEY}=15 GW/yr; 2028: 0 GW/yr'" in command

@@ -26,18 +26,53 @@
   function valueText(key) { return state.values[key] + unitText(BY_KEY[key].unit); }
 
   // --- the model's inputs ----------------------------------------------------------------
-  function givenOf(values, factors) {
+  // each scenario key -> [its value in SI base units as written]; a lever that may start
+  // later also has its schedule (model/schedules.py): KEY@times (s since 1 January of the
+  // start year), KEY@values and KEY@ramp, the scenario's own or the one the page sets
+  function schedule(given, key, base, points, ramp) {
+    const row = points.length ? points : [[DATA.year_length, base]];
+    const times = [], values = [];
+    for (let k = 0; k < DATA.points; k++) {
+      const point = row[Math.min(k, row.length - 1)];
+      times.push(point[0]);
+      values.push(point[1]);
+    }
+    given[key] = [base];
+    given[key + "@times"] = times;
+    given[key + "@values"] = values;
+    given[key + "@ramp"] = [ramp ? 1 : 0];
+  }
+  function isChanged(key) {
+    return state.values[key] !== OWN_VALUES[key] || state.from[key] !== DATA.start_year;
+  }
+  function ownInputs() {
     const given = {};
-    for (const c of CONTROLS) given[c.key] = [Number(values[c.key]) * factors[c.key]];
+    for (const c of CONTROLS) {
+      const v = Number(state.values[c.key]) * c.factor;
+      if (!c.schedulable) given[c.key] = [v];
+      else if (!isChanged(c.key)) schedule(given, c.key, c.value * c.factor, c.schedule, c.ramp);
+      else if (state.from[c.key] === DATA.start_year) schedule(given, c.key, v, [], false);
+      else {
+        const at = (state.from[c.key] - DATA.start_year) * DATA.year_length;
+        schedule(given, c.key, c.value * c.factor, [[at, v]], false);
+      }
+    }
     return given;
   }
-  const OWN_FACTORS = {};
+  function baselineInputs() {
+    const given = {};
+    for (const c of CONTROLS) {
+      const b = DATA.baseline_inputs[c.key];
+      if (c.schedulable) schedule(given, c.key, b.value * b.factor, b.schedule, b.ramp);
+      else given[c.key] = [b.value * b.factor];
+    }
+    return given;
+  }
   const OWN_VALUES = {};
-  for (const c of CONTROLS) { OWN_FACTORS[c.key] = c.factor; OWN_VALUES[c.key] = String(c.value); }
+  for (const c of CONTROLS) OWN_VALUES[c.key] = String(c.value);
 
-  function run(values, factors) {
-    const p = ProjectionModel.parameters(givenOf(values, factors));
-    return ProjectionModel.simulate(p, NYEARS, DATA.substeps);
+  function run(given) {
+    return ProjectionModel.simulate(ProjectionModel.parameters(given), NYEARS, DATA.substeps);
   }
   function series(result, name, column) {
     const v = result.outputs[name];
@@ -95,7 +130,7 @@
       state.values[c.key] = input.value;
       changed();
     });
-    if (c.role === "lever" && ProjectionModel.schedules) {
+    if (c.schedulable) {
       const yid = id + "-from";
       const year = el("input", {
         type: "number", id: yid, name: c.key + ":from", "data-unit": "year",
@@ -246,8 +281,7 @@
 
   // --- share link, TOML, command -----------------------------------------------------------
   function changedKeys() {
-    return CONTROLS.map((c) => c.key).filter((k) => state.values[k] !== OWN_VALUES[k]
-      || state.from[k] !== DATA.start_year);
+    return CONTROLS.map((c) => c.key).filter(isChanged);
   }
   function fragment() {
     const parts = [];
@@ -364,15 +398,14 @@
   function changed(message) {
     const t0 = performance.now();
     notice = message || null;
-    explorer.result = run(state.values, OWN_FACTORS);
+    explorer.result = run(ownInputs());
     draw();
     updateShare();
     explorer.timings.push(performance.now() - t0);
   }
 
   build();
-  explorer.baseline = run(DATA.baseline_values, DATA.baseline_factors);
-  explorer.run = (values) => run(values, OWN_FACTORS);
+  explorer.baseline = run(baselineInputs());
   restore(parseFragment(location.hash));
   window.addEventListener("hashchange", () => {
     if (location.hash.slice(1) !== fragment()) restore(parseFragment(location.hash));
