@@ -23,7 +23,7 @@ from projection.model.integrate import CALIBRATION_STOP, MAX_CALIBRATION_PASSES
 from projection.model.parameters import WORKLOADS
 from projection.model.scenario import Scenario, all_keys, parameter_for_key
 from projection.model.schedules import POINTS, RAMP, TIMES, VALUES
-from projection.model.units import SECONDS_PER_YEAR, _split, read_value
+from projection.model.units import NUMBER, SECONDS_PER_YEAR, _split, read_value
 
 SPAN_STEPS = 200
 """Slider positions across a parameter's range (finer where the scenario's value needs it)."""
@@ -90,8 +90,11 @@ def role_of(key: str) -> str:
 
 
 def _display(text: str) -> tuple[float, str]:
-    magnitude, unit = _split(text)
-    return magnitude, unit.strip() or "dimensionless"
+    """The number of a scenario value and its unit as written ("%/yr", "GW/yr";
+    "dimensionless" for a bare number)."""
+    magnitude, _ = _split(text)  # the checks of the loader
+    unit = NUMBER.match(text)["unit"].strip()  # type: ignore[index]
+    return magnitude, unit or "dimensionless"
 
 
 def _in_unit(base: float, factor: float) -> float:
@@ -165,6 +168,8 @@ def controls(scenario: Scenario) -> list[Control]:
         parts = key.split(".")
         workload = WORKLOADS.index(parts[1]) if p.per_workload else None
         label = p.description.split(";")[0].rstrip(".")
+        if label.count("(") > label.count(")"):  # a parenthesis the cut left open
+            label = label[:label.rfind("(")].rstrip()
         if workload is not None:
             label = f"{parts[1].replace('_', ' ')}: {label[0].lower()}{label[1:]}"
         points = [[(year - scenario.start_year) * SECONDS_PER_YEAR, base]
