@@ -31,6 +31,10 @@ def explore_command(
     ] = Path("explorer.html"),
     end_year: Annotated[int, typer.Option(
         "--end-year", help="Last year the page projects.")] = 2050,
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="KEY=VALUE", help="Open the page with this value set, as a slider "
+        "would set it: 'KEY=VALUE', or a lever from a year 'KEY=VALUE; YEAR: VALUE' "
+        "(repeat the option for more).")] = None,
     open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default "
                                             "browser once written.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a file of the same name that "
@@ -43,7 +47,7 @@ def explore_command(
     if output.suffix.lower() not in (".html", ".htm"):
         fail(f"--output: {output}: expected a file name ending in .html")
     try:
-        written = _write(scenario, baseline, output, end_year, force)
+        written = _write(scenario, baseline, output, end_year, force, settings or [])
     except ProjectionError as exc:
         fail(str(exc))
         return
@@ -55,11 +59,13 @@ def explore_command(
             typer.echo("note: no browser could be opened; open the file yourself", err=True)
 
 
-def _write(scenario: str, baseline: str, output: Path, end_year: int, force: bool) -> Path:
+def _write(scenario: str, baseline: str, output: Path, end_year: int, force: bool,
+           settings: list[str]) -> Path:
     """Check the inputs and the output, build the page, then write it whole or not at all."""
     from projection.model.results import command_line
     from projection.model.scenario import find_scenario, load_scenario
-    from projection.outputs.explorer import build_page
+    from projection.model.settings import OPTION, parse_settings
+    from projection.outputs.explorer import build_page, initial_state
     from projection.outputs.files import (
         OutputError,
         check_not_input,
@@ -68,6 +74,10 @@ def _write(scenario: str, baseline: str, output: Path, end_year: int, force: boo
     )
 
     own = load_scenario(find_scenario(scenario), end_year=end_year)
+    overrides = parse_settings(settings)
+    # every value checked as the loader checks a file's (units, bounds, schedule years)
+    given = load_scenario(own.path, end_year=end_year, overrides=overrides, origin=OPTION)
+    start = initial_state(own, given, list(overrides))
     base = load_scenario(find_scenario(baseline), end_year=end_year)
     inputs = [*own.files, *base.files]
     folder = check_output_folder(output.parent if str(output.parent) else Path("."),
@@ -78,7 +88,7 @@ def _write(scenario: str, baseline: str, output: Path, end_year: int, force: boo
     if output.exists() and not force and not is_explorer(output):
         raise OutputError(f"{output}: exists and is not an explorer page; choose another "
                           "--output or use --force to replace it, nothing was written")
-    page = build_page(own, base, command_line())
+    page = build_page(own, base, command_line(), start)
     written = write_all(folder, {output.name: lambda p: p.write_text(page, encoding="utf-8")},
                         inputs=inputs)
     return written[0] if written else folder / output.name

@@ -271,8 +271,41 @@ def model_script(scenario: Scenario) -> str:
     return model_source(traces, settings, trace_parameters(all_keys(), scheduled))
 
 
-def build_page(scenario: Scenario, baseline: Scenario, command: str) -> str:
-    """The whole page as one HTML document."""
+def initial_state(scenario: Scenario, given: Scenario, keys: list[str]) -> dict[str, str]:
+    """The page's starting state (as its share link writes it) for ``given``, ``scenario``
+    with the values of ``keys`` set (``--set``): each value in the unit of its slider, and a
+    lever's start year. A value the sliders cannot express (a schedule of several points, or
+    a ramp) is one :class:`ScenarioError` naming the key."""
+    from projection.model.scenario import ScenarioError
+    from projection.model.settings import OPTION
+
+    by_key = {c.key: c for c in controls(scenario)}
+    state: dict[str, str] = {}
+    for key in keys:
+        c, entry = by_key[key], given.entries[key]
+        value, unit = _display(entry.text)
+        if unit != c.unit:
+            value = entry.base_value / c.factor
+        if entry.schedule:
+            if len(entry.schedule) > 1 or entry.ramp or not c.schedulable:
+                raise ScenarioError(OPTION, key, "the explorer sets a lever from one year: "
+                                    "expected 'KEY=VALUE' or 'KEY=VALUE; YEAR: VALUE'")
+            if entry.base_value != scenario.entries[key].base_value:
+                raise ScenarioError(OPTION, key, f"before {entry.schedule[0][0]} the explorer "
+                                    f"keeps the scenario's value, {scenario.entries[key].text}")
+            year, text, base = entry.schedule[0]
+            number, unit = _display(text)
+            value = number if unit == c.unit else base / c.factor
+            state[f"{key}:from"] = str(year)
+        state[key] = repr(value) if not float(value).is_integer() else str(int(value)) \
+            if abs(value) < 1e15 else repr(value)
+    return state
+
+
+def build_page(scenario: Scenario, baseline: Scenario, command: str,
+               start: dict[str, str] | None = None) -> str:
+    """The whole page as one HTML document; ``start``: the state it opens in when its
+    address holds none (:func:`initial_state`)."""
     if baseline.start_year != scenario.start_year:
         from projection.model.scenario import ScenarioError
 
@@ -282,6 +315,7 @@ def build_page(scenario: Scenario, baseline: Scenario, command: str) -> str:
     model = model_script(scenario)
     data = page_data(scenario, baseline)
     data["command"] = command
+    data["initial"] = start or {}
     title = f"Explorer: {scenario.title}"
     return "\n".join([
         "<!DOCTYPE html>",

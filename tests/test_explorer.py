@@ -245,3 +245,31 @@ def test_moratorium_from_2028_gives_zero_construction_starts_while_it_holds(page
     assert_matches_run(outputs, run_labelled(load_scenario(exported)))
     command = page.evaluate("document.getElementById('command').value")
     assert f"--set '{KEY}=15 GW/yr; 2028: 0 GW/yr'" in command
+
+
+def test_page_written_with_set_opens_on_those_values_as_projection_run_with_set(browser,
+                                                                                tmp_path):
+    from projection.model.settings import OPTION, parse_settings
+
+    settings = [f"{KEY}=15 GW/yr; 2029: 2 GW/yr", "facility.ai_pue_target=1.12"]
+    target = tmp_path / "set.html"
+    done = projection("--end-year", str(END_YEAR), "-o", str(target),
+                      *[x for s in settings for x in ("--set", s)])
+    assert done.returncode == 0, done.stderr
+    expected = run_labelled(load_scenario(find_scenario("baseline"), end_year=END_YEAR,
+                                          overrides=parse_settings(settings), origin=OPTION))
+    with Page(target, browser) as page:
+        assert page.evaluate("window.explorer.ready") is True
+        assert page.evaluate(f"document.querySelector('input[name=\"{KEY}:from\"]').value") \
+            == "2029"
+        assert_matches_run(page_outputs(page), expected)
+        assert f"--set '{KEY}=15 GW/yr; 2029: 2 GW/yr'" in page.evaluate(
+            "document.getElementById('command').value")
+
+
+def test_explore_refuses_a_setting_no_slider_can_express_in_one_line(tmp_path):
+    done = projection("-o", str(tmp_path / "x.html"), "--set",
+                      f"{KEY}=15 GW/yr; 2028: 0 GW/yr; 2031: 10 GW/yr")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert KEY in done.stderr and "one year" in done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -406,7 +406,7 @@
 
   build();
   explorer.baseline = run(baselineInputs());
-  restore(parseFragment(location.hash));
+  restore(location.hash.length > 1 ? parseFragment(location.hash) : DATA.initial);
   window.addEventListener("hashchange", () => {
     if (location.hash.slice(1) !== fragment()) restore(parseFragment(location.hash));
   });
