@@ -9,7 +9,9 @@ the analyses of the graph the generators use (what a value needs, what changes w
 time loop, which decisions the time alone settles). The generators write the same graph out
 for one engine each: :mod:`projection.model.codegen_numba` (numba, the compiled engine of
 ``projection.model.kernel``) and :mod:`projection.model.codegen_js` (JavaScript, the model
-that runs in the explorer page). No generator holds an equation of its own.
+that runs in the explorer page). No generator holds an equation of its own. (The XLA engine,
+:mod:`projection.model.xla`, needs no generated source: jax follows the numpy functions
+themselves.)
 """
 
 from __future__ import annotations

@@ -302,6 +302,23 @@ def initial_state(scenario: Scenario, given: Scenario, keys: list[str]) -> dict[
     return state
 
 
+def _footer(scenario: Scenario, baseline: Scenario, command: str) -> str:
+    """Where the page's numbers come from: model version, scenario files and hashes, the
+    command that wrote the page."""
+    def named(s: Scenario) -> str:
+        return (f"{html.escape(s.title)} (<code>{html.escape(str(s.path))}</code>, "
+                f"sha256 <code>{s.sha256[:16]}</code>)")
+
+    return (
+        '<footer><p>Computed in this page by the projection model '
+        f"{html.escape(__version__)}, generated from its traced equations (the figures equal "
+        "<code>projection run</code> with the same values); the start year "
+        f"{scenario.start_year} is calibrated to its published state and held in every "
+        f"scenario. Scenario: {named(scenario)}; baseline: {named(baseline)}; "
+        f"{scenario.substeps_per_year} Runge-Kutta sub-steps a year. Written by "
+        f"<code>{html.escape(command)}</code>.</p></footer>")
+
+
 def build_page(scenario: Scenario, baseline: Scenario, command: str,
                start: dict[str, str] | None = None) -> str:
     """The whole page as one HTML document; ``start``: the state it opens in when its
@@ -334,6 +351,7 @@ def build_page(scenario: Scenario, baseline: Scenario, command: str,
         "The model runs in this page: move a lever and every chart is computed again. "
         f"Grey: the baseline ({html.escape(baseline.title)}).</p></header>",
         '<main id="explorer"><noscript>The explorer needs JavaScript.</noscript></main>',
+        _footer(scenario, baseline, command),
         f'<script id="projection-data" type="application/json">{_script(json.dumps(data))}'
         "</script>",
         f"<script>{_script(model)}</script>",
