@@ -352,8 +352,9 @@ def build_page(scenario: Scenario, baseline: Scenario, command: str,
         f"Grey: the baseline ({html.escape(baseline.title)}).</p></header>",
         '<main id="explorer"><noscript>The explorer needs JavaScript.</noscript></main>',
         _footer(scenario, baseline, command),
-        f'<script id="projection-data" type="application/json">{_script(json.dumps(data))}'
-        "</script>",
+        # "<" as a JSON escape: no text of a scenario can end or comment out the element
+        '<script id="projection-data" type="application/json">'
+        + json.dumps(data).replace("<", "\\u003c") + "</script>",
         f"<script>{_script(model)}</script>",
         f"<script>{_script(_asset('explorer.js'))}</script>",
         "</body>",

@@ -273,3 +273,24 @@ def test_explore_refuses_a_setting_no_slider_can_express_in_one_line(tmp_path):
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert KEY in done.stderr and "one year" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_text_of_a_scenario_cannot_break_out_of_the_page(browser, tmp_path):
+    hostile = "</script><script>window.broken = 1</script><!-- <b>"
+    scenario = tmp_path / "hostile.toml"
+    scenario.write_text(
+        f"[scenario]\ntitle = {json.dumps(hostile)}\ndescription = {json.dumps(hostile)}\n"
+        f"extends = {json.dumps(str(find_scenario('baseline')))}\n\n[buildout]\n"
+        f"interconnection_limit = {{ value = \"12 GW/yr\", source = {json.dumps(hostile)} }}\n",
+        encoding="utf-8")
+    target = tmp_path / "hostile.html"
+    done = projection(str(scenario), "--end-year", "2027", "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    with Page(target, browser) as page:
+        assert page.evaluate("window.explorer.ready") is True
+        assert page.evaluate("window.broken === undefined") is True
+        assert page.evaluate("document.scripts.length") == 3
+        assert hostile in page.evaluate("document.title")
+        assert hostile in page.evaluate(
+            f"document.querySelector('input[name=\"{KEY}\"]').title")
+        assert page.errors == []

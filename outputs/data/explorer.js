@@ -22,6 +22,9 @@
     if (Math.abs(r) >= 1000) return Math.round(r).toLocaleString("en-US");
     return String(r);
   }
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
+  }
   function unitText(unit) { return unit === "dimensionless" ? "" : " " + unit; }
   function valueText(key) { return state.values[key] + unitText(BY_KEY[key].unit); }
 
@@ -269,14 +272,14 @@
       + `electricity. AI servers take ${fig("ai_facility_energy", y, at(own, "ai_facility_energy", y), "TWh")}. `
       + `That is the yearly electricity of about ${fig("homes_equivalent", y, homes / 1e6, "million")} `
       + `average US homes; an average draw of ${fig("average_power", y, gw, "GW")}, the output of about `
-      + `${fig("power_plants", y, plants, "")} power plants of ${eq.power_plant.text}; close to what `
-      + `${country.label} used in ${country.year} (${country.text}). `
+      + `${fig("power_plants", y, plants, "")} power plants of ${esc(eq.power_plant.text)}; close to `
+      + `what ${esc(country.label)} used in ${esc(country.year)} (${esc(country.text)}). `
       + `Water: ${fig("onsite_water", y, at(own, "onsite_water", y), "billion litres")} on site and `
       + `${fig("indirect_water", y, at(own, "indirect_water", y), "billion litres")} at power plants. `
       + `Emissions: ${fig("emissions", y, at(own, "emissions", y), "Mt CO2e")} location-based, `
       + `${fig("emissions_market_based", y, at(own, "emissions_market_based", y), "Mt")} market-based. `
       + `One chat request takes ${fig("chat_energy_per_request", y, chat, "Wh")}: a `
-      + `${eq.microwave.text} microwave oven running ${fig("microwave_seconds", y, seconds, "s")}.`;
+      + `${esc(eq.microwave.text)} microwave oven running ${fig("microwave_seconds", y, seconds, "s")}.`;
   }
 
   // --- share link, TOML, command -----------------------------------------------------------
