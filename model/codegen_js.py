@@ -20,13 +20,22 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import dynamics, integrate, trace
-from .codegen import Layout, Traced, input_rows, needed, time_varying, trace_engine, trace_function
+from .codegen import (
+    Layout,
+    Traced,
+    TracedFunction,
+    input_rows,
+    needed,
+    time_varying,
+    trace_engine,
+    trace_function,
+)
 
 TEMPLATES: dict[str, str] = {
     "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
@@ -69,15 +78,7 @@ def literal(value) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where an input node's value comes from: array ``name`` at ``row``."""
-
-    array: str
-    row: int
-
-
-def _statements(g: trace.Graph, nodes: Sequence[int], sources: Mapping[int, str],
+def _statements(g: trace.Graph, nodes: Iterable[int], sources: Mapping[int, str],
                 indent: str) -> list[str]:
     """``const vI = ...;`` for each computed node of ``nodes`` (in graph order); input nodes
     read from ``sources`` (node -> JavaScript expression)."""
@@ -171,14 +172,14 @@ def _layout_json(layout: Layout) -> dict:
 class Traces:
     """Every graph the page's engine is written from, for parameters of ``shapes``."""
 
-    start: object
-    targets: object
-    infeasible: object
-    first_pass: object
-    next_pass: object
+    start: TracedFunction
+    targets: TracedFunction
+    infeasible: TracedFunction
+    first_pass: TracedFunction
+    next_pass: TracedFunction
     demand: Traced
     full: Traced
-    outputs: object
+    outputs: TracedFunction
     full_shapes: dict[str, tuple[int, ...]]
 
 
@@ -296,17 +297,17 @@ def trace_parameters(keys: Sequence[str], scheduled: Sequence[str] = ()):
             out[p.name + RAMP] = given[key + RAMP]
         return out
 
-    shapes = {k: () for k in keys}
+    shapes: dict[str, tuple[int, ...]] = {k: () for k in keys}
     for key in scheduled:
         shapes.update({key + TIMES: (POINTS,), key + VALUES: (POINTS,), key + RAMP: ()})
     return trace_function(fn, shapes)
 
 
-def _function_with_layouts(name: str, f, prefix_arrays: str = "p:P") -> str:
+def _function_with_layouts(name: str, f: TracedFunction, prefix_arrays: str = "p:P") -> str:
     return function_source(name, f.graph, {prefix_arrays: f.parameters}, f.nodes)
 
 
-def model_source(t: Traces, settings: Mapping[str, object], parameters) -> str:
+def model_source(t: Traces, settings: Mapping[str, object], parameters: TracedFunction) -> str:
     """One script defining ``ProjectionModel``: the generated functions, their layouts, and
     the driver (:data:`DRIVER`); ``settings`` are constants the driver reads (the year's
     length in seconds, the calibration's passes and tolerances); ``parameters`` is
