@@ -98,7 +98,11 @@ def load_scenario(
 
     ``params`` maps scenario keys (``"demand.adoption_growth"``,
     ``"workloads.reasoning.tokens_per_request"``) to values that replace the file's: a
-    quantity string (``"40 %/yr"``) or ``{"value": ..., "source": ...}`` as in a file.
+    quantity string (``"40 %/yr"``), with a schedule in the short form of ``--set``
+    (``"15 GW/yr; 2028: 0 GW/yr; 2031: 10 GW/yr"``, ``"; ramp"`` to interpolate), or a
+    table as in a file (``{"value": "15 GW/yr", "schedule": {2028: "0 GW/yr"}, "ramp":
+    False, "source": ...}``). A value keeps the range the file declares (and is held fixed
+    in ensembles when it lies outside it) unless it gives its own ``low``/``high``.
     """
     from projection.model.scenario import find_scenario
     from projection.model.scenario import load_scenario as load
@@ -119,12 +123,20 @@ def _loaded(scenario: str | Path | Scenario, params, end_year, substeps) -> Scen
     return load_scenario(scenario, params=params, end_year=end_year, substeps=substeps)
 
 
-def _given(scenario: Scenario) -> dict[str, dict[str, str]]:
-    """The overrides a loaded scenario was built with, to build it again with more."""
-    from projection.model.scenario import OVERRIDES
-
-    return {k: {"value": e.text, "source": e.source} for k, e in scenario.entries.items()
-            if e.file == str(OVERRIDES)}
+def _given(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """The overrides a loaded scenario was built with (value, schedule, own range, source),
+    to build it again with more."""
+    given: dict[str, dict[str, Any]] = {}
+    for key in scenario.overrides():
+        e = scenario.entries[key]
+        item: dict[str, Any] = {"value": e.text, "source": e.source}
+        if e.schedule:
+            item["schedule"] = {year: text for year, text, _ in e.schedule}
+            item["ramp"] = e.ramp
+        if e.distribution_text is not None and e.range_file is None:  # its own range
+            item.update(e.distribution_text)
+        given[key] = item
+    return given
 
 
 def run(

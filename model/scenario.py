@@ -10,14 +10,12 @@ reads and merges the files and checks the whole.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +46,13 @@ from .scenario_keys import (
     parameter_for_key,
     workload_key,
 )
+from .scenario_overrides import (
+    OVERRIDE_SOURCE,
+    OVERRIDES,
+    context_overrides,
+    override_entries,
+    overriding,
+)
 from .scenario_ranges import (
     CORRELATION_KEYS,
     CORRELATIONS,
@@ -58,15 +63,14 @@ from .scenario_ranges import (
 )
 from .scenario_schedules import check_years, described, schedule_arrays
 from .settings import OPTION as SET_OPTION
-from .settings import SOURCE as SET_SOURCE
-from .settings import parse_setting
 from .units import SECONDS_PER_YEAR
 
 __all__ = [
     "CORRELATIONS", "CORRELATION_KEYS", "ENTRY_KEYS", "GROWTH_FLOOR_MARGIN", "MAX_END_YEAR",
     "MIN_START_YEAR", "Entry", "Scenario", "ScenarioError", "all_keys", "bounds_violations",
     "check_bounds", "find_scenario", "load_scenario", "model_value", "parameter_for_key",
-    "resolve_scenario_path", "shipped_scenarios", "workload_key",
+    "resolve_scenario_path", "shipped_scenarios", "workload_key", "OVERRIDES", "OVERRIDE_SOURCE",
+    "overriding",
 ]
 
 DEFAULT_START_YEAR = 2024
@@ -108,16 +112,22 @@ class Scenario:
     def years(self) -> np.ndarray:
         return np.arange(self.start_year, self.end_year + 1)
 
-    def parameter_arrays(self) -> dict[str, np.ndarray]:
-        """Model inputs for a one-sample run: name -> array of shape (1,) or (workloads, 1)."""
+    def parameter_arrays(self, scheduled: Iterable[str] = ()) -> dict[str, np.ndarray]:
+        """Model inputs for a one-sample run: name -> array of shape (1,) or (workloads, 1),
+        with the schedule inputs (``projection.model.schedules``) of every scheduled
+        parameter and of the parameters named in ``scheduled`` (by name, e.g.
+        ``"interconnection_limit"``; their schedules hold the value, so the results do not
+        change): one compiled engine then serves any schedule of those parameters."""
         arrays: dict[str, np.ndarray] = {}
+        forced = set(scheduled)
         for p in PARAMETERS:
             if p.per_workload:
                 values = [self.entries[workload_key(w, p.name)].base_value for w in WORKLOADS]
                 arrays[p.name] = model_value(p, np.array(values)[:, None])
             else:
                 arrays[p.name] = model_value(p, np.array([self.entries[p.key].base_value]))
-            arrays.update(schedule_arrays(self.entries, p, arrays[p.name], self.start_year))
+            arrays.update(schedule_arrays(self.entries, p, arrays[p.name], self.start_year,
+                                          p.name in forced))
         return arrays
 
     def resolved(self) -> dict[str, dict[str, str]]:
@@ -315,60 +325,6 @@ def _parent_path(child: Path, parent: str) -> Path:
     return found
 
 
-OVERRIDES = Path("params")
-"""How errors and provenance name values given as overrides rather than in a file."""
-
-OVERRIDE_SOURCE = "override given with the run (params)"
-
-
-def _override_entries(overrides: Mapping[str, Any], loaded: Mapping[str, Entry],
-                      origin: Path = OVERRIDES) -> dict[str, Entry]:
-    """Entries for overriding values, parsed and checked as a scenario file's entries are."""
-    entries = {}
-    known = all_keys()
-    source = SET_SOURCE if origin == SET_OPTION else OVERRIDE_SOURCE
-    for key, raw in overrides.items():
-        if key not in known:
-            raise ScenarioError(origin, str(key), f"unknown key{_suggest(str(key), known)}")
-        if isinstance(raw, str) and ";" in raw:  # the short form of a schedule, as --set
-            raw = parse_setting(f"{key}={raw}", origin)[1]
-        if not isinstance(raw, Mapping):
-            raw = {"value": raw, "source": source}
-        raw = {"source": source, **raw} if origin == SET_OPTION else raw
-        entries[key] = with_parent_range(origin, key, dict(raw), loaded.get(key),
-                                         _parse_entry)
-    return entries
-
-
-_overriding: contextvars.ContextVar[tuple[dict[str, Any], Path, set[str] | None] | None] = \
-    contextvars.ContextVar("projection_overriding", default=None)
-
-
-@contextmanager
-def overriding(overrides: Mapping[str, Any], origin: Path | str = SET_OPTION,
-               paths: Sequence[Path | str] | None = None) -> Iterator[None]:
-    """Within this block, :func:`load_scenario` without overrides of its own applies
-    ``overrides`` (from ``origin``) to the scenario files ``paths`` (every scenario when
-    None): how a command passes ``--set`` to code that loads its scenarios itself."""
-    named = None if paths is None else {os.path.realpath(p) for p in paths}
-    token = _overriding.set((dict(overrides), Path(origin), named))
-    try:
-        yield
-    finally:
-        _overriding.reset(token)
-
-
-def _context_overrides(path: Path | str, origin):
-    """The overrides :func:`overriding` gives the scenario at ``path`` (or none)."""
-    current = _overriding.get()
-    if current is None or not current[0]:
-        return None, origin
-    overrides, given, named = current
-    if named is not None and os.path.realpath(path) not in named:
-        return None, origin
-    return overrides, given
-
-
 def find_scenario(text: str | Path) -> Path:
     """The file of a scenario named by a user: a path, or the name of a shipped scenario.
 
@@ -383,6 +339,42 @@ def find_scenario(text: str | Path) -> Path:
     hint = _suggest(str(text), names)
     raise ScenarioError(path, "", f"no such scenario file or shipped scenario{hint}; "
                         f"shipped: {', '.join(names)}")
+
+
+def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any], bytes]]:
+    """The file at ``path`` and every file it extends, child first: (path, data, bytes)."""
+    chain: list[tuple[Path, dict[str, Any], bytes]] = []
+    seen: set[str] = set()
+    current: Path | None = path
+    while current is not None:
+        resolved = os.path.realpath(current)  # never raises, even on a symlink loop
+        if resolved in seen:
+            raise ScenarioError(current, "scenario.extends", "extends itself in a loop")
+        seen.add(resolved)
+        data, raw = _read_toml(current)
+        meta = _meta(current, data)
+        chain.append((current, data, raw))
+        parent = meta.get("extends")
+        current = None if parent is None else _parent_path(current, parent)
+    return chain
+
+
+def _check_shares(path: Path, entries: Mapping[str, Entry]) -> None:
+    """Workload shares and generation shares must each sum to one."""
+    for name in SHARE_PARAMETERS:
+        total = sum(entries[workload_key(w, name)].base_value for w in WORKLOADS)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ScenarioError(
+                path,
+                f"workloads.*.{name}",
+                f"shares sum to {total:.6g}, expected 1 (100 %)",
+            )
+
+    for label, keys in MIX_SHARES.items():
+        total = sum(entries[k].base_value for k in keys)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ScenarioError(path, label,
+                                f"shares sum to {total:.6g}, expected 1 (100 %)")
 
 
 def load_scenario(
@@ -405,26 +397,10 @@ def load_scenario(
     scenarios it names.
     """
     if overrides is None:
-        overrides, origin = _context_overrides(path, origin)
+        overrides, origin = context_overrides(path, origin)
     origin = Path(origin) if origin is not None else OVERRIDES
     path = check_path_name(path, ScenarioError)
-    chain: list[tuple[Path, dict[str, Any], bytes]] = []
-    seen: set[str] = set()
-    current: Path | None = path
-    while current is not None:
-        resolved = os.path.realpath(current)  # never raises, even on a symlink loop
-        if resolved in seen:
-            raise ScenarioError(current, "scenario.extends", "extends itself in a loop")
-        seen.add(resolved)
-        data, raw = _read_toml(current)
-        meta = _meta(current, data)
-        chain.append((current, data, raw))
-        parent = meta.get("extends")
-        if parent is None:
-            current = None
-        else:
-            current = _parent_path(current, parent)
-
+    chain = _read_chain(path)
     entries: dict[str, Entry] = {}
     settings: dict[str, Any] = {}
     correlation_tables: list[tuple[Path, Any]] = []
@@ -437,27 +413,13 @@ def load_scenario(
             if k in data["scenario"]:
                 settings[k] = (file, data["scenario"][k])
 
-    entries.update(_override_entries(overrides or {}, entries, origin))
+    entries.update(override_entries(overrides or {}, entries, origin))
     missing = [k for k in all_keys() if k not in entries]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise ScenarioError(path, missing[0], f"missing (every parameter needs a value){more}")
 
-    for name in SHARE_PARAMETERS:
-        total = sum(entries[workload_key(w, name)].base_value for w in WORKLOADS)
-        if abs(total - 1.0) > SHARE_TOLERANCE:
-            raise ScenarioError(
-                path,
-                f"workloads.*.{name}",
-                f"shares sum to {total:.6g}, expected 1 (100 %)",
-            )
-
-    for label, keys in MIX_SHARES.items():
-        total = sum(entries[k].base_value for k in keys)
-        if abs(total - 1.0) > SHARE_TOLERANCE:
-            raise ScenarioError(path, label,
-                                f"shares sum to {total:.6g}, expected 1 (100 %)")
-
+    _check_shares(path, entries)
     _check_consistency(path, entries)
     correlations = _correlations(correlation_tables, entries)
 

@@ -116,37 +116,42 @@ def not_schedulable(key: str, p: Parameter) -> str | None:
         return "it describes the calibrated start year, which every scenario holds"
     if p.name in SHARE_PARAMETERS or key in MIX_SHARE_KEYS:
         return "it is one of the shares that must sum to 100 % in every year"
-    if p.name not in time_varying_names():
+    if key not in time_varying_keys():
         return ("the equations read it once, when the run starts (it sets the start state "
                 "or a quantity derived from it)")
     return None
 
 
 @functools.cache
-def time_varying_names() -> frozenset[str]:
-    """Names of the parameters that ``dynamics.rates`` reads while the run advances, found
-    by running it once on placeholder values and recording what it reads."""
-    from . import dynamics
+def time_varying_keys() -> frozenset[str]:
+    """Keys of the parameters (and rows of per-workload parameters) that ``dynamics.rates``
+    reads while the run advances: found by tracing it once (``projection.model.trace``),
+    which records exactly which inputs its results depend on."""
+    from . import dynamics, trace
     from .parameters import PARAMETERS
 
     values = {q.name: np.full((len(WORKLOADS), 1) if q.per_workload else (1,), 0.5)
               for q in PARAMETERS}
-    for name in ("tokens_per_request",):
-        values[name] = np.full((len(WORKLOADS), 1), 100.0)
     with np.errstate(all="ignore"):
         full = dynamics.with_derived({**values, **dynamics.first_calibration(
             values, SECONDS_PER_YEAR)})
-        full.setdefault("operating_capacity_start", np.ones(1))
-        read: set[str] = set()
-
-        class Recording(dict):
-            def __getitem__(self, name):
-                read.add(name)
-                return dict.__getitem__(self, name)
-
-        state = dynamics.initial_state(full)
-        dynamics.rates(state, Recording(full), 2.5 * SECONDS_PER_YEAR, True)
-    return frozenset(read & set(values))
+        stocks = {k: np.shape(v)[:-1] for k, v in dynamics.initial_state(full).items()}
+    g = trace.Graph()
+    p = trace.LazyInputs(g, "p", {k: np.shape(v)[:-1] for k, v in full.items()})
+    state = trace.inputs(g, "s", stocks)
+    time = trace.Sym(g, np.array([g.input("t")], dtype=object))
+    results = dynamics.rates(state, p, time, True)
+    roots = [int(i) for group in results for v in group.values()
+             for i in trace._as_sym(g, v).ids.flat]
+    read = trace.needed_inputs(g, roots)
+    keys = set()
+    for q in PARAMETERS:
+        if q.per_workload:
+            keys |= {workload_key(w, q.name) for k, w in enumerate(WORKLOADS)
+                     if trace.input_name("p", q.name, (k,)) in read}
+        elif trace.input_name("p", q.name, ()) in read:
+            keys.add(q.key)
+    return frozenset(keys)
 
 
 def check_years(entries: Mapping[str, Entry], start: int, end: int) -> None:
@@ -165,11 +170,12 @@ def check_years(entries: Mapping[str, Entry], start: int, end: int) -> None:
 
 
 def schedule_arrays(entries: Mapping[str, Entry], p: Parameter, base: np.ndarray,
-                    start: int) -> dict[str, np.ndarray]:
+                    start: int, always: bool = False) -> dict[str, np.ndarray]:
     """The input arrays of ``p``'s schedule (``projection.model.schedules``) for a
-    one-sample run, or none when no entry of ``p`` has one."""
+    one-sample run, or none when no entry of ``p`` has one (unless ``always``: then a
+    schedule that holds the value)."""
     keys = ([workload_key(w, p.name) for w in WORKLOADS] if p.per_workload else [p.key])
-    if not any(entries[k].schedule for k in keys):
+    if not always and not any(entries[k].schedule for k in keys):
         return {}
     points = [[((year - start) * SECONDS_PER_YEAR, float(model_value(p, np.array(value))))
                for year, _, value in entries[k].schedule] for k in keys]

@@ -475,3 +475,21 @@ class LazyInputs(Mapping[str, Sym]):
     @property
     def used(self) -> list[str]:
         return list(self.made)
+
+
+def needed_inputs(graph: Graph, roots: list[int]) -> set[str]:
+    """Names of the input nodes that the nodes ``roots`` depend on."""
+    seen: set[int] = set()
+    names: set[str] = set()
+    todo = list(roots)
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        op, args = graph.ops[i]
+        if op == "input":
+            names.add(args[0])
+        elif op != "const":
+            todo.extend(args)
+    return names

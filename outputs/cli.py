@@ -18,6 +18,8 @@ import typer
 
 from projection.model.errors import ProjectionError
 from projection.model.errors import shown as escaped
+from projection.outputs.cli_settings import Settings
+from projection.outputs.cli_settings import overrides as set_overrides
 from projection.outputs.files import parse_output
 
 if TYPE_CHECKING:
@@ -197,6 +199,7 @@ def run(
     end_year: EndYear = None,
     substeps: Substeps = None,
     year: Years = None,
+    settings: Settings = None,
     json_output: JsonOutput = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -209,9 +212,11 @@ def run(
             step("reading the scenario")
             from projection.model.run import run_labelled
             from projection.model.scenario import find_scenario, load_scenario
+            from projection.model.settings import OPTION
 
             loaded = load_scenario(find_scenario(scenario), end_year=end_year,
-                                   substeps_per_year=substeps)
+                                   substeps_per_year=substeps,
+                                   overrides=set_overrides(settings), origin=OPTION)
             step("running the model")
             ds = run_labelled(loaded)  # plain arrays: no xarray needed to print and write
             years = [int(y) for y in ds["year"].values]
@@ -260,6 +265,7 @@ def compare(
     year: Annotated[list[str] | None, typer.Option(
         "--year", metavar="YEARS", help="Year(s) to tabulate: '--year 2028,2035' or the "
         "option repeated (default: 2028, 2030 and the last year).")] = None,
+    settings: Settings = None,
     json_output: JsonOutput = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -273,7 +279,10 @@ def compare(
 
             paths = [find_scenario(s) for s in scenarios]
             step(f"running {len(paths)} scenarios")
-            ds = compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps)
+            from projection.model.settings import OPTION
+
+            ds = compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps,
+                                   overrides=set_overrides(settings), origin=OPTION)
             years = [int(y) for y in ds["year"].values]
             from projection.outputs.terminal import headline_years
 
@@ -306,51 +315,23 @@ def compare(
     _report(written, quiet)
 
 
-def _scenario_diff(first: str, second: str) -> None:
-    from projection.model.scenario import find_scenario, load_scenario
-
-    a, b = (load_scenario(find_scenario(s)) for s in (first, second))
-    differing = [k for k in sorted(a.entries) if a.entries[k].base_value != b.entries[k].base_value]
-    settings = [(k, getattr(a, k), getattr(b, k)) for k in ("start_year", "end_year",
-                                                             "substeps_per_year")
-                if getattr(a, k) != getattr(b, k)]
-    typer.echo(f"{b.name} ({b.path}) against {a.name} ({a.path}): {len(differing)} "
-               f"parameter{'s' if len(differing) != 1 else ''} differ")
-    width = max(len(a.name), len(b.name)) + 1
-    for key, va, vb in settings:
-        typer.echo(f"scenario.{key}")
-        typer.echo(f"  {a.name + ':':<{width}} {va}\n  {b.name + ':':<{width}} {vb}")
-    for key in differing:
-        typer.echo(key)
-        for s in (a, b):
-            e = s.entries[key]
-            typer.echo(f"  {s.name + ':':<{width}} {e.text}  (source: {e.source}; {e.file})")
-
-
 @app.command("scenarios")
 def list_scenarios(
     diff: Annotated[tuple[str, str] | None, typer.Option(
         "--diff", metavar="A B", help="List the parameters in which scenario B differs from "
-        "scenario A, with their values and sources.")] = None,
+        "scenario A (value, schedule or uncertainty range), with their sources, the policy "
+        "levers apart from the assumptions.")] = None,
 ) -> None:
-    """List the shipped scenarios with their one-line descriptions."""
+    """List the shipped scenarios with their one-line stories, and the policy levers apart
+    from the assumptions; with --diff, every value, range or schedule in which B differs
+    from A, levers first."""
+    from projection.outputs import cli_scenarios
+
     try:
         if diff is not None:
-            _scenario_diff(*diff)
+            cli_scenarios.diff(*diff, typer.echo)
             return
-        from projection.model.safe_io import load_toml
-        from projection.scenario_files import shipped
-
-        for path in shipped():  # the [scenario] tables only: no units, no model
-            try:
-                meta = load_toml(path, what="a scenario file")[0]["scenario"]
-                title = " ".join(str(meta["title"]).split())
-                description = " ".join(str(meta["description"]).split())
-            except (ProjectionError, KeyError, TypeError) as exc:  # a shipped file should
-                typer.echo(f"{path.stem:<20} (cannot be read: {exc})")  # never fail: say so
-                continue
-            first = description.split(". ")[0].rstrip(".") + "."
-            typer.echo(f"{path.stem:<20} {title}: {first}")
+        cli_scenarios.listing(typer.echo)
     except USER_ERRORS as exc:
         fail(str(exc))
 

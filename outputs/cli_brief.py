@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from projection.outputs.cli_settings import Settings
+from projection.outputs.cli_settings import overrides as set_overrides
 from projection.outputs.files import parse_output
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -111,6 +113,7 @@ def brief_command(
                                       "headless Chromium.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace files of the same names that "
                                         "are not briefings.")] = False,
+    settings: Settings = None,
 ) -> None:
     """Write a briefing (HTML, Markdown and optionally PDF) on one or more scenarios."""
     from projection.model.errors import ProjectionError
@@ -133,15 +136,26 @@ def brief_command(
         fail(f"brief needs the optional 'brief' extra (pip install 'projection[brief]'): {exc}")
         return
     try:
-        written = _write(scenarios, baseline, output, browser, uncertainty, force)
+        written = _write(scenarios, baseline, output, browser, uncertainty, force,
+                         set_overrides(settings))
     except ProjectionError as exc:
         fail(str(exc))
         return
     typer.echo("Wrote " + ", ".join(str(p) for p in written))
 
 
-def _write(scenarios, baseline, output, browser, uncertainty, force) -> list[Path]:
-    """Check every input and output first, then run, render and write all files or none."""
+def _write(scenarios, baseline, output, browser, uncertainty, force,
+           settings=None) -> list[Path]:
+    """Check every input and output first, then run, render and write all files or none.
+    ``settings`` (``--set``) apply to the scenarios named, not to the baseline (unless it is
+    one of them)."""
+    from projection.model.scenario import overriding, resolve_scenario_path
+
+    with overriding(settings or {}, paths=[resolve_scenario_path(s) for s in scenarios]):
+        return _write_briefing(scenarios, baseline, output, browser, uncertainty, force)
+
+
+def _write_briefing(scenarios, baseline, output, browser, uncertainty, force) -> list[Path]:
     from projection.model.results import command_line
     from projection.model.scenario import load_scenario, resolve_scenario_path
     from projection.outputs import brief

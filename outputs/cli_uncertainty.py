@@ -18,6 +18,8 @@ from typing import Annotated
 import typer
 
 from projection.model.errors import ProjectionError
+from projection.outputs.cli_settings import Settings
+from projection.outputs.cli_settings import overrides as set_overrides
 from projection.outputs.files import parse_output
 
 DEFAULT_RESULTS = Path("results")
@@ -53,10 +55,18 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (ProjectionError, OutputError)  # OutputError is a ProjectionError; named for clarity
 
 
-def _load(scenario: str, end_year: int | None):
+def _load(scenario: str, end_year: int | None, settings: list[str] | None = None):
     from projection.model.scenario import load_scenario, resolve_scenario_path
+    from projection.model.scenario_ranges import OUTSIDE
+    from projection.model.settings import OPTION
 
-    return load_scenario(resolve_scenario_path(scenario), end_year=end_year)
+    loaded = load_scenario(resolve_scenario_path(scenario), end_year=end_year,
+                           overrides=set_overrides(settings), origin=OPTION)
+    for key, entry in sorted(loaded.entries.items()):  # a --set value outside its range
+        if entry.range_file and entry.range_file.startswith(OUTSIDE):
+            typer.echo(f"note: --set {key} is held fixed in every member: "
+                       f"{entry.range_file.removeprefix(OUTSIDE)}", err=True)
+    return loaded
 
 
 def _check_backend(backend: str) -> None:
@@ -216,6 +226,7 @@ def uncertainty_command(
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the blocks on the "
                          "Dask scheduler at this address.")] = None,
     backend: Backend = "auto",
+    settings: Settings = None,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -224,7 +235,7 @@ def uncertainty_command(
     from projection.outputs import uncertainty_files as files
 
     try:
-        loaded = _load(scenario, end_year)
+        loaded = _load(scenario, end_year, settings)
         chosen = check_outputs(output)
         planned = design(loaded, samples, seed, method)  # every option checked first
         _check_backend(backend)
@@ -310,6 +321,7 @@ def sensitivity_command(
     output_dir: Output = None,
     end_year: EndYear = None,
     backend: Backend = "auto",
+    settings: Settings = None,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -319,7 +331,7 @@ def sensitivity_command(
     from projection.validation.sensitivity import check_samples, sensitivity
 
     try:
-        loaded = _load(scenario, end_year)
+        loaded = _load(scenario, end_year, settings)
         base = check_samples(method, samples)
         chosen = check_outputs(output)
         _check_backend(backend)
@@ -391,6 +403,7 @@ def sweep_command(
     output_dir: Output = None,
     end_year: EndYear = None,
     backend: Backend = "auto",
+    settings: Settings = None,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -399,7 +412,7 @@ def sweep_command(
     from projection.outputs import uncertainty_files as files
 
     try:
-        loaded = _load(scenario, end_year)
+        loaded = _load(scenario, end_year, settings)
         chosen = check_outputs(output)
         axes = [sweep_axis(loaded, spec) for spec in param]
         _check_backend(backend)
