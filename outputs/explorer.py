@@ -260,11 +260,10 @@ def model_script(scenario: Scenario) -> str:
     years of ``scenario``: ``ProjectionModel.simulate(ProjectionModel.parameters(given),
     years, substeps)`` with ``given`` each scenario key -> [its value in SI base units]."""
     years = scenario.end_year - scenario.start_year + 1
-    shapes = {k: v.shape[:-1] for k, v in scenario.parameter_arrays().items()}
     scheduled = [k for k in all_keys() if schedulable(k)]
-    for key in scheduled:  # every lever that may start later has a schedule in the page
-        name = parameter_for_key(key).name
-        shapes.update({name + TIMES: (POINTS,), name + VALUES: (POINTS,), name + RAMP: ()})
+    # every lever that may start later has a schedule in the page
+    arrays = scenario.parameter_arrays(scheduled=[parameter_for_key(k).name for k in scheduled])
+    shapes = {k: v.shape[:-1] for k, v in arrays.items()}
     traces = trace_all(shapes, years)
     settings = {"year_length": SECONDS_PER_YEAR, "max_calibration_passes": MAX_CALIBRATION_PASSES,
                 "calibration_stop": CALIBRATION_STOP, "points": POINTS}
