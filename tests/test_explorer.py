@@ -162,6 +162,7 @@ def test_toml_export_run_by_projection_reproduces_the_page(page, tmp_path):
     assert_matches_run(page_outputs(page), ds)
     command = page.evaluate("document.getElementById('command').value")
     assert command.startswith("projection brief baseline") and f"{KEY}={value}" in command
+    assert_run_command_reproduces(page, tmp_path)
 
 
 def test_page_works_in_firefox_as_in_chromium(made, tmp_path):
@@ -245,6 +246,26 @@ def test_moratorium_from_2028_gives_zero_construction_starts_while_it_holds(page
     assert_matches_run(outputs, run_labelled(load_scenario(exported)))
     command = page.evaluate("document.getElementById('command').value")
     assert f"--set '{KEY}=15 GW/yr; 2028: 0 GW/yr'" in command
+    assert_run_command_reproduces(page, tmp_path)
+
+
+def assert_run_command_reproduces(page: Page, tmp_path: Path) -> None:
+    """The page's `projection run` command, run, writes the page's figures (to 1e-9)."""
+    import shlex
+
+    import xarray as xr
+
+    words = shlex.split(page.evaluate("document.getElementById('run-command').value"))
+    assert words[:2] == ["projection", "run"]
+    done = subprocess.run([sys.executable, "-m", "projection.outputs.cli", *words[1:], "-o",
+                           str(tmp_path / "run"), "-q"], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    with xr.open_dataset(tmp_path / "run" / "projection.nc") as ds:
+        outputs = page_outputs(page)
+        for name in ("facility_energy", "construction_starts", "emissions_market_based"):
+            np.testing.assert_allclose(np.asarray(outputs[name]),
+                                       ds[name].values.reshape(-1), rtol=1e-9, atol=0)
 
 
 def test_page_written_with_set_opens_on_those_values_as_projection_run_with_set(browser,

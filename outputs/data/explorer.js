@@ -190,8 +190,11 @@
       el("p", {}, [el("label", { for: "share-link", text: "Link to this scenario " }),
         el("input", { type: "text", id: "share-link", name: "share.link", "data-unit": "URL",
                       readonly: "readonly" })]),
-      el("p", {}, [el("label", { for: "command", text: "Command that reproduces it " }),
+      el("p", {}, [el("label", { for: "command", text: "Briefing on this scenario " }),
         el("input", { type: "text", id: "command", name: "share.command", "data-unit": "text",
+                      readonly: "readonly" })]),
+      el("p", {}, [el("label", { for: "run-command", text: "Run that writes these figures " }),
+        el("input", { type: "text", id: "run-command", name: "share.run", "data-unit": "text",
                       readonly: "readonly" })]),
       el("p", {}, [el("label", { for: "toml", text: "Scenario file (TOML; `projection run` "
         + "reproduces the page) " }), el("a", { id: "toml-download", download: "explorer-scenario.toml",
@@ -331,7 +334,12 @@
     return "--set " + shellQuote(k + "=" + BY_KEY[k].text + "; " + state.from[k] + ": " + valueText(k));
   }
   function command() {
-    return ["projection brief", shellQuote(DATA.scenario.ref), "--end-year", String(DATA.end_year),
+    // the briefing covers the scenario's own years; the values are the page's
+    return ["projection brief", shellQuote(DATA.scenario.ref),
+      ...changedKeys().map(setArgument)].join(" ");
+  }
+  function runCommand() {
+    return ["projection run", shellQuote(DATA.scenario.ref), "--end-year", String(DATA.end_year),
       ...changedKeys().map(setArgument)].join(" ");
   }
   let tomlUrl = null;
@@ -341,6 +349,7 @@
     if (location.hash.slice(1) !== frag) history.replaceState(null, "", frag ? "#" + frag : location.pathname + location.search);
     document.getElementById("share-link").value = url;
     document.getElementById("command").value = command();
+    document.getElementById("run-command").value = runCommand();
     const text = toml();
     document.getElementById("toml").value = text;
     if (tomlUrl) URL.revokeObjectURL(tomlUrl);
