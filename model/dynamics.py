@@ -291,9 +291,10 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
             retired["power"].sum(axis=0) * provision, new_power * provision))
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
-    relative_cost = (demand.software_efficiency(
-        schedules.trend_rate(p, "software_efficiency_gain"), time)
-                     * installed_power / installed_capability / p["power_per_capability_start"])
+    software = demand.software_efficiency(schedules.trend_rate(p, "software_efficiency_gain"),
+                                          time)
+    relative_cost = (software * installed_power / installed_capability
+                     / p["power_per_capability_start"])
     ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
                                          relative_cost, p["rebound_elasticity"])
     brake = demand.unserved_brake(unserved_fraction, p["unserved_demand_sensitivity"])

@@ -4,41 +4,24 @@ it, with its unit, source, uncertainty range and schedule, parsed and checked.""
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .parameters import PARAMETERS, SECTIONS, WORKLOAD_PARAMETERS, WORKLOADS
 from .safe_io import printable
-from .sampling import Distribution
-from .scenario_keys import ScenarioError, _suggest, check_bounds, parameter_for_key, workload_key
+from .scenario_keys import (
+    Entry,
+    ScenarioError,
+    _suggest,
+    check_bounds,
+    parameter_for_key,
+    workload_key,
+)
 from .scenario_ranges import CORRELATIONS, _distribution
 from .scenario_schedules import parse_schedule
 from .units import UnitError, read_value
 
 ENTRY_KEYS = ("value", "source", "low", "high", "dist", "mode", "sd", "schedule", "ramp")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One parameter value as the scenario gives it."""
-
-    text: str
-    source: str
-    file: str
-    base_value: float  # in SI base units, as given (a growth rate still compound here)
-    low: float | None = None  # optional uncertainty range, SI base units, as given
-    high: float | None = None
-    low_text: str | None = None
-    high_text: str | None = None
-    distribution: Distribution | None = None  # low/high alone: uniform
-    distribution_text: dict[str, str] | None = None  # the declaration as written
-    schedule: tuple[tuple[int, str, float], ...] = ()
-    """(year, value as given, SI base value as given) from 1 January of each year on."""
-    ramp: bool = False  # the value moves linearly between the scheduled points
-    range_file: str | None = None
-    """The file that declared the range, when it is not this entry's own (inherited); for an
-    override outside that range, "none: ..." and why."""
 
 
 def _home(name: str) -> str | None:

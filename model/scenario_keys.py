@@ -8,11 +8,13 @@ file.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InputError
 from .parameters import BY_KEY, PARAMETERS, WORKLOAD_PARAMETERS, WORKLOADS, Parameter
+from .sampling import Distribution
 from .units import SECONDS_PER_YEAR
 
 MIN_START_YEAR = 2000
@@ -88,3 +90,25 @@ def check_bounds(p: Parameter, base_value: float) -> str | None:
 def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One parameter value as the scenario gives it."""
+
+    text: str
+    source: str
+    file: str
+    base_value: float  # in SI base units, as given (a growth rate still compound here)
+    low: float | None = None  # optional uncertainty range, SI base units, as given
+    high: float | None = None
+    low_text: str | None = None
+    high_text: str | None = None
+    distribution: Distribution | None = None  # low/high alone: uniform
+    distribution_text: dict[str, str] | None = None  # the declaration as written
+    schedule: tuple[tuple[int, str, float], ...] = ()
+    """(year, value as given, SI base value as given) from 1 January of each year on."""
+    ramp: bool = False  # the value moves linearly between the scheduled points
+    range_file: str | None = None
+    """The file that declared the range, when it is not this entry's own (inherited); for an
+    override outside that range, "none: ..." and why."""

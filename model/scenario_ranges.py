@@ -7,15 +7,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .parameters import MIX_SHARE_KEYS, SHARE_PARAMETERS, Parameter
 from .sampling import DISTRIBUTIONS, Distribution, DistributionError, correlation_matrix
-from .scenario_keys import ScenarioError, _suggest, all_keys, check_bounds
-
-if TYPE_CHECKING:
-    from .scenario_entries import Entry
-
+from .scenario_keys import Entry, ScenarioError, _suggest, all_keys, check_bounds
 
 CORRELATIONS = "correlations"
 """Array of tables ``[[correlations]]``: ``parameters = [KEY, KEY]``, ``rank = -1..1`` (a

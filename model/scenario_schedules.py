@@ -15,7 +15,7 @@ import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -24,15 +24,13 @@ from .parameters import MIX_SHARE_KEYS, SHARE_PARAMETERS, WORKLOADS, Parameter
 from .scenario_keys import (
     MAX_END_YEAR,
     MIN_START_YEAR,
+    Entry,
     ScenarioError,
     check_bounds,
     model_value,
     workload_key,
 )
 from .units import SECONDS_PER_YEAR, UnitError, read_value
-
-if TYPE_CHECKING:
-    from .scenario_entries import Entry
 
 YEAR = re.compile(r"^[0-9]{4}$")
 EXAMPLE = 'schedule = { 2028 = "...", 2031 = "..." }'

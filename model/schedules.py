@@ -39,12 +39,6 @@ POINTS = 8
 """Points every schedule has in the model's inputs (the most a scenario may give)."""
 TIMES, VALUES, RAMP = "@times", "@values", "@ramp"
 """Suffixes of the input arrays of a scheduled parameter ``NAME``: ``NAME@times`` ..."""
-SUFFIXES = (TIMES, VALUES, RAMP)
-
-
-def is_schedule_array(name: str) -> bool:
-    """Whether ``name`` is one of a schedule's input arrays (not a parameter)."""
-    return "@" in name
 
 
 def scheduled_names(p: Mapping[str, Any]) -> list[str]:
@@ -134,7 +128,8 @@ def mean_rate(p: Mapping[str, Any], name: str, time):
 
 class Timed(Mapping[str, Any]):
     """Parameters at one time: a scheduled parameter's value at that time, every other
-    value as given. ``trend`` holds the mean rates that ``trend_rate`` gives."""
+    value as given. ``trend`` holds the mean rates that ``trend_rate`` gives, computed by
+    ``mean`` (this module's ``mean_rate``, or its copy on ``jax.numpy`` in model/xla.py)."""
 
     def __init__(self, base: Mapping[str, Any], values: dict[str, Any], time, mean) -> None:
         self.base, self.values, self.time, self._mean = base, values, time, mean
