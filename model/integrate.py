@@ -211,6 +211,33 @@ def _work_updates(part, first_year, wanted):
             "other_work_start": part["other_work_start"] * np.nan_to_num(other_ratio, nan=1.0)}
 
 
+def calibration_pass(part, first_year, wanted, previous=None) -> dict[str, np.ndarray]:
+    """What one pass of :func:`calibrate` makes of the start year it integrated
+    (``first_year``: flow totals): the updated calibration quantities, the largest miss of a
+    target (``miss``) and the secant's memory (``log_requests``, ``log_ratio``), which the
+    next pass takes as ``previous``. Elementwise along the sample axis (a compiled engine
+    traces it)."""
+    achieved = _achieved(first_year)
+    log_requests = np.log(part["requests_start"])
+    log_ratio = np.log(wanted["served_requests"] / achieved["served_requests"])
+    slope = np.ones_like(log_ratio)
+    if previous is not None:
+        moved = log_requests - previous[0]
+        responded = previous[1] - log_ratio
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(np.abs(moved) > 1e-12, responded / moved, 1.0)
+        slope = np.clip(np.nan_to_num(slope, nan=1.0), SECANT_SLOPE_MIN, SECANT_SLOPE_MAX)
+    return {
+        "requests_start": np.exp(log_requests + log_ratio / slope),
+        "conventional_work_start": part["conventional_work_start"]
+        * wanted["conventional_facility_energy"] / achieved["conventional_facility_energy"],
+        **_work_updates(part, first_year, wanted),
+        "miss": _misses(first_year, wanted),
+        "log_requests": log_requests,
+        "log_ratio": log_ratio,
+    }
+
+
 @dataclass
 class StartChecks:
     """What a block's start year is checked against, from one computation of the start-year
@@ -264,23 +291,9 @@ def calibrate(p: Mapping[str, np.ndarray], substeps: int, run=None, derive=None,
         part = full if everyone else {k: v[..., active] for k, v in full.items()}
         wanted = targets if everyone else {k: v[..., active] for k, v in targets.items()}
         first_year = {k: v[0] for k, v in run(part, 1, substeps, False, True)[0].items()}
-        miss = _misses(first_year, wanted)
-        achieved = _achieved(first_year)
-        log_requests = np.log(part["requests_start"])
-        log_ratio = np.log(wanted["served_requests"] / achieved["served_requests"])
-        slope = np.ones_like(log_ratio)
-        if previous is not None:
-            moved = log_requests - previous[0]
-            responded = previous[1] - log_ratio
-            with np.errstate(divide="ignore", invalid="ignore"):
-                slope = np.where(np.abs(moved) > 1e-12, responded / moved, 1.0)
-            slope = np.clip(np.nan_to_num(slope, nan=1.0), SECANT_SLOPE_MIN, SECANT_SLOPE_MAX)
-        updates = {
-            "requests_start": np.exp(log_requests + log_ratio / slope),
-            "conventional_work_start": part["conventional_work_start"]
-            * wanted["conventional_facility_energy"] / achieved["conventional_facility_energy"],
-            **_work_updates(part, first_year, wanted),
-        }
+        updates = calibration_pass(part, first_year, wanted, previous)
+        miss = updates.pop("miss")
+        log_requests, log_ratio = updates.pop("log_requests"), updates.pop("log_ratio")
         for key, value in updates.items():
             if everyone:
                 full[key] = value

@@ -393,6 +393,10 @@ def _sum(graph, a, axis=None, **kwargs):
     return _reduce(_as_sym(graph, a), "add", axis)
 
 
+def _reducer(op):
+    return lambda graph, a, axis=None, **kwargs: _reduce(_as_sym(graph, a), op, axis)
+
+
 def _broadcast_to(graph, a, shape, **kwargs):
     ids = _node_array(graph, a)
     return Sym(graph, np.broadcast_to(ids, (*tuple(shape)[:-1], 1)).copy())
@@ -411,6 +415,8 @@ FUNCTIONS: dict[Callable, Callable] = {
     np.zeros_like: _filled(0.0),
     np.full_like: _filled(None),
     np.sum: _sum,
+    np.max: _reducer("max"),
+    np.min: _reducer("min"),
     np.broadcast_to: _broadcast_to,
     np.abs: _unary("abs"),
     np.nan_to_num: None,  # type: ignore[dict-item]  (replaced below)

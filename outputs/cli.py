@@ -351,6 +351,9 @@ app.command("calibrate")(calibrate_command)
 from projection.outputs.cli_brief import brief_command  # noqa: E402
 
 app.command("brief")(brief_command)
+from projection.outputs.cli_explore import explore_command  # noqa: E402
+
+app.command("explore")(explore_command)
 from projection.outputs import cli_uncertainty  # noqa: E402
 
 app.command("uncertainty")(cli_uncertainty.uncertainty_command)
