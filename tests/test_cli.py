@@ -99,7 +99,13 @@ def test_iamc_table_parents_equal_the_sum_of_children(high_run):
         np.testing.assert_allclose(sum(table[c] for c in children), table[parent], rtol=1e-5)
     assert {r["region"] for r in rows} == {"United States"}
     assert rows[0]["model"].startswith("projection ")
-    assert "Capacity|Data Centers" in table and "Emissions|Kyoto Gases|Data Centers" in table
+    assert "Capacity|Data Centers" in table and "Emissions|CO2|Data Centers" in table
+    # the other carbon bases are trees of their own, not children of the location-based total
+    for basis in ("Emissions|CO2 (Market-based)|Data Centers",
+                  "Emissions|Kyoto Gases (Life-cycle)|Data Centers",
+                  "Emissions|CO2 (Marginal, New Load)|Data Centers"):
+        assert basis in table
+    assert not [v for v in table if v.startswith("Emissions|CO2|Data Centers|")]
 
 
 def test_same_inputs_same_outputs(tmp_path):
