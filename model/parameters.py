@@ -256,7 +256,7 @@ PARAMETERS: tuple[Parameter, ...] = (
        "built and retired over years)."),
     *(_p("grid", f"{source}_carbon_intensity", "g/kWh", "nonnegative",
          f"Life-cycle CO2e emissions per unit of electricity generated from "
-         f"{SOURCE_LABELS[source].lower()} (the life-cycle output only).") for source in SOURCES),
+         f"{SOURCE_LABELS[source].lower()}; the life-cycle output only.") for source in SOURCES),
     *(_p("grid", f"{source}_water_intensity", "L/kWh", "nonnegative",
          f"Water consumed (operation, including cooling and, for hydropower, reservoir "
          f"evaporation) per unit of electricity generated from "

@@ -40,7 +40,8 @@ def test_run_prints_headline_table_and_writes_the_result_files(high_run):
     assert result.returncode == 0, result.stderr
     for label in ("US data-centre electricity", "of which AI", "Share of US electricity",
                   "AI vs US household electricity", "Operating capacity", "Data centres",
-                  "AI requests per day", "billion L", "billion gal", "Mt CO2e"):
+                  "AI requests per day", "billion L", "billion gal", "Mt CO2",
+                  "Carbon of new load, marginal"):
         assert label in result.stdout
     header = next(line for line in result.stdout.splitlines() if "unit" in line)
     assert header.split()[-4:] == ["2024", "2026", "2028", "2030"]
