@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import buildout, demand, hardware, impacts, schedules
-from .parameters import MIX_ARRAYS, REASONING, SOURCES
+from .parameters import MARGINAL_SOURCES, MIX_ARRAYS, REASONING, SOURCES
 from .units import SECONDS_PER_YEAR
 
 Array = Any  # numpy array, or pint quantity wrapping one
@@ -76,6 +76,7 @@ MIX_UNITS: dict[str, str] = {
     "grid_share_target": "dimensionless",
     "source_carbon_intensity": "kg/J",
     "source_water_intensity": "m^3/J",
+    "source_emission_rate": "kg/J",
 }
 """The per-source parameters stacked into (sources, samples) arrays by ``with_derived``
 (``parameters.MIX_ARRAYS``), with their SI units."""
@@ -100,6 +101,9 @@ FLOW_UNITS: dict[str, str] = {
     "indirect_water": "m^3/s",
     "emissions": "kg/s",
     "emissions_market_based": "kg/s",
+    "emissions_lifecycle": "kg/s",
+    "emissions_new_load": "kg/s",
+    "new_load": "W",
     "construction_starts": "W/s",
     "construction_completions": "W/s",
     "capacity_retirements": "W/s",
@@ -133,6 +137,9 @@ AUXILIARY_UNITS: dict[str, str] = {
     "energy_per_request": "J",
     "grid_intensity": "kg/J",
     "market_grid_intensity": "kg/J",
+    "lifecycle_grid_intensity": "kg/J",
+    "marginal_grid_intensity": "kg/J",
+    "contracted_share": "dimensionless",
     "power_water_intensity": "m^3/J",
     "unserved_fraction": "dimensionless",
 }
@@ -152,6 +159,10 @@ DEMAND_FLOWS: tuple[str, ...] = (
     "training_work", "accelerator_shipments",
 )
 """Flows that ``rates(..., demand_only=True)`` returns (capacity never binds)."""
+
+
+MARGINAL_MASK = np.array([[1.0 if source in MARGINAL_SOURCES else 0.0] for source in SOURCES])
+"""(sources, 1): one for the sources at the margin (``parameters.MARGINAL_SOURCES``)."""
 
 
 def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int,
@@ -385,8 +396,14 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     wue_trend = impacts.trend(1.0, schedules.trend_rate(p, "onsite_wue_change"), time)
     grid_mix = state["grid_mix"]
     power_water = impacts.power_water_intensity(grid_mix, p["source_water_intensity"])
-    location = impacts.location_based_intensity(grid_mix, p["source_carbon_intensity"])
-    market = impacts.market_based_intensity(location, state["clean_power_share"])
+    location = impacts.location_based_intensity(grid_mix, p["source_emission_rate"])
+    lifecycle = impacts.lifecycle_intensity(grid_mix, p["source_carbon_intensity"])
+    marginal = impacts.marginal_intensity(grid_mix, p["source_emission_rate"], MARGINAL_MASK)
+    contracted = impacts.contracted_share(
+        p["contracted_share_start"] * p["facility_energy_start"], delivered,
+        state["clean_power_share"])
+    market = impacts.market_based_intensity(location, contracted)
+    new_load = impacts.new_load_power(delivered, p["facility_energy_start"])
     supply_derivatives = {
         "operating_capacity": completions - retirements,
         "construction_pipeline": starts - completions,
@@ -410,6 +427,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "indirect_water": impacts.indirect_water(delivered, power_water),
         "emissions": impacts.emissions(delivered, location),
         "emissions_market_based": impacts.emissions(delivered, market),
+        "emissions_lifecycle": impacts.emissions(delivered, lifecycle),
+        "emissions_new_load": impacts.emissions(new_load, marginal),
+        "new_load": new_load,
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
@@ -423,6 +443,9 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "energy_per_request": per_request_peak * energy_per_peak,
         "grid_intensity": location,
         "market_grid_intensity": market,
+        "lifecycle_grid_intensity": lifecycle,
+        "marginal_grid_intensity": marginal,
+        "contracted_share": contracted,
         "power_water_intensity": power_water,
         "unserved_fraction": unserved_fraction,
     }

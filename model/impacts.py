@@ -43,10 +43,49 @@ def mix_average(grid_mix, per_source):
     return (grid_mix * per_source).sum(axis=0) / grid_mix.sum(axis=0)
 
 
-def location_based_intensity(grid_mix, source_carbon_intensity):
-    """Carbon intensity of the generation mix where data centres draw power (location-based),
-    kg/J: the mix average of each source's life-cycle intensity."""
+def location_based_intensity(grid_mix, source_emission_rate):
+    """Carbon intensity of the electricity data centres draw, location-based as the GHG
+    Protocol's Scope 2 Guidance defines it, kg/J: the mix average of each source's operational
+    (combustion) emission rate."""
+    return mix_average(grid_mix, source_emission_rate)
+
+
+def lifecycle_intensity(grid_mix, source_carbon_intensity):
+    """Life-cycle carbon intensity of the same mix, kg/J: the mix average of each source's
+    life-cycle emissions (construction, fuel supply and decommissioning included). Its own
+    output, not a Scope 2 basis."""
     return mix_average(grid_mix, source_carbon_intensity)
+
+
+def marginal_intensity(grid_mix, source_emission_rate, margin_mask):
+    """Short-run marginal emission rate of load added to the grid, kg/J: the generation-weighted
+    operational rate of the sources that follow load (``margin_mask``, (sources, 1): one for
+    those sources, zero for the others). Zero where the mix holds none of them (clean
+    generation would then serve the added load)."""
+    weights = grid_mix * margin_mask
+    share = weights.sum(axis=0)
+    present = share > 0.0
+    rate = (weights * source_emission_rate).sum(axis=0) / np.where(present, share, 1.0)
+    return np.where(present, rate, 0.0 * rate)
+
+
+def contracted_share(contracted_power, delivered_power, additional_share):
+    """Share of data-centre electricity matched by clean-power contracts: the contracts in place
+    at the start (``contracted_power``, W, a fixed amount, at most all of the electricity
+    delivered) plus additional contracts that reach ``additional_share`` of the rest."""
+    existing = np.minimum(contracted_power / delivered_power, 1.0)
+    return existing + additional_share * (1.0 - existing)
+
+
+def market_based_intensity(location_intensity, contracted):
+    """Carbon intensity after clean-power contracts (market-based), kg/J: the contracted share
+    counts as zero-carbon, the rest at the location-based intensity."""
+    return location_intensity * (1.0 - contracted)
+
+
+def new_load_power(delivered_power, start_power):
+    """Load added since the start year, W (zero where the load is below its start)."""
+    return np.maximum(delivered_power - start_power, 0.0 * start_power)
 
 
 def power_water_intensity(grid_mix, source_water_intensity):
@@ -54,12 +93,6 @@ def power_water_intensity(grid_mix, source_water_intensity):
     return mix_average(grid_mix, source_water_intensity)
 
 
-def market_based_intensity(location_intensity, clean_power_share):
-    """Carbon intensity after additional clean-power contracts (market-based), kg/J: the
-    contracted share counts as zero-carbon."""
-    return location_intensity * (1.0 - clean_power_share)
-
-
 def emissions(facility_power, grid_intensity):
-    """CO2e emissions, kg/s."""
+    """Emissions, kg/s: electricity (W) times an intensity (kg/J)."""
     return facility_power * grid_intensity

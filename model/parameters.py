@@ -36,6 +36,13 @@ SOURCE_LABELS: dict[str, str] = {
     "other": "Other (biomass, geothermal, petroleum, other gases)",
 }
 
+MARGINAL_SOURCES: tuple[str, ...] = ("coal", "natural_gas")
+"""The sources at the short-run margin: the fossil units whose output follows load, so that
+they serve load added to the grid. The others (nuclear, hydropower, wind, solar, biomass and
+geothermal) are low-cost or must-run generation that added load does not call on (EPA's AVERT
+models only fossil units as the margin; UNFCCC CDM Methodological Tool 07's simple operating
+margin excludes low-cost and must-run sources)."""
+
 REASONING = WORKLOADS.index("reasoning")
 CHAT = WORKLOADS.index("large_text")
 """The workload the headline calls "a chat request"."""
@@ -241,10 +248,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("carbon", "us_grid_intensity_start", "g/kWh", "positive",
        "Average carbon intensity of US electricity (CO2e), start year."),
     _p("carbon", "clean_power_share_target", "dimensionless", "fraction",
-       "Share of data-centre electricity that additional clean-power contracts reach "
-       "(market-based accounting)."),
+       "Share of the data-centre electricity that existing contracts leave uncovered which "
+       "additional clean-power contracts reach (market-based accounting)."),
     _p("carbon", "clean_power_adjustment_time", "yr", "positive",
        "Time constant of the build-up of additional clean-power contracts."),
+    _p("carbon", "contracted_share_start", "dimensionless", "fraction",
+       "Share of start-year data-centre electricity matched by the clean-power contracts in "
+       "place (market-based accounting); the contracted electricity then stays at its "
+       "start-year amount."),
     # --- the generation mix of the grid where data centres draw power --------------------------
     *(_p("grid", f"{source}_share_start", "dimensionless", "fraction",
          f"Share of {SOURCE_LABELS[source].lower()} in the generation mix of the grid where "
@@ -257,11 +268,15 @@ PARAMETERS: tuple[Parameter, ...] = (
        "built and retired over years)."),
     *(_p("grid", f"{source}_carbon_intensity", "g/kWh", "nonnegative",
          f"Life-cycle CO2e emissions per unit of electricity generated from "
-         f"{SOURCE_LABELS[source].lower()}.") for source in SOURCES),
+         f"{SOURCE_LABELS[source].lower()}; the life-cycle output only.") for source in SOURCES),
     *(_p("grid", f"{source}_water_intensity", "L/kWh", "nonnegative",
          f"Water consumed (operation, including cooling and, for hydropower, reservoir "
          f"evaporation) per unit of electricity generated from "
          f"{SOURCE_LABELS[source].lower()}.") for source in SOURCES),
+    *(_p("grid", f"{source}_emission_rate", "g/kWh", "nonnegative",
+         f"Operational (combustion) CO2 emissions per unit of electricity generated from "
+         f"{SOURCE_LABELS[source].lower()}: the location-based and marginal bases.")
+      for source in SOURCES),
     # --- context for shares and equivalents -----------------------------------------------
     _p("context", "us_other_electricity_start", "TWh/yr", "positive",
        "US electricity consumption outside data centres, start year."),
@@ -303,6 +318,7 @@ MIX_SHARE_KEYS: frozenset[str] = frozenset(k for keys in MIX_SHARES.values() for
 MIX_ARRAYS: dict[str, str] = {
     "grid_share_start": "share_start", "grid_share_target": "share_target",
     "source_carbon_intensity": "carbon_intensity", "source_water_intensity": "water_intensity",
+    "source_emission_rate": "emission_rate",
 }
 """Arrays (sources, samples) that ``dynamics.with_derived`` stacks from the per-source
 parameters ``{source}_{suffix}``."""

@@ -202,18 +202,45 @@ OUTPUTS: tuple[Output, ...] = (
     Output("water_consumption", FLOW, "GL", "Direct plus indirect water consumption "
            "(billion litres)", lambda raw: raw.flows["onsite_water"] + raw.flows["indirect_water"],
            "m^3", "Water Consumption|Data Centers", "million m3/yr"),
-    Output("emissions", FLOW, "Mt", "CO2-equivalent emissions of data-centre electricity, "
-           "location-based (grid mix where centres are; megatonnes)", _flow("emissions"), "kg",
-           "Emissions|Kyoto Gases|Data Centers", "Mt CO2-equiv/yr"),
-    Output("emissions_market_based", FLOW, "Mt", "CO2-equivalent emissions of data-centre "
-           "electricity, market-based (after additional clean-power contracts; megatonnes)",
-           _flow("emissions_market_based"), "kg"),
+    Output("emissions", FLOW, "Mt", "CO2 emissions of data-centre electricity, location-based "
+           "(GHG Protocol Scope 2): operational (combustion) emission rates of the grid mix where "
+           "centres draw power (megatonnes)", _flow("emissions"), "kg",
+           "Emissions|CO2|Data Centers", "Mt CO2/yr"),
+    Output("emissions_market_based", FLOW, "Mt", "CO2 emissions of data-centre electricity, "
+           "market-based (GHG Protocol Scope 2): the location-based emissions of the electricity "
+           "not matched by clean-power contracts, existing and additional (megatonnes)",
+           _flow("emissions_market_based"), "kg", "Emissions|CO2 (Market-based)|Data Centers",
+           "Mt CO2/yr"),
+    Output("emissions_lifecycle", FLOW, "Mt", "Life-cycle CO2-equivalent emissions of "
+           "data-centre electricity: IPCC AR5 life-cycle medians per source on the same grid mix "
+           "(fuel supply, construction and decommissioning included; not a Scope 2 basis; "
+           "megatonnes)", _flow("emissions_lifecycle"), "kg",
+           "Emissions|Kyoto Gases (Life-cycle)|Data Centers", "Mt CO2-equiv/yr"),
+    Output("emissions_new_load", FLOW, "Mt", "CO2 emissions of the data-centre load added since "
+           "the start year at the short-run marginal emission rate (the operational rate of the "
+           "coal and gas units that follow load; megatonnes)", _flow("emissions_new_load"), "kg",
+           "Emissions|CO2 (Marginal, New Load)|Data Centers", "Mt CO2/yr"),
+    Output("new_load_energy", FLOW, E, "Data-centre electricity added since the start year "
+           "(delivered above the start year's rate)", _flow("new_load"), ENERGY),
     Output("grid_intensity", STOCK, "g/kWh", "Location-based carbon intensity of data-centre "
-           "electricity (CO2e)", _aux("grid_intensity"), "kg/J"),
+           "electricity: operational (combustion) CO2 emission rates of the grid mix (GHG Protocol "
+           "Scope 2)", _aux("grid_intensity"), "kg/J"),
     Output("market_grid_intensity", STOCK, "g/kWh", "Market-based carbon intensity of "
-           "data-centre electricity (CO2e)", _aux("market_grid_intensity"), "kg/J"),
-    Output("clean_power_share", STOCK, "percent", "Share of data-centre electricity from "
-           "additional clean-power contracts", _stock("clean_power_share"), "dimensionless"),
+           "data-centre electricity (CO2; the location-based intensity of the electricity not "
+           "matched by clean-power contracts)", _aux("market_grid_intensity"), "kg/J"),
+    Output("lifecycle_grid_intensity", STOCK, "g/kWh", "Life-cycle carbon intensity of "
+           "data-centre electricity (CO2e; IPCC AR5 life-cycle medians per source on the grid mix)",
+           _aux("lifecycle_grid_intensity"), "kg/J"),
+    Output("marginal_grid_intensity", STOCK, "g/kWh", "Marginal emission rate of load added to "
+           "the grid, short-run (CO2; the operational rate of the coal and gas units that follow "
+           "load)",
+           _aux("marginal_grid_intensity"), "kg/J"),
+    Output("contracted_share", STOCK, "percent", "Share of data-centre electricity matched by "
+           "clean-power contracts, existing and additional (market-based accounting)",
+           _aux("contracted_share"), "dimensionless"),
+    Output("clean_power_share", STOCK, "percent", "Share of the data-centre electricity left "
+           "uncovered by the start year's contracts that additional clean-power contracts cover",
+           _stock("clean_power_share"), "dimensionless"),
     Output("indirect_water_intensity", STOCK, "L/kWh", "Water consumed by power generation per "
            "unit of data-centre electricity (generation mix where centres are)",
            _aux("power_water_intensity"), "m^3/J"),

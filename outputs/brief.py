@@ -328,7 +328,7 @@ def out_num(b: Briefing, output: str, scenario: str, year: int, unit: str | None
 
 
 def _unit_text(unit: str) -> str:
-    return {"percent": "%", "GL": "billion litres", "Mt": "Mt CO2e", "g/kWh": "g CO2e/kWh",
+    return {"percent": "%", "GL": "billion litres", "Mt": "Mt CO2", "g/kWh": "g CO2/kWh",
             "dimensionless": ""}.get(unit, unit)
 
 
@@ -357,28 +357,19 @@ def difference(b: Briefing, output: str, scenario: str, year: int) -> tuple[Inli
 
 # --- sections ------------------------------------------------------------------------------------
 
-def emission_outputs(b: Briefing) -> list[tuple[str, str]]:
-    """The emissions outputs of the run with their accounting basis, as a reader needs it said.
+EMISSION_BASES: dict[str, str] = {
+    "emissions": "location-based: the operational emission rates of the grid mix where data "
+                 "centres draw their power",
+    "emissions_market_based": "market-based: the same, less the electricity matched by the "
+                              "clean-power contracts data centres hold",
+}
+"""The emissions outputs the briefing shows, with their accounting basis (GHG Protocol Scope 2),
+as a reader needs it said."""
 
-    An output whose long name states its basis (location- or market-based) is taken as it says;
-    the single ``emissions`` output adjusts the grid mix where data centres are for the clean
-    power they contract, which is market-based accounting (docs/methodology.md).
-    """
-    found = []
-    for name in b.ds.data_vars:
-        spec = OUTPUT_BY_NAME.get(str(name))
-        if spec is None or not str(name).startswith("emissions"):
-            continue
-        long = spec.long_name.lower()
-        if "location" in long:
-            basis = "location-based: the grid mix where data centres draw their power"
-        elif "market" in long or name == "emissions":
-            basis = ("market-based: the grid mix where data centres draw their power, less the "
-                     "additional clean power they contract")
-        else:
-            continue
-        found.append((str(name), basis))
-    return sorted(found, key=lambda nb: "market" in nb[1])
+
+def emission_outputs(b: Briefing) -> list[tuple[str, str]]:
+    """The emissions outputs of the run with their accounting basis, location-based first."""
+    return [(name, basis) for name, basis in EMISSION_BASES.items() if name in b.ds.data_vars]
 
 
 def _homes(b: Briefing, scenario: str, twh: float) -> tuple[float, Constant]:
@@ -563,11 +554,16 @@ def carbon_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
             "Both carbon and the water at power plants come from one generation mix, that of "
             f"the grids where data centres draw power: in {year}, ",
             out_num(b, "grid_fossil_share", s, year), " coal and gas, emitting ",
-            out_num(b, "grid_intensity", s, year), " (life-cycle) and evaporating ",
+            out_num(b, "grid_intensity", s, year), " (CO2 at the power plants) and evaporating ",
             out_num(b, "indirect_water_intensity", s, year), ". Published intensities for 2023-"
             "2024 disagree (LBNL 2024: about 0.34 kg CO2e/kWh; Guidi et al. 2024: 548 g/kWh); "
-            "the model's 2024 mix gives the first, and docs/methodology.md explains why it cannot "
-            "give the second."))
+            "the model's 2024 mix gives the first, and docs/methodology.md explains the second "
+            "(emissions over fossil generation only)."))
+    if "marginal_grid_intensity" in b.ds.data_vars:
+        blocks.append(para(
+            "Load added after 2024 is met at the margin by coal and gas plants that follow "
+            f"demand: in {year} they emit ", out_num(b, "marginal_grid_intensity", s, year),
+            ", the short-run marginal rate, well above the average of the mix."))
     if "carbon" in charts:
         blocks.append(Figure(charts["carbon"]))
     return blocks
@@ -713,12 +709,15 @@ LIMITATIONS = (
     "not a probability range.",
     "Energy per request is a fleet average (idle hardware, cooling and work not counted as "
     "requests included); it is not what one benchmark measures on one chip.",
-    "Carbon and water at power plants come from one generation mix with national median "
-    "intensities per source, not from the plants that serve each data centre; published "
-    "data-centre intensities disagree: Guidi et al. 2024's 0.548 kg CO2e/kWh is 60 % above "
-    "LBNL 2024's 0.34.",
-    "Carbon is shown on the accounting basis stated beside each figure; location-based and "
-    "market-based figures answer different questions and should not be mixed.",
+    "Carbon and water at power plants come from one generation mix with national rates per "
+    "source, not from the plants that serve each data centre; published data-centre "
+    "intensities disagree: Guidi et al. 2024's 0.548 kg CO2e/kWh is 60 % above LBNL 2024's "
+    "0.34, most likely because it divides emissions by fossil generation only.",
+    "Carbon is shown on the accounting basis stated beside each figure; location-based, "
+    "market-based and marginal figures answer different questions and should not be mixed. "
+    "Market-based figures count contracted clean power as zero and the rest at the grid "
+    "average, not at a residual mix. Life-cycle emissions (fuel supply, plant construction) "
+    "are a separate output of the result files, not shown here.",
     "The model covers US data centres only, by calendar year; it does not cover the "
     "manufacture of hardware or the construction of buildings (embodied emissions).",
 )
@@ -790,8 +789,8 @@ def make_charts(b: Briefing) -> list[Chart]:
         made.append(charts.lines(
             b.ds, [(name, label) for (name, _), label in zip(emissions, labels, strict=True)],
             b.names, b.baseline, key="carbon", title=f"Carbon ({' and '.join(labels)})",
-            ylabel="emissions, Mt CO2e per year", unit="Mt CO2e",
-            what="CO2-equivalent emissions of data-centre electricity in megatonnes per year, "
+            ylabel="emissions, Mt CO2 per year", unit="Mt CO2",
+            what="CO2 emissions of data-centre electricity in megatonnes per year, "
                  + " and ".join(labels),
             source=f"{source} Accounting basis: "
                    + "; ".join(basis for _, basis in emissions) + "."))

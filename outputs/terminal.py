@@ -51,9 +51,10 @@ HEADLINES: tuple[Headline, ...] = (
              _var("onsite_water", 1 / LITRES_PER_US_GALLON)),
     Headline("  at power plants", "billion gal",
              _var("indirect_water", 1 / LITRES_PER_US_GALLON)),
-    Headline("Carbon, location-based", "Mt CO2e", _var("emissions")),
-    Headline("Carbon, market-based", "Mt CO2e", _var("emissions_market_based")),
-    Headline("Grid carbon intensity (1 Jan)", "g CO2e/kWh", _var("grid_intensity")),
+    Headline("Carbon, location-based", "Mt CO2", _var("emissions")),
+    Headline("Carbon, market-based", "Mt CO2", _var("emissions_market_based")),
+    Headline("Carbon of new load, marginal", "Mt CO2", _var("emissions_new_load")),
+    Headline("Grid carbon intensity (1 Jan)", "g CO2/kWh", _var("grid_intensity")),
     Headline("Unserved demand", "TWh", _var("unserved_energy")),
 )
 

@@ -140,7 +140,7 @@ def test_every_chart_has_units_a_source_and_the_baseline(page):
     svgs = [_svg(fig) for fig in figures]
     for svg in svgs:
         assert "year" in svg  # the time axis is named
-        assert any(unit in svg for unit in ("TWh", "GW", "billion litres", "Mt CO2e"))
+        assert any(unit in svg for unit in ("TWh", "GW", "billion litres", "Mt CO2"))
         assert BASELINE in svg  # the baseline is drawn and labelled on every chart
 
 

@@ -40,7 +40,8 @@ def test_run_prints_headline_table_and_writes_the_result_files(high_run):
     assert result.returncode == 0, result.stderr
     for label in ("US data-centre electricity", "of which AI", "Share of US electricity",
                   "AI vs US household electricity", "Operating capacity", "Data centres",
-                  "AI requests per day", "billion L", "billion gal", "Mt CO2e"):
+                  "AI requests per day", "billion L", "billion gal", "Mt CO2",
+                  "Carbon of new load, marginal"):
         assert label in result.stdout
     header = next(line for line in result.stdout.splitlines() if "unit" in line)
     assert header.split()[-4:] == ["2024", "2026", "2028", "2030"]
@@ -99,7 +100,13 @@ def test_iamc_table_parents_equal_the_sum_of_children(high_run):
         np.testing.assert_allclose(sum(table[c] for c in children), table[parent], rtol=1e-5)
     assert {r["region"] for r in rows} == {"United States"}
     assert rows[0]["model"].startswith("projection ")
-    assert "Capacity|Data Centers" in table and "Emissions|Kyoto Gases|Data Centers" in table
+    assert "Capacity|Data Centers" in table and "Emissions|CO2|Data Centers" in table
+    # the other carbon bases are trees of their own, not children of the location-based total
+    for basis in ("Emissions|CO2 (Market-based)|Data Centers",
+                  "Emissions|Kyoto Gases (Life-cycle)|Data Centers",
+                  "Emissions|CO2 (Marginal, New Load)|Data Centers"):
+        assert basis in table
+    assert not [v for v in table if v.startswith("Emissions|CO2|Data Centers|")]
 
 
 def test_same_inputs_same_outputs(tmp_path):
