@@ -19,6 +19,15 @@ from projection.outputs.files import parse_output
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 """Executables tried, in order, for --pdf; PROJECTION_CHROMIUM names another."""
 PDF_TIMEOUT_S = 120
+DEFAULT_SAMPLES = 200
+"""Runs of each scenario in the ensemble behind the ranges unless ``--uncertainty`` says
+otherwise (an assumption about what a reader waits for): the 5th and 95th percentiles of 200
+Latin-hypercube runs move by a few per cent from one seed to another, well inside the spread
+they describe, and 200 runs of the numpy engine take about a second a scenario. More runs
+narrow the sampling noise, not the range."""
+MAX_SAMPLES = 100_000
+"""The most runs a briefing asks of each scenario (about 10 s a scenario on the numpy engine):
+larger ensembles are for `projection uncertainty`, which streams them to disk."""
 
 
 def find_chromium() -> str | None:
@@ -99,8 +108,9 @@ def is_briefing(path: Path) -> bool:
 def brief_command(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or shipped names; the "
                          "first is the one the headline is about.")],
-    uncertainty: Annotated[int | None, typer.Option(
-        "--uncertainty", help="Runs a scenario for the uncertainty ranges (at least 2).")] = None,
+    uncertainty: Annotated[int, typer.Option(
+        "--uncertainty", help="Runs of each scenario in the ensemble behind the 5th-95th "
+        "percentile ranges (at least 2; 0 turns the ranges off).")] = DEFAULT_SAMPLES,
     baseline: Annotated[str, typer.Option(
         "--baseline", help="The scenario every chart and difference is compared with.")
     ] = "baseline",
@@ -116,8 +126,9 @@ def brief_command(
     from projection.model.errors import ProjectionError
     from projection.outputs.cli_validation import fail
 
-    if uncertainty is not None and uncertainty < 2:
-        fail(f"--uncertainty: expected a number of runs of at least 2, got {uncertainty}")
+    if uncertainty != 0 and not 2 <= uncertainty <= MAX_SAMPLES:
+        fail(f"--uncertainty: expected a number of runs from 2 to {MAX_SAMPLES}, or 0 for "
+             f"no ranges, got {uncertainty}")
     if output.suffix.lower() not in (".html", ".htm"):
         fail(f"--output: {output}: expected a file name ending in .html")
     problem = output_problem(output)
