@@ -14,12 +14,16 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from projection.model.units import ureg
 from projection.validation.references import fmt as _fmt
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
 
 TWH_PER_YEAR_TO_GW = float(ureg.Quantity(1.0, "TWh/year").to("GW").magnitude)
 """TWh per year -> average GW, over the model's Julian year of 365.25 days (model/units.py)."""
@@ -240,8 +244,8 @@ def electricity_by_driver(ds: xr.Dataset, scenarios: Sequence[str], baseline: st
                          f"{years[-1]}")
     axes[0].set_ylabel("electricity, TWh per year")
     axes[0].set_ylim(0, top * 1.15)
-    handles = [Patch(facecolor=GREYS[i], edgecolor=INK, hatch=HATCHES[i], linewidth=0.5)
-               for i in range(len(names))]
+    handles: list[Artist] = [Patch(facecolor=GREYS[i], edgecolor=INK, hatch=HATCHES[i],
+                                   linewidth=0.5) for i in range(len(names))]
     labels = list(names)
     if len(scenarios) > 1:
         handles.append(Line2D([], [], color=INK, linestyle="--", linewidth=1.4))
