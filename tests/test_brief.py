@@ -461,7 +461,7 @@ def test_ranges_come_by_default_with_their_number_of_runs(tmp_path):
 
 
 def test_spread_keeps_label_boxes_apart_and_inside_the_panel():
-    from projection.outputs.charts import spread
+    from projection.outputs.chart_layout import spread
 
     for centres, low, high in (([100, 101, 102, 300], 0, 400), ([395, 396, 397], 0, 400),
                                ([3, 1, 2, 2], 0, 400), ([50.0], 0, 100)):
