@@ -79,6 +79,7 @@ class Card:
     lines: tuple[tuple[Inline, ...], ...]
     differs: tuple[tuple[Inline, ...], ...]
     note: str = ""
+    story: str = ""
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ h3 { font-size: 1.05rem; margin-top: 1.4rem; }
 .card .tag { font-size: 0.75rem; font-weight: normal; border: 1px solid #6b6b6b;
              padding: 0 0.3rem; margin-left: 0.3rem; vertical-align: middle; }
 .card p { margin: 0.15rem 0; }
+.card p.story { font-style: italic; color: #333; font-size: 0.85rem; margin-top: 0.45rem; }
 .card p.big { font-size: 1.05rem; }
 .card p.big .num:first-child { font-size: 1.6rem; }
 .card .differs { margin-top: 0.45rem; font-weight: 600; }
@@ -116,12 +117,13 @@ def _cards(block: Cards) -> str:
         tag = '<span class="tag">baseline</span>' if c.baseline else ""
         lines = "".join(f'<p{" class=big" if i == 0 else ""}>{_html_parts(line)}</p>'
                         for i, line in enumerate(c.lines))
-        heading = "The baseline" if c.baseline else "What differs from the baseline"
         items = "".join(f"<li>{_html_parts(i)}</li>" for i in c.differs)
+        differs = ("" if c.baseline else
+                   f'<p class="differs">What differs from the baseline</p><ul>{items}</ul>')
         note = f'<p class="note">{html.escape(c.note)}</p>' if c.note else ""
         out.append(f'<section class="card{" baseline" if c.baseline else ""}" '
                    f'data-scenario="{html.escape(c.scenario)}"><h3>{html.escape(c.title)}{tag}'
-                   f'</h3>{lines}<p class="differs">{heading}</p><ul>{items}</ul>{note}'
+                   f'</h3>{lines}<p class="story">{html.escape(c.story)}</p>{differs}{note}'
                    "</section>")
     return f'<div class="cards">{"".join(out)}</div>'
 

@@ -25,8 +25,10 @@ def _md_cards(block: Cards) -> str:
         lines = [f"### {c.title}{' (baseline)' if c.baseline else ''}", ""]
         lines += [("**" + _md_parts(line) + "**") if i == 0 else _md_parts(line)
                   for i, line in enumerate(c.lines)]
-        lines += ["", "The baseline:" if c.baseline else "What differs from the baseline:", ""]
-        lines += [f"- {_md_parts(i)}" for i in c.differs]
+        lines += ["", f"*{c.story}*"]
+        if not c.baseline:
+            lines += ["", "What differs from the baseline:", ""]
+            lines += [f"- {_md_parts(i)}" for i in c.differs]
         if c.note:
             lines += ["", c.note]
         out.append("\n".join(lines).replace("**\n", "**\n\n", 1))

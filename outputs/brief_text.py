@@ -118,9 +118,10 @@ def differences(b: Briefing, name: str) -> list[tuple[float, str, str]]:
         if key in grouped or mine[key]["value"] == base.get(key, {}).get("value"):
             continue
         was = base.get(key, {}).get("value")
+        times = " times" if "(multiple" in label(key) else ""
         found.append((_change(key, mine[key]["value"], was or ""), label(key),
-                      f"{plain_value(mine[key]['value'])} (baseline "
-                      f"{plain_value(was) if was else 'not set'})"))
+                      f"{plain_value(mine[key]['value'])}{times} (baseline "
+                      f"{plain_value(was) + times if was else 'not set'})"))
     return sorted(found, key=lambda item: -item[0])
 
 
@@ -148,7 +149,7 @@ def output_unit(output: str) -> str:
     return OUTPUT_BY_NAME[output].unit
 
 
-STORY_CHARACTERS = 240
+STORY_CHARACTERS = 170
 """Longest scenario story on a card; the whole description is in the appendix."""
 
 
@@ -164,7 +165,7 @@ def story(description: str) -> str:
     if len(out) > STORY_CHARACTERS:
         cut = out[:STORY_CHARACTERS]
         out = cut[:cut.rfind(";")] if ";" in cut else cut[:cut.rfind(" ")]
-        out = out.rstrip(" ,;:") + " (...)."
+        out = out.rstrip(" ,;:") + " \u2026"
     elif len(sentences) > 1 and len(out) < 40 and ";" in sentences[1]:
         clause = sentences[1][:STORY_CHARACTERS - len(out)]
         out += " " + clause[:clause.rfind(";")] + "."
@@ -208,7 +209,7 @@ def card(b: Briefing, name: str) -> Card:
         if not found:
             differs = (("The same assumptions as the baseline.",),)
     else:
-        differs = ((f"The reference the others are compared with. {story(s.description)}",),)
+        differs = ()
     if name not in b.ranges:
         note = ("No range: ranges are off (--uncertainty 0)." if not b.ranges else
                 "No range: the scenario declares no uncertain input.")
@@ -217,7 +218,10 @@ def card(b: Briefing, name: str) -> Card:
         runs = (f"{usable:,} runs" if usable == b.samples
                 else f"the {usable:,} usable of {b.samples:,} runs")
         note = f"Range: {RANGE_LOW:g}th-{RANGE_HIGH:g}th percentile of {runs}."
-    return Card(name, s.title, name == b.baseline, tuple(lines), differs, note)
+    if name == b.baseline:
+        note = "The reference the other scenarios are compared with. " + note
+    return Card(name, s.title, name == b.baseline, tuple(lines), differs, note,
+                story(s.description))
 
 
 def first_screen(b: Briefing) -> list[Block]:
