@@ -63,7 +63,7 @@ th, td { border-bottom: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left
 th { border-bottom: 2px solid #444; }
 td.n, th.n { text-align: right; }
 td.n .num { font-weight: normal; }
-td.wrap { overflow-wrap: anywhere; max-width: 22rem; }
+td.wrap { overflow-wrap: anywhere; max-width: 34rem; }
 td:first-child { min-width: 8rem; }
 caption, thead { break-after: avoid; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.2rem; }
