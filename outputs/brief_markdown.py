@@ -22,16 +22,16 @@ def _md_cell(cell: Inline | tuple[Inline, ...]) -> str:
 def _md_cards(block: Cards) -> str:
     out = []
     for c in block.cards:
-        lines = [f"### {c.title}{' (baseline)' if c.baseline else ''}", ""]
+        lines = [f"### {c.title}{' (baseline)' if c.baseline else ''}"]
         lines += [("**" + _md_parts(line) + "**") if i == 0 else _md_parts(line)
                   for i, line in enumerate(c.lines)]
-        lines += ["", f"*{c.story}*"]
+        lines.append(f"*{c.story}*")
         if not c.baseline:
-            lines += ["", "What differs from the baseline:", ""]
-            lines += [f"- {_md_parts(i)}" for i in c.differs]
+            lines += ["What differs from the baseline:",
+                      "\n".join(f"- {_md_parts(i)}" for i in c.differs)]
         if c.note:
-            lines += ["", c.note]
-        out.append("\n".join(lines).replace("**\n", "**\n\n", 1))
+            lines.append(c.note)
+        out.append("\n\n".join(lines))
     return "\n\n".join(out)
 
 

@@ -13,6 +13,7 @@ import re
 
 from projection.model.labels import label
 from projection.model.parameters import CHAT, SOURCE_LABELS, SOURCES, WORKLOADS
+from projection.model.results import OUTPUT_BY_NAME
 from projection.model.scenario import parameter_for_key
 from projection.model.units import parse_quantity
 
@@ -144,8 +145,6 @@ def range_of(b: Briefing, output: str, scenario: str, year: int,
 
 
 def output_unit(output: str) -> str:
-    from projection.model.results import OUTPUT_BY_NAME
-
     return OUTPUT_BY_NAME[output].unit
 
 
@@ -325,8 +324,6 @@ def emission_outputs(b: Briefing) -> list[tuple[str, str]]:
     the single ``emissions`` output adjusts the grid mix where data centres are for the clean
     power they contract, which is market-based accounting (docs/methodology.md).
     """
-    from projection.model.results import OUTPUT_BY_NAME
-
     found = []
     for name in b.ds.data_vars:
         spec = OUTPUT_BY_NAME.get(str(name))
