@@ -99,8 +99,8 @@ def charts_available() -> bool:
 
 
 MARGINS = {"left": 0.1, "right": 0.97, "bottom": 0.12, "top": 0.92}
-WIDE_LEFT = 0.36
-"""Room for parameter keys on the left of bar and tornado charts (fraction of the width)."""
+WIDE_LEFT = 0.43
+"""Room for parameter labels on the left of bar and tornado charts (fraction of the width)."""
 
 
 PNG_DPI = 110
@@ -279,6 +279,49 @@ def fan_chart(ds, name: str) -> Callable[[Path], None]:
     return Chart(draw, reuse=True)
 
 
+INDEX_NAMES = {"ST": "total Sobol' index", "S1": "first-order Sobol' index",
+               "S2": "second-order Sobol' index", "mu_star": "Morris mu*",
+               "sigma": "Morris sigma"}
+
+
+def _output_title(output: str, year: int, unit: str = "") -> str:
+    """An output as a reader names it: its long name, the year and the unit."""
+    spec = OUTPUT_BY_NAME.get(output)
+    name = spec.long_name if spec is not None else output
+    unit = unit or (spec.unit if spec is not None else "")
+    shown = "" if unit in ("", "dimensionless", "1") else f", {unit}"
+    return f"{name} in {year}{shown}"
+
+
+def _own_value(ds, key: str) -> float | None:
+    """The scenario's own value of a swept key, in the unit of the sweep's coordinate (a
+    growth rate in %/yr), from the resolved parameters the Dataset carries; None if unknown."""
+    from projection.model.scenario import parameter_for_key
+    from projection.model.units import parse_quantity
+
+    try:
+        text = json.loads(ds.attrs["resolved_parameters"])[key]["value"]
+        p = parameter_for_key(key)
+        q = parse_quantity(text)
+        if p.kind == "growth":
+            return float(q.to("1/yr").magnitude) * 100.0
+        return float(q.to(p.unit).magnitude)
+    except Exception:  # noqa: BLE001 - a chart without the mark rather than no chart
+        return None
+
+
+def _three(x: float) -> str:
+    from projection.validation.references import fmt
+
+    return fmt(float(x), 3)
+
+
+def _labels(keys) -> list[str]:
+    from projection.model.labels import capitalised
+
+    return [capitalised(str(k)) for k in keys]
+
+
 def bar_chart(ds, output: str, year: int, key: str) -> Callable[[Path], None]:
     """Indices of every parameter for one output and year, largest first."""
 
@@ -286,22 +329,25 @@ def bar_chart(ds, output: str, year: int, key: str) -> Callable[[Path], None]:
         ax = fig.add_subplot()
         values = ds[key].sel(output=output, year=year)
         order = np.argsort(np.abs(values.values))
-        names = ds["parameter"].values[order]
-        ax.barh(names, values.values[order], color="tab:blue", label=f"{key}",
+        names = _labels(ds["parameter"].values[order])
+        ax.barh(names, values.values[order], color="tab:blue",
+                label=INDEX_NAMES.get(key, key),
                 xerr=(ds[f"{key}_conf"].sel(output=output, year=year).values[order]
                       if f"{key}_conf" in ds else None))
         if "S1" in ds and key == "ST":
             ax.barh(names, ds["S1"].sel(output=output, year=year).values[order],
-                    color="tab:orange", height=0.4, label="first order (S1)")
+                    color="tab:orange", height=0.4, label=INDEX_NAMES["S1"])
         ax.legend(fontsize=8, loc="lower right")
-        ax.set_title(f"{key} of {output}, {year}", fontsize=10)
+        ax.set_title(f"{INDEX_NAMES.get(key, key)}: {_output_title(output, year)}",
+                     fontsize=10)
         ax.tick_params(axis="y", labelsize=7)
 
     return _saver(draw, WIDE_LEFT)
 
 
 def tornado_chart(ds, output: str, year: int) -> Callable[[Path], None]:
-    """Output with each parameter at the low and high ends of its range, around the run."""
+    """Output with each parameter at the low and high ends of its range, around the run,
+    the scenario's own value marked and written."""
 
     def draw(fig) -> None:
         ax = fig.add_subplot()
@@ -309,36 +355,53 @@ def tornado_chart(ds, output: str, year: int) -> Callable[[Path], None]:
         low = ds["low"].sel(output=output, year=year).values - run
         high = ds["high"].sel(output=output, year=year).values - run
         order = np.argsort(np.abs(high - low))
-        names = ds["parameter"].values[order]
-        ax.barh(names, low[order], left=run, color="tab:blue", label="low end")
-        ax.barh(names, high[order], left=run, color="tab:red", label="high end")
-        ax.axvline(run, color="black", linewidth=0.8)
+        names = _labels(ds["parameter"].values[order])
+        ax.barh(names, low[order], left=run, color="tab:blue", label="input at the low end")
+        ax.barh(names, high[order], left=run, color="tab:red", label="input at the high end")
         unit = str(ds["output_units"].sel(output=output).values)
-        ax.set_xlabel(f"{output} in {year} ({unit})")
+        ax.axvline(run, color="black", linewidth=1.2,
+                   label=f"the scenario's own run: {_three(run)} {unit}")
+        ax.set_title(_output_title(output, year, unit), fontsize=9)
+        ax.set_xlabel(unit)
         ax.tick_params(axis="y", labelsize=7)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower right")
 
     return _saver(draw, WIDE_LEFT)
 
 
 def sweep_chart(ds, output: str, year: int) -> Callable[[Path], None]:
-    """A line over one swept parameter, or a heat map over two."""
+    """A line over one swept parameter, or a heat map over two; the scenario's own value of
+    each swept parameter marked."""
 
     def draw(fig) -> None:
         ax = fig.add_subplot()
         var = ds[output].sel(year=year)
         keys = [d for d in var.dims if d != "workload"]
+        unit = var.attrs.get("units", "")
+        names = [f"{label} ({ds[k].attrs.get('units', '')})"
+                 for label, k in zip(_labels(keys), keys, strict=True)]
+        own = [_own_value(ds, k) for k in keys]
         if len(keys) == 1:
             ax.plot(ds[keys[0]].values, var.values, marker="o")
-            ax.set_xlabel(f"{keys[0]} ({ds[keys[0]].attrs.get('units', '')})")
-            ax.set_ylabel(f"{output} ({var.attrs.get('units', '')})")
+            ax.set_xlabel(names[0])
+            if own[0] is not None:
+                ax.axvline(own[0], color="black", linestyle="--", linewidth=1.0)
+                ax.annotate(f"the scenario's value: {_three(own[0])} "
+                            f"{ds[keys[0]].attrs.get('units', '')}", (own[0], 1.0),
+                            xycoords=("data", "axes fraction"), xytext=(3, -3),
+                            textcoords="offset points", ha="left", va="top", fontsize=8)
         else:
             mesh = ax.pcolormesh(ds[keys[1]].values, ds[keys[0]].values, var.values,
                                  shading="nearest")
-            fig.colorbar(mesh, ax=ax, label=f"{output} ({var.attrs.get('units', '')})")
+            fig.colorbar(mesh, ax=ax, label=unit)
             fig.subplots_adjust(right=0.9)
-            ax.set_xlabel(f"{keys[1]} ({ds[keys[1]].attrs.get('units', '')})")
-            ax.set_ylabel(f"{keys[0]} ({ds[keys[0]].attrs.get('units', '')})")
-        ax.set_title(f"{output} in {year}", fontsize=10)
+            ax.set_xlabel(names[1])
+            ax.set_ylabel(names[0])
+            if own[0] is not None and own[1] is not None:
+                ax.plot([own[1]], [own[0]], marker="X", markersize=10, color="white",
+                        markeredgecolor="black", linestyle="none",
+                        label="the scenario's own values")
+                ax.legend(fontsize=8, loc="upper left")
+        ax.set_title(_output_title(output, year, unit), fontsize=10)
 
     return _saver(draw)

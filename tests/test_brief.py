@@ -1,8 +1,9 @@
 """``projection brief`` as a reader meets it: the page in headless Chromium, the PDF, the errors.
 
 One briefing (two scenarios against the baseline, with a PDF) is made once per session through
-the command line and opened once in Chromium; the tests read what came out. A machine without
-Chromium skips these tests, except in CI (CI=true), where that is a failure.
+the command line, opened once in Chromium for its DOM and screenshot and once at 1280 x 1000
+pixels for its layout (tests/browser_layout.py); the tests read what came out. A machine
+without Chromium skips these tests, except in CI (CI=true), where that is a failure.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser_layout import measure, overlaps
 from headless import Rendered, browser_or_none, render
 
 from projection.model.units import parse_quantity
 
 LEAD, OTHER, BASELINE = "high_growth", "constrained_grid", "baseline"
 SAMPLES = 48
+SCREEN_WIDTH, SCREEN_HEIGHT = 1280, 1000
+"""The first screen of a laptop: everything a reader needs in a minute is inside it."""
+BODY_SCREENS = 4
+"""Screens of text and charts above the appendix: a five-minute read (an assumption: a minute
+a screen, and a minute for the first one)."""
 COMMAND = [sys.executable, "-m", "projection.outputs.cli", "brief"]
 
 
@@ -50,6 +57,12 @@ def made(tmp_path_factory, browser) -> Path:
                       "--pdf", "--uncertainty", str(SAMPLES))
     assert done.returncode == 0, done.stderr
     return folder / "brief.html"
+
+
+@pytest.fixture(scope="session")
+def layout(made, browser) -> dict:
+    """The page as a 1280 x 1000 window shows it: text boxes, numbers, cards, page height."""
+    return measure(made, browser, width=SCREEN_WIDTH, screen=SCREEN_HEIGHT)
 
 
 @pytest.fixture(scope="session")
@@ -104,16 +117,20 @@ def assert_shows(item: dict[str, str], model: float) -> None:
 
 # --- the page as a reader opens it ---------------------------------------------------------------
 
-def test_page_opens_without_errors_network_or_broken_images(page):
+def test_page_opens_without_errors_network_or_broken_images(page, layout):
     assert page.errors == []
     assert page.requests == []
+    assert page.images == []  # charts are inline SVG, not images
     charts = re.findall(r'<figure id="chart-([a-z]+)"', page.dom)
     assert sorted(charts) == ["capacity", "carbon", "electricity", "fan", "sensitivity", "water"]
-    assert len(page.images) == len(charts)  # carbon: one chart, a panel per accounting basis
-    for image in page.images:
-        assert image["loaded"] and image["width"] > 100 and image["height"] > 100, image
-        assert image["src"].startswith("data:image/svg+xml")
-        assert len(image["alt"]) > 80  # says what the chart shows, with its numbers
+    for chart in layout["charts"]:
+        assert chart["box"]["right"] - chart["box"]["left"] > 300, chart["id"]
+        assert len(chart["labels"]) > 10, chart["id"]  # its text is text the browser draws
+    for figure in re.findall(r"<figure.*?</figure>", page.dom, flags=re.S):
+        label = re.search(r'<svg[^>]* role="img" aria-label="([^"]+)"', figure).group(1)
+        assert len(label) > 80  # says what the chart shows, with its numbers
+    ids = re.findall(r'\sid="([^"]+)"', page.dom)
+    assert len(ids) == len(set(ids))  # charts side by side share no id
 
 
 def test_screenshot_is_a_whole_page(page):
@@ -127,28 +144,40 @@ def test_screenshot_is_a_whole_page(page):
 def test_page_is_self_contained(made):
     text = made.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text)
-    assert "<link" not in text and "@import" not in text and "url(" not in text
+    assert "<link" not in text and "@import" not in text
+    assert not re.search(r"url\(\s*['\"]?(?!#)", text)  # only references inside the page
     assert "<script>" not in text and "<script src" not in text
 
 
-def test_every_chart_has_units_a_source_and_the_baseline(page):
+def test_every_chart_has_units_a_source_and_the_baseline(page, layout):
+    from projection.model.scenario import load_scenario, resolve_scenario_path
+
+    title = load_scenario(resolve_scenario_path(BASELINE)).title
     figures = re.findall(r"<figure.*?</figure>", page.dom, flags=re.S)
     assert len(figures) >= 6
     for fig in figures:
         assert "Source: projection" in fig
         assert f"baseline: {BASELINE}" in fig
-    svgs = [_svg(fig) for fig in figures]
-    for svg in svgs:
-        assert "year" in svg  # the time axis is named
-        assert any(unit in svg for unit in ("TWh", "GW", "billion litres", "Mt CO2"))
-        assert BASELINE in svg  # the baseline is drawn and labelled on every chart
+    for chart in layout["charts"]:
+        text = " ".join(label["text"] for label in chart["labels"])
+        assert any(unit in text for unit in ("TWh", "GW", "billion litres", "Mt CO2")), text
+        assert title in text, chart["id"]  # the baseline is drawn and named on every chart
+        if chart["id"] != "chart-sensitivity":
+            assert "year" in text or re.search(r"\b20[0-9]{2}\b", text)  # the years named
 
 
-def _svg(figure: str) -> str:
-    import base64
+def test_no_two_labels_of_a_chart_overlap(layout):
+    assert len(layout["charts"]) == 6
+    for chart in layout["charts"]:
+        assert overlaps(chart["labels"]) == [], chart["id"]
 
-    data = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', figure).group(1)
-    return base64.b64decode(data).decode("utf-8")
+
+def test_overlap_check_catches_overlapping_labels():
+    a = {"text": "demand (average)", "left": 0, "right": 100, "top": 0, "bottom": 12}
+    b = {"text": "operating capacity", "left": 50, "right": 150, "top": 6, "bottom": 18}
+    c = {"text": "below", "left": 50, "right": 150, "top": 12, "bottom": 24}
+    assert overlaps([a, b]) == [("demand (average)", "operating capacity")]
+    assert overlaps([a, c]) == []
 
 
 # --- the numbers are the model's -----------------------------------------------------------------
@@ -171,14 +200,65 @@ def test_every_number_from_an_output_equals_the_model(page, shipped_results):
     assert checked > 60
 
 
-def test_headline_states_2028_and_end_year_for_the_lead_scenario(page, shipped_results):
-    lead = re.search(r'<p class="lead">(.*?)</p>', page.dom, flags=re.S).group(1)
-    tags = [n for n in numbers(lead)]
+def test_first_screen_gives_every_scenario_its_headline_with_its_range(layout,
+                                                                       shipped_results):
     end = int(shipped_results[LEAD]["year"][-1])
-    want = {("facility_energy", 2028), ("facility_energy", end), ("ai_facility_energy", 2028),
-            ("ai_facility_energy", end), ("share_of_us_electricity", 2028)}
-    got = {(t["output"], int(t["year"])) for t in tags if t["scenario"] == LEAD}
-    assert want <= got
+    cards = {c["scenario"]: c for c in layout["cards"]}
+    assert sorted(cards) == sorted([BASELINE, LEAD, OTHER])
+    for name, card in cards.items():
+        assert card["bottom"] <= SCREEN_HEIGHT, name  # the whole card on the first screen
+        shown = [n for n in layout["numbers"] if n["card"] == name]
+        headline = [n for n in shown if n.get("output") == "facility_energy"
+                    and int(n["year"]) == end and "percentile" not in n]
+        low_high = {n["percentile"] for n in shown if n.get("output") == "facility_energy"
+                    and int(n["year"]) == end and "percentile" in n}
+        assert headline and low_high == {"5", "95"}, name
+        assert all(n["bottom"] <= SCREEN_HEIGHT for n in shown), name
+        assert f"of {SAMPLES} runs" in card["text"], card["text"]  # the sample count, stated
+    screen = layout["firstScreen"]
+    assert re.search(rf"\b{SAMPLES}\b runs of each scenario", screen)
+
+
+def test_first_screen_says_what_differs_from_the_baseline_in_labels_with_units(layout):
+    from projection.model.labels import SHORT_LABELS
+    from projection.model.scenario import load_scenario, resolve_scenario_path
+
+    cards = {c["scenario"]: c["text"] for c in layout["cards"]}
+    grid = load_scenario(resolve_scenario_path(OTHER)).resolved()
+    base = load_scenario(resolve_scenario_path(BASELINE)).resolved()
+    key = "buildout.interconnection_limit"  # the constrained grid's story
+    assert grid[key]["value"] != base[key]["value"]
+    text = cards[OTHER]
+    said = SHORT_LABELS[key]
+    assert said[:1].upper() + said[1:] in text
+    value = grid[key]["value"].replace("/yr", " a year")
+    assert f"{value} (baseline {base[key]['value'].replace('/yr', ' a year')})" in text
+    assert "What differs from the baseline" in cards[LEAD]
+
+
+def test_body_above_the_appendix_is_a_five_minute_read(layout):
+    assert layout["appendixTop"] is not None
+    assert layout["appendixTop"] <= BODY_SCREENS * SCREEN_HEIGHT, layout["appendixTop"]
+    assert layout["height"] > layout["appendixTop"]  # the reference material is below
+
+
+def test_no_raw_parameter_key_in_prose_or_charts(layout):
+    from projection.model.parameters import PARAMETERS
+    from projection.model.scenario import load_scenario, resolve_scenario_path
+
+    keys = set()
+    for name in (LEAD, OTHER, BASELINE):
+        keys |= set(load_scenario(resolve_scenario_path(name)).resolved())
+    names = {p.name for p in PARAMETERS if "_" in p.name}
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(keys | names,
+                                                                    key=len, reverse=True)))
+                         + r")\b")
+    texts = [p["text"] for p in layout["prose"]]
+    texts += [label["text"] for chart in layout["charts"] for label in chart["labels"]]
+    assert len(texts) > 50
+    found = [t for t in texts if pattern.search(t)]
+    assert found == []
+    assert pattern.search("moves it most through start.load_factor_start (-107 TWh)")
 
 
 def test_equivalents_follow_from_the_outputs_and_the_stated_constants(page, shipped_results):
@@ -225,27 +305,29 @@ def test_equivalents_follow_from_the_outputs_and_the_stated_constants(page, ship
 def test_ranges_and_ranking_are_the_ensemble_and_sensitivity_functions(page):
     from projection.model.scenario import load_scenario, resolve_scenario_path
     from projection.model.uncertainty import uncertainty
-    from projection.outputs.brief import RANGE_METHOD, RANGE_OUTPUTS, RANGE_SEED
+    from projection.outputs.brief import RANGE_BACKEND, RANGE_METHOD, RANGE_OUTPUTS, RANGE_SEED
     from projection.validation.sensitivity import sensitivity
 
-    scenario = load_scenario(resolve_scenario_path(LEAD))
-    ensemble = uncertainty(scenario, SAMPLES, RANGE_SEED, RANGE_METHOD, outputs=RANGE_OUTPUTS)
-    swings = sensitivity(scenario, "oat", outputs=("facility_energy",))
     ranged = swung = 0
+    for name in (LEAD, OTHER, BASELINE):
+        scenario = load_scenario(resolve_scenario_path(name))
+        ensemble = uncertainty(scenario, SAMPLES, RANGE_SEED, RANGE_METHOD,
+                               outputs=RANGE_OUTPUTS, backend=RANGE_BACKEND)
+        for item in numbers(page.dom):
+            if "percentile" in item and item["scenario"] == name:
+                model = ensemble[item["output"]].sel(percentile=float(item["percentile"]),
+                                                      year=int(item["year"]))
+                assert_shows(item, float(model))
+                ranged += 1
+    swings = sensitivity(load_scenario(resolve_scenario_path(LEAD)), "oat",
+                         outputs=("facility_energy",))
     for item in numbers(page.dom):
-        if "percentile" in item and item["scenario"] == LEAD:
-            model = ensemble[item["output"]].sel(percentile=float(item["percentile"]),
-                                                  year=int(item["year"]))
-            assert_shows(item, float(model))
-            ranged += 1
         if item.get("quantity") == "swing":
             model = swings["swing"].sel(parameter=item["parameter"], output="facility_energy",
                                         year=int(item["year"]))
             assert_shows(item, float(model))
             swung += 1
-    assert ranged >= 8 and swung == 3
-    lead = re.search(r'<p class="lead">(.*?)</p>', page.dom, flags=re.S).group(1)
-    assert "range" in lead
+    assert ranged >= 3 * 6 and swung == 3
 
 
 def _resolved(attr: str, key: str) -> str:
@@ -269,17 +351,27 @@ def test_water_is_split_and_carbon_states_its_basis(page):
             assert "Accounting basis:" in caption
 
 
-def test_validation_summary_counts_the_checks_by_group(page):
+def test_validation_counts_pass_explained_miss_and_fail_apart(page, layout):
     from projection.validation.checks import run_checks
 
     report = run_checks()
-    good, bad = report.counts
+    verdicts = [r.verdict for r in report.results]
+    want = {"checks": len(verdicts), "checks_passed": verdicts.count("pass"),
+            "checks_missed": verdicts.count("miss"), "checks_failed": verdicts.count("FAIL")}
+    assert want["checks_missed"] > 0  # the shipped checks include explained misses
     items = numbers(page.dom)
-    total = [n for n in items if n.get("quantity") == "checks" and "group" not in n]
-    passed = [n for n in items if n.get("quantity") == "checks_passed" and "group" not in n]
-    assert [int(total[0]["text"])] == [good + bad] and [int(passed[0]["text"])] == [good]
+    for quantity, count in want.items():
+        shown = {int(n["text"]) for n in items if n.get("quantity") == quantity
+                 and "group" not in n}
+        assert shown == {count}, quantity  # the same on the first screen and the appendix
     groups = {r.group for r in report.results}
     assert {n["group"] for n in items if n.get("quantity") == "checks" and "group" in n} == groups
+    for group in groups:
+        members = [r.verdict for r in report.results if r.group == group]
+        passed = [n for n in items if n.get("quantity") == "checks_passed"
+                  and n.get("group") == group]
+        assert [int(n["text"]) for n in passed] == [members.count("pass")]
+    assert f"{want['checks_missed']} are explained misses" in layout["firstScreen"]
 
 
 def test_assumptions_and_provenance(page):
@@ -289,8 +381,11 @@ def test_assumptions_and_provenance(page):
     base = load_scenario(resolve_scenario_path(BASELINE)).resolved()
     differing = [k for k, v in lead.resolved().items() if v["value"] != base[k]["value"]]
     assert differing
-    for key in differing:
-        assert re.search(rf"<td[^>]*>{re.escape(key)}: [A-Z]", page.dom), key
+    from projection.model.labels import capitalised
+
+    for key in differing:  # a row of the appendix's table: label, key, values, source
+        assert re.search(rf"<td[^>]*>{re.escape(capitalised(key))}</td><td[^>]*>"
+                         rf"{re.escape(key)}</td>", page.dom), key
     for name in (LEAD, OTHER, BASELINE):
         assert load_scenario(resolve_scenario_path(name)).sha256 in page.dom
     assert "projection brief" in page.dom and "0.1.0" in page.dom
@@ -298,11 +393,14 @@ def test_assumptions_and_provenance(page):
 
 # --- the Markdown and the PDF --------------------------------------------------------------------
 
-def test_markdown_has_the_same_headline(made, page):
+def test_markdown_has_the_same_first_screen(made, page):
     markdown = made.with_suffix(".md").read_text(encoding="utf-8")
-    lead = re.search(r'<p class="lead">(.*?)</p>', page.dom, flags=re.S).group(1)
-    for item in numbers(lead):
-        assert item["text"] in markdown
+    cards = re.findall(r'<section class="card.*?</section>', page.dom, flags=re.S)
+    assert len(cards) == 3
+    for card in cards:
+        for item in numbers(card):
+            assert item["text"] in markdown
+    assert markdown.index("## Appendix") > markdown.index("What differs from the baseline")
     assert "data:image" not in markdown
     assert "| scenario |" in markdown.replace("|  |", "|")
 
@@ -314,9 +412,9 @@ def test_pdf_pages_and_text(made, page):
     assert 3 <= len(reader.pages) <= 25
     text = " ".join(p.extract_text() for p in reader.pages)
     flat = re.sub(r"\s+", "", text)
-    lead = re.search(r'<p class="lead">(.*?)</p>', page.dom, flags=re.S).group(1)
-    for item in numbers(lead):
-        assert re.sub(r"\s+", "", item["text"]) in flat
+    for card in re.findall(r'<section class="card.*?</section>', page.dom, flags=re.S):
+        for item in numbers(card):
+            assert re.sub(r"\s+", "", item["text"]) in flat
     assert "market-based" in text or "location-based" in text
     assert "Provenance" in text
 
@@ -325,7 +423,9 @@ def test_pdf_pages_and_text(made, page):
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["no_such_scenario"], "no_such_scenario"),
-    (["baseline", "--uncertainty", "0"], "--uncertainty"),
+    (["baseline", "--uncertainty", "1"], "--uncertainty"),
+    (["baseline", "--uncertainty", "-3"], "--uncertainty"),
+    (["baseline", "--uncertainty", "100001"], "--uncertainty"),
     (["baseline", "--baseline", "nowhere"], "nowhere"),
     (["baseline", "-o", "brief.txt"], "--output"),
 ])
@@ -338,6 +438,39 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, needle):
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_uncertainty_zero_turns_the_ranges_off_and_says_so(tmp_path):
+    done = projection(OTHER, "--uncertainty", "0", "-o", str(tmp_path / "brief.html"))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "brief.html").read_text(encoding="utf-8")
+    assert "data-percentile" not in text and 'id="chart-fan"' not in text
+    assert "Ranges are off" in text and "--uncertainty 0" in text
+    assert "No range: ranges are off" in text
+
+
+def test_ranges_come_by_default_with_their_number_of_runs(tmp_path):
+    from projection.outputs.cli_brief import DEFAULT_SAMPLES
+
+    done = projection(OTHER, "-o", str(tmp_path / "brief.html"))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "brief.html").read_text(encoding="utf-8")
+    for name in (OTHER, BASELINE):
+        assert f'data-scenario="{name}" data-year="2030" data-percentile="95"' in text
+    assert f"of {DEFAULT_SAMPLES:,} runs" in text
+
+
+def test_spread_keeps_label_boxes_apart_and_inside_the_panel():
+    from projection.outputs.chart_layout import spread
+
+    for centres, low, high in (([100, 101, 102, 300], 0, 400), ([395, 396, 397], 0, 400),
+                               ([3, 1, 2, 2], 0, 400), ([50.0], 0, 100)):
+        heights = [10.0] * len(centres)
+        placed = spread(centres, heights, low, high, 2.0)
+        ordered = sorted(placed)
+        assert all(b - a >= 12.0 - 1e-9 for a, b in zip(ordered, ordered[1:], strict=False))
+        assert min(placed) - 5 >= low - 1e-9 and max(placed) + 5 <= high + 1e-9
+    assert spread([50.0, 200.0], [10.0, 10.0], 0, 400, 2.0) == [50.0, 200.0]  # room: unmoved
 
 
 def test_unwritable_output_is_one_line_and_writes_nothing(tmp_path):
