@@ -69,7 +69,8 @@ def main() -> None:
         sys.exit(f"the command failed (exit {process.returncode})")
     n = len(counts)
     tenths = [counts[i * n // 10:(i + 1) * n // 10] or [0] for i in range(10)]
-    print(" ".join(command[1:-3]))
+    print(f"projection uncertainty {args.scenario} --samples {args.samples} "
+          + " ".join(args.extra))
     print(f"wall {wall:.1f} s, CPU {usage.ru_utime + usage.ru_stime:.1f} s; load average "
           f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(f"mean runnable threads {sum(counts) / n:.2f} ({n} samples); share of the time with "
