@@ -244,53 +244,6 @@ def _charts_note(quiet: bool) -> None:
 
 # --- uncertainty ----------------------------------------------------------------------------------
 
-def percentile_table(ds) -> str:
-    """Every output as the run's headline table words it: a row for the scenario's own run and
-    one per percentile, a column per year (an output by workload: a block per workload)."""
-    from projection.outputs.terminal import fmt, output_label, render_table
-
-    years = [int(y) for y in ds["year"].values]
-    header = ["", "unit", "", *(str(y) for y in years)]
-    rows = []
-    for name in ds.attrs["outputs"].split(","):
-        label, unit, factor = output_label(name)
-        var, run = ds[name], ds[f"{name}_run"]
-        parts = ([(label, var, run)] if "workload" not in var.dims else
-                 [(f"{label}: {w}", var.sel(workload=w), run.sel(workload=w))
-                  for w in var["workload"].values])
-        for text, v, r in parts:
-            rows.append([text, unit, "run", *(fmt(float(x) * factor) for x in r.values)])
-            for q in ds["percentile"].values:
-                rows.append(["", "", f"p{q:g}",
-                             *(fmt(float(x) * factor) for x in v.sel(percentile=q).values)])
-    return render_table(header, rows, left=3)
-
-
-def members_summary(ds) -> str:
-    """How many members the percentiles hold, and which were left out and why."""
-    from projection.model.dynamics import INFEASIBLE_REASONS
-
-    a = ds.attrs
-    samples, usable = int(a["samples"]), int(a["usable_samples"])
-    missing = int(a["samples_missing_start_targets"])
-    infeasible = int(a["samples_infeasible_start"])
-    other = samples - usable - missing - infeasible
-    line = (f"{samples:,} members ({a['sample_method']}, seed {a['seed']}): the percentiles "
-            f"are of the {usable:,} usable")
-    left = []
-    if missing:
-        left.append(f"{missing:,} whose start year misses its calibration targets (start-year "
-                    "demand above start-year capacity: they do not start from the calibrated "
-                    f"{a.get('start_year', 'start year')}, and projection run refuses such "
-                    "inputs)")
-    if infeasible:
-        left.append(f"{infeasible:,} with an infeasible start state "
-                    f"({'; or '.join(INFEASIBLE_REASONS.values())})")
-    if other > 0:
-        left.append(f"{other:,} whose run is not finite or whose values are out of bounds")
-    return line + ("; left out: " + "; ".join(left) if left else "")
-
-
 def uncertainty_command(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or shipped name.")],
     samples: Annotated[int, typer.Option("--samples", "-n", help="Number of ensemble members.")],
@@ -349,6 +302,8 @@ def uncertainty_command(
         _fail(str(exc))
         return
     if not quiet:
+        from projection.outputs.terminal import members_summary, percentile_table
+
         typer.echo(f"{loaded.title} ({loaded.name}): {members_summary(ds)}")
         typer.echo(percentile_table(ds))
     if not charts:

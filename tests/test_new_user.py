@@ -312,3 +312,17 @@ def test_ci_runs_the_readme_test_command_and_the_plain_install_of_every_document
         assert re.search(rf"^check 0 {command}\b", plain, re.MULTILINE), command
     for method in ("sobol", "morris", "oat"):
         assert f"sensitivity baseline --method {method}" in plain
+
+
+def test_uncertainty_table_gives_an_output_by_workload_a_block_per_workload():
+    from projection.model.uncertainty import uncertainty
+    from projection.outputs.terminal import percentile_table
+
+    ds = uncertainty("baseline", 12, seed=1, outputs=["ai_requests_per_day", "facility_energy"],
+                     backend="numpy")
+    table = percentile_table(ds)
+    for workload in ds["workload"].values:
+        line = next(x for x in table.splitlines() if f"by workload (yearly average): {workload}"
+                    in x)
+        assert "billion a day" in line and "run" in line and len(line.split()) > 10, line
+    assert "US data-centre electricity" in table and "request/day" not in table
