@@ -48,7 +48,7 @@ CHARTS: tuple[dict[str, Any], ...] = (
                 ["conventional_facility_energy", "conventional servers"]]},
     {"id": "water", "title": "Water consumed",
      "series": [["onsite_water", "on site"], ["indirect_water", "at power plants"]]},
-    {"id": "emissions", "title": "Emissions (CO2e)",
+    {"id": "emissions", "title": "Emissions of CO2e",
      "series": [["emissions", "location-based"], ["emissions_market_based", "market-based"]]},
     {"id": "request", "title": "Electricity of one chat request",
      "series": [["chat_energy_per_request", "chat request (large text model)"]]},
