@@ -35,29 +35,42 @@ GROWTH_SPAN = (-0.5, 1.0)
 scenario's value, whichever is wider)."""
 
 CHARTS: tuple[dict[str, Any], ...] = (
-    {"id": "electricity", "title": "Electricity delivered and demanded", "unit": "TWh",
+    {"id": "electricity", "title": "Electricity delivered and demanded",
      "series": [["facility_energy", "delivered"], ["facility_energy_demand", "demanded"]]},
-    {"id": "capacity", "title": "Operating capacity and construction", "unit": "GW",
+    {"id": "capacity", "title": "Operating capacity and construction",
      "series": [["operating_capacity", "operating capacity"],
                 ["construction_pipeline", "under construction"],
                 ["construction_starts", "started in the year"]]},
-    {"id": "drivers", "title": "Electricity by driver", "unit": "TWh",
+    {"id": "drivers", "title": "Electricity by driver",
      "series": [["generative_inference_energy", "generative AI requests"],
                 ["other_inference_energy", "other AI inference"],
                 ["ai_training_energy", "AI training"],
                 ["conventional_facility_energy", "conventional servers"]]},
-    {"id": "water", "title": "Water consumed", "unit": "billion litres",
+    {"id": "water", "title": "Water consumed",
      "series": [["onsite_water", "on site"], ["indirect_water", "at power plants"]]},
-    {"id": "emissions", "title": "Emissions (CO2e)", "unit": "Mt",
+    {"id": "emissions", "title": "Emissions of CO2e",
      "series": [["emissions", "location-based"], ["emissions_market_based", "market-based"]]},
-    {"id": "request", "title": "Electricity of one chat request", "unit": "Wh",
+    {"id": "request", "title": "Electricity of one chat request",
      "series": [["chat_energy_per_request", "chat request (large text model)"]]},
 )
-"""The page's charts: each output drawn for the user's scenario and, in grey, the baseline."""
+"""The page's charts: each output drawn for the user's scenario and, in grey, the baseline,
+in the catalogue's unit (``results.OUTPUTS``)."""
+UNIT_WORDS = {"GL": "billion litres"}
+"""Catalogue units the page writes out in words."""
 
-HEADLINE_OUTPUTS = ("facility_energy", "ai_facility_energy", "share_of_us_electricity",
-                    "onsite_water", "indirect_water", "emissions", "emissions_market_based",
-                    "chat_energy_per_request", "operating_capacity")
+
+def charts() -> list[dict[str, Any]]:
+    """:data:`CHARTS` with each chart's unit: its outputs' catalogue unit (one per chart)."""
+    from projection.model.results import OUTPUT_BY_NAME
+
+    out = []
+    for chart in CHARTS:
+        units = {OUTPUT_BY_NAME[name].unit for name, _ in chart["series"]}
+        if len(units) != 1:
+            raise ValueError(f"chart {chart['id']} mixes units {sorted(units)}")
+        unit = units.pop()
+        out.append({**chart, "unit": UNIT_WORDS.get(unit, unit)})
+    return out
 
 
 @dataclass
@@ -240,8 +253,7 @@ def page_data(scenario: Scenario, baseline: Scenario) -> dict[str, Any]:
         "baseline_inputs": {c.key: {"value": c.value, "factor": c.factor,
                                     "schedule": c.schedule,
                                     "ramp": c.ramp} for c in base},
-        "charts": list(CHARTS),
-        "headline": list(HEADLINE_OUTPUTS),
+        "charts": charts(),
         "equivalents": _equivalents(),
     }
 
