@@ -756,3 +756,14 @@ def test_the_value_on_1_january_is_the_exact_fraction_of_the_year_average(growth
     fraction = dynamics.year_start_fraction(np.array([growth / year]), year)[0]
     expected = 1.0 if growth == 0 else growth / np.expm1(growth)
     assert fraction == pytest.approx(expected, rel=1e-12)
+
+
+def test_when_every_driver_declines_developers_start_nothing_new():
+    """Developers build for the demand trend they see; where every driver of demand falls
+    (requests, other inference, training and conventional work shrink), the trend is negative
+    and nothing is started after the start year although existing capacity retires."""
+    raw = _run_with({"adoption_growth": ["0 %/yr"], "other_inference_growth": ["-40 %/yr"],
+                     "training_compute_growth": ["-40 %/yr"],
+                     "conventional_demand_growth": ["-40 %/yr"]})
+    assert np.all(np.diff(raw.flows["facility_energy_demand"][1:, 0]) < 0)
+    assert np.all(raw.flows["construction_starts"][2:, 0] == 0.0)
