@@ -170,7 +170,7 @@ def electricity_by_driver(ds: xr.Dataset, scenarios: Sequence[str], baseline: st
 
 def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
                     source: str) -> Chart:
-    """Average power demanded and delivered against operating capacity, unserved hatched."""
+    """Average power demanded and delivered against operating capacity, deferred hatched."""
     plt = _pyplot()
     years = _years(ds)
     fig, axes = plt.subplots(1, len(scenarios), figsize=(3.4 * len(scenarios) + 0.6, 3.3),
@@ -200,10 +200,10 @@ def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
         heights = _spread([h for h, _ in labels], 0.08 * top)
         for (_, text), y in zip(labels, heights, strict=True):
             _label_end(ax, years[-1], y, text)
-        unserved = _series(ds, "unserved_energy", scenario)
-        if np.any(unserved > 0):
-            worst = int(np.argmax(unserved))
-            ax.annotate(f"unserved (hatched):\n{fmt(unserved[worst])} TWh in {years[worst]}",
+        deferred = _series(ds, "deferred_load", scenario)
+        if np.any(deferred > 0):
+            worst = int(np.argmax(deferred))
+            ax.annotate(f"deferred (hatched):\n{fmt(deferred[worst])} GW in {years[worst]}",
                         (years[worst], (demand[worst] + served[worst]) / 2),
                         xytext=(0.04, 0.97), textcoords="axes fraction", va="top", fontsize=7.5,
                         arrowprops={"arrowstyle": "->", "color": INK, "lw": 0.7})
@@ -213,11 +213,11 @@ def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
         alt_parts.append(f"{scenario}: capacity {_range_text(capacity, years, 'GW')}; average "
                          f"demand "
                          f"{fmt(demand[-1])} GW and delivered {fmt(served[-1])} GW in {years[-1]};"
-                         f" unserved demand {fmt(float(unserved.sum()))} TWh over the period")
+                         f" deferred load at most {fmt(float(deferred.max()))} GW")
     axes[0][0].set_ylabel("power, GW (capacity on 1 January;\nenergy as average draw)")
     axes[0][0].set_ylim(bottom=0)
     alt = ("Line charts, one per scenario, of operating data-centre capacity against the average "
-           "power demanded and delivered, in GW, with unserved demand hatched and the baseline's "
+           "power demanded and delivered, in GW, with deferred load hatched and the baseline's "
            "capacity dashed. " + "; ".join(alt_parts) + ".")
     return Chart("capacity", "Demand against capacity", _svg(fig), alt, source)
 
