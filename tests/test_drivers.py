@@ -159,3 +159,23 @@ def test_behind_the_meter_gas_is_counted_where_the_story_says_so():
     assert np.all(f["behind_the_meter_emissions"][1:, 0] > 0)
     assert np.all(f["behind_the_meter_emissions"][:, 0] <= f["emissions"][:, 0])
     assert f["facility_energy"][-1, 0] > f["facility_energy"][-1, 1]
+
+
+def test_the_forward_centre_is_the_backcast_fit_or_the_scenario_says_what_overrides_it():
+    """What the 2014-2024 backcast fits is the baseline's value within one standard error, or
+    the baseline's source names the backcast and says what overrides it."""
+    from projection.validation.calibration import to_display
+    from projection.validation.checks import Context, default_checks_path, load_checks
+    from projection.validation.references import load_references
+
+    _, settings = load_checks()
+    context = Context(load_references(), settings, default_checks_path())
+    fit, _ = context.backcast
+    assert fit.ok, fit.problems
+    baseline = load_scenario(SCENARIOS / "baseline.toml")
+    for fp, value, sigma in zip(fit.parameters, fit.values, fit.sigma, strict=True):
+        entry = baseline.entries[fp.key]
+        if abs(to_display(fp.parameter, entry.base_value) - value) <= sigma:
+            continue
+        source = entry.source.lower()
+        assert "backcast" in source and "override" in source, (fp.key, value, sigma)
