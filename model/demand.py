@@ -83,9 +83,11 @@ def training_work_change(training_work, training_compute_growth, brake):
 
 def other_inference_work_change(other_work, other_inference_growth, software_efficiency_gain,
                                 brake):
-    """Change of the other AI inference work demanded (recommendation, ranking, ads,
-    enterprise ML), FLOP/s per s: its growth, slowed as work goes unserved, less the work
-    that software efficiency saves (as for a request, ``software_efficiency``)."""
+    """Change of the work demanded by an inference driver beyond generative requests
+    (recommendation and ads, enterprise and agent workloads, the unattributed rest), FLOP/s
+    per s: its growth, slowed as work is deferred, less the work that software efficiency
+    saves (as for a request, ``software_efficiency``). Conventional IT power follows the same
+    law with its own growth and efficiency gain (W per s)."""
     return other_work * (braked_growth(other_inference_growth, brake) - software_efficiency_gain)
 
 
@@ -109,3 +111,35 @@ def request_growth(requests, adoption_growth, saturation, brake):
 def reasoning_row(values):
     """The reasoning workload's row of a (workloads, samples) array."""
     return values[REASONING]
+
+
+def ai_work(requests, request_share, reasoning_tokens, prompt_multiple, p, time,
+            software_gain=None):
+    """Generative work demanded: peak FLOP per request by workload (the response at the
+    workload's FLOP utilisation plus the prompt at the prompt FLOP utilisation), generative
+    work and generative peak work (FLOP/s), and the tokens of a request by workload (prompt
+    and response). Prompts are the start year's prompt tokens times
+    ``prompt_multiple`` (1 in the start year); the cached share of a prompt is not computed
+    again (``prompt_cache_hit_share``). Training, recommendation, agent and unattributed
+    work are stocks of their own. ``software_gain`` is the software trend's rate applied in
+    closed form (``schedules.trend_rate`` where it is scheduled; the parameter's own by
+    default)."""
+    gain = p["software_efficiency_gain"] if software_gain is None else software_gain
+    software = software_efficiency(gain, time)
+    tokens = tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
+    prompts = prompt_tokens(p["prompt_tokens_per_request"], prompt_multiple)
+    output = work_per_request(p["active_parameters"], tokens, software)
+    prompt = work_per_request(p["active_parameters"], prompts, software) * (
+        1.0 - p["prompt_cache_hit_share"])
+    per_request = output + prompt
+    per_request_peak = output / p["flop_utilisation"] + prompt / p["prompt_flop_utilisation"]
+    generative = generative_work(requests, request_share, per_request)
+    generative_peak = generative_work(requests, request_share, per_request_peak)
+    return per_request_peak, generative, generative_peak, tokens + prompts
+
+
+def peak_work(generative_peak, other, training, p):
+    """Peak FLOP/s that the work keeps busy: delivered work over model FLOP utilisation
+    (``other`` is the work of recommendation, agents and the unattributed rest together)."""
+    return (generative_peak + other / p["other_inference_flop_utilisation"]
+            + training / p["training_flop_utilisation"])

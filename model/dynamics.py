@@ -16,15 +16,27 @@ capability.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from . import buildout, demand, hardware, impacts, schedules
-from .parameters import MARGINAL_SOURCES, MIX_ARRAYS, REASONING, SOURCES
-from .units import SECONDS_PER_YEAR
+from .parameters import CHAT, MARGINAL_SOURCES, SOURCES
+from .start import (  # noqa: F401  (the start state and calibration quantities, re-exported)
+    INFEASIBLE_REASONS,
+    first_calibration,
+    infeasible_start,
+    initial_fleet,
+    initial_state,
+    named_shares,
+    start_ai_power,
+    start_fleet,
+    start_peak_work,
+    start_training_share,
+    with_derived,
+    year_start_fraction,
+)
 
 Array = Any  # numpy array, or pint quantity wrapping one
 
@@ -32,6 +44,8 @@ STATE_UNITS: dict[str, str] = {
     "requests": "request/s",
     "training_demand": "1/s",
     "other_inference_demand": "1/s",
+    "recommendation_demand": "1/s",
+    "agent_demand": "1/s",
     "request_share": "dimensionless",
     "reasoning_tokens": "dimensionless",
     "prompt_tokens_multiple": "dimensionless",
@@ -41,22 +55,30 @@ STATE_UNITS: dict[str, str] = {
     "smoothed_ai_work": "1/s",
     "ai_pue": "dimensionless",
     "conventional_pue": "dimensionless",
+    "conventional_work": "W",
     "operating_capacity": "W",
     "construction_pipeline": "W",
     "smoothed_demand": "W",
     "data_centres": "dimensionless",
+    "onsite_pipeline": "W",
+    "onsite_capacity": "W",
     "clean_power_share": "dimensionless",
     "grid_mix": "dimensionless",
 }
 """State variables (stocks) and their SI units. ``grid_mix`` is the generation share of each
-source (sources, samples), in the order of ``parameters.SOURCES``. ``training_demand`` and
-``other_inference_demand`` are the training and other-AI-inference work asked of the fleet
-(FLOP/s, served or not)."""
+source (sources, samples), in the order of ``parameters.SOURCES``. ``training_demand``,
+``recommendation_demand`` and ``agent_demand`` are the work of the named drivers beyond
+generative requests asked of the fleet (FLOP/s, served or not); ``other_inference_demand`` is
+the unattributed rest of the start year's busy fleet. ``onsite_pipeline`` and
+``onsite_capacity`` are the parts of the construction pipeline and of operating capacity
+built with on-site (behind-the-meter) generation."""
 
 CALIBRATION_UNITS: dict[str, str] = {
     "requests_start": "request/s",
     "training_work_start": "1/s",
     "other_work_start": "1/s",
+    "recommendation_work_start": "1/s",
+    "agent_work_start": "1/s",
     "conventional_work_start": "W",
     "operating_capacity_start": "W",
     "target_utilisation": "dimensionless",
@@ -64,6 +86,7 @@ CALIBRATION_UNITS: dict[str, str] = {
     "installed_power_start": "W",
     "installed_capability_start": "1/s",
     "power_per_capability_start": "J",
+    "busy_peak_start": "1/s",
     "year_length": "s",
 }
 """Quantities derived when the start state is calibrated, with their SI units. The first
@@ -84,7 +107,9 @@ MIX_UNITS: dict[str, str] = {
 FLOW_UNITS: dict[str, str] = {
     "generative_energy": "W",
     "generative_inference_energy": "W",
-    "other_inference_energy": "W",
+    "recommendation_energy": "W",
+    "agent_energy": "W",
+    "unattributed_energy": "W",
     "ai_training_energy": "W",
     "ai_idle_energy": "W",
     "ai_it_energy": "W",
@@ -92,10 +117,18 @@ FLOW_UNITS: dict[str, str] = {
     "served_requests": "request/s",
     "text_tokens": "1/s",
     "generative_work": "1/s",
-    "other_inference_work": "1/s",
+    "recommendation_work": "1/s",
+    "agent_work": "1/s",
+    "unattributed_work": "1/s",
     "training_work": "1/s",
     "accelerator_shipments": "1/s",
-    "unserved_energy": "W",
+    "chip_shortfall": "1/s",
+    "room_shortfall": "1/s",
+    "deferred_energy": "W",
+    "grid_shortfall": "W/s",
+    "behind_the_meter_energy": "W",
+    "behind_the_meter_emissions": "kg/s",
+    "behind_the_meter_water": "m^3/s",
     "it_energy": "W",
     "onsite_water": "m^3/s",
     "indirect_water": "m^3/s",
@@ -110,15 +143,18 @@ FLOW_UNITS: dict[str, str] = {
 }
 """Flows that the integrator accumulates over each calendar year, with their SI units."""
 
+OTHER_INFERENCE = ("recommendation_energy", "agent_energy", "unattributed_energy")
 SUM_FLOWS: dict[str, tuple[str, ...]] = {
-    "ai_inference_energy": ("generative_inference_energy", "other_inference_energy"),
-    "ai_facility_energy": ("generative_inference_energy", "other_inference_energy",
+    "other_inference_energy": OTHER_INFERENCE,
+    "other_inference_work": ("recommendation_work", "agent_work", "unattributed_work"),
+    "ai_inference_energy": ("generative_inference_energy", *OTHER_INFERENCE),
+    "ai_facility_energy": ("generative_inference_energy", *OTHER_INFERENCE,
                            "ai_training_energy"),
-    "facility_energy": ("generative_inference_energy", "other_inference_energy",
+    "facility_energy": ("generative_inference_energy", *OTHER_INFERENCE,
                         "ai_training_energy", "conventional_facility_energy"),
-    "facility_energy_demand": ("generative_inference_energy", "other_inference_energy",
+    "facility_energy_demand": ("generative_inference_energy", *OTHER_INFERENCE,
                                "ai_training_energy", "conventional_facility_energy",
-                               "unserved_energy"),
+                               "deferred_energy"),
 }
 """Flows that are sums of integrated flows (delivered energy = its parts), so a total always
 equals its parts."""
@@ -142,21 +178,25 @@ AUXILIARY_UNITS: dict[str, str] = {
     "contracted_share": "dimensionless",
     "power_water_intensity": "m^3/J",
     "unserved_fraction": "dimensionless",
+    "reference_request_energy": "J",
 }
 """Instantaneous values recorded at each year boundary, with their SI units."""
 
 DEMAND_STOCKS: tuple[str, ...] = (
-    "requests", "training_demand", "other_inference_demand", "request_share",
+    "requests", "training_demand", "other_inference_demand", "recommendation_demand",
+    "agent_demand", "request_share",
     "reasoning_tokens", "prompt_tokens_multiple", "accelerators", "accelerator_power",
     "accelerator_capability", "smoothed_ai_work", "ai_pue", "conventional_pue",
+    "conventional_work",
 )
 """Stocks of the demand side: they evolve without the supply side while capacity does not
 bind, as it does not in the calibrated start year."""
 DEMAND_FLOWS: tuple[str, ...] = (
-    "generative_energy", "generative_inference_energy", "other_inference_energy",
-    "ai_training_energy", "ai_idle_energy", "ai_it_energy", "conventional_facility_energy",
-    "served_requests", "text_tokens", "generative_work", "other_inference_work",
-    "training_work", "accelerator_shipments",
+    "generative_energy", "generative_inference_energy", "recommendation_energy",
+    "agent_energy", "unattributed_energy", "ai_training_energy", "ai_idle_energy",
+    "ai_it_energy", "conventional_facility_energy", "served_requests", "text_tokens",
+    "generative_work", "recommendation_work", "agent_work", "unattributed_work",
+    "training_work", "accelerator_shipments", "chip_shortfall",
 )
 """Flows that ``rates(..., demand_only=True)`` returns (capacity never binds)."""
 
@@ -185,31 +225,49 @@ def derived_flows(flows: Mapping[str, Array], p: Mapping[str, Array], years: int
     return out
 
 
-def ai_work(requests, request_share, reasoning_tokens, prompt_multiple,
-            p: Mapping[str, Array], time):
-    """Generative work demanded: peak FLOP per request by workload (the response at the
-    workload's FLOP utilisation plus the prompt at the prompt FLOP utilisation), generative
-    work and generative peak work (FLOP/s), and the tokens of a request by workload (prompt
-    and response). Prompts are the start year's prompt tokens times
-    ``prompt_multiple`` (1 in the start year). Training and other AI inference are stocks of
-    their own (``training_demand``, ``other_inference_demand``)."""
+def work_demanded(state: Mapping[str, Array], p: Mapping[str, Array], time: Array):
+    """The work asked of the fleet by driver: the generative requests' physics (``ai_work``),
+    the other-inference drivers and training, and the peak FLOP/s they keep busy."""
+    per_request_peak, generative, generative_peak, request_tokens = demand.ai_work(
+        state["requests"], state["request_share"], state["reasoning_tokens"],
+        state["prompt_tokens_multiple"], p, time,
+        schedules.trend_rate(p, "software_efficiency_gain"))
+    drivers = {"recommendation": state["recommendation_demand"],
+               "agent": state["agent_demand"],
+               "unattributed": state["other_inference_demand"]}
+    other = drivers["recommendation"] + drivers["agent"] + drivers["unattributed"]
+    demanded = demand.peak_work(generative_peak, other, state["training_demand"], p)
+    return per_request_peak, generative, request_tokens, drivers, demanded
+
+
+def new_vintage(p: Mapping[str, Array], year, time):
+    """Rated power (W) and peak FLOP per joule of an accelerator shipped at ``time``: the
+    historical trend up to the end of the held start year, the scenario's frontier trend
+    after it."""
+    offset = hardware.held_vintage_offset(year)
+    new_power = hardware.vintage_trend(
+        hardware.vintage_trend(p["rated_power_start"],
+                               schedules.start_value(p, "rated_power_growth"), -offset),
+        schedules.trend_rate(p, "rated_power_growth"), -time)
+    new_flop_per_joule = hardware.vintage_trend(
+        hardware.vintage_trend(p["peak_flop_per_joule_start"], p["historical_efficiency_gain"],
+                               -offset),
+        schedules.trend_rate(p, "frontier_efficiency_gain"), -time)
+    return new_power, new_flop_per_joule
+
+
+def reference_request_peak(p: Mapping[str, Array], time):
+    """Peak FLOP a fixed reference request keeps busy: the start year's chat request of the
+    large text model (its response and prompt tokens, not the evolving ones) under the
+    software trend and prompt caching of ``time``."""
     software = demand.software_efficiency(schedules.trend_rate(p, "software_efficiency_gain"),
                                           time)
-    tokens = demand.tokens_by_workload(p["tokens_per_request"], reasoning_tokens)
-    prompt_tokens = demand.prompt_tokens(p["prompt_tokens_per_request"], prompt_multiple)
-    output = demand.work_per_request(p["active_parameters"], tokens, software)
-    prompt = demand.work_per_request(p["active_parameters"], prompt_tokens, software)
-    per_request = output + prompt
-    per_request_peak = output / p["flop_utilisation"] + prompt / p["prompt_flop_utilisation"]
-    generative = demand.generative_work(requests, request_share, per_request)
-    generative_peak = demand.generative_work(requests, request_share, per_request_peak)
-    return per_request_peak, generative, generative_peak, tokens + prompt_tokens
-
-
-def peak_work(generative_peak, other, training, p: Mapping[str, Array]):
-    """Peak FLOP/s that the work keeps busy: delivered work over model FLOP utilisation."""
-    return (generative_peak + other / p["other_inference_flop_utilisation"]
-            + training / p["training_flop_utilisation"])
+    chat = p["tokens_per_request"][CHAT], p["prompt_tokens_per_request"][CHAT]
+    output = demand.work_per_request(p["active_parameters"][CHAT], chat[0], software)
+    prompt = demand.work_per_request(p["active_parameters"][CHAT], chat[1], software) * (
+        1.0 - p["prompt_cache_hit_share"])
+    return (output / p["flop_utilisation"][CHAT]
+            + prompt / p["prompt_flop_utilisation"])
 
 
 def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
@@ -231,24 +289,22 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     # the start year holds its calibrated state; the scenario's future begins a year later
     moving = np.where(time >= year, 1.0, 0.0)
     time = np.maximum(time - year, 0.0 * year)
-    # --- work demanded by driver --------------------------------------------------------------
-    per_request_peak, generative, generative_peak, request_tokens = ai_work(
-        state["requests"], state["request_share"], state["reasoning_tokens"],
-        state["prompt_tokens_multiple"], p, time)
-    other = state["other_inference_demand"]
+    per_request_peak, generative, request_tokens, drivers, demanded = work_demanded(
+        state, p, time)
     training = state["training_demand"]
-    demanded = peak_work(generative_peak, other, training, p)
 
-    # --- the installed base: utilisation and power drawn --------------------------------------
+    # --- the installed base: utilisation within its operating range, power drawn -----------
     count = state["accelerators"]
     power = state["accelerator_power"]
     capability = state["accelerator_capability"]
     installed_power = power.sum(axis=0)
     installed_capability = capability.sum(axis=0)
-    utilisation = hardware.fleet_utilisation(demanded, installed_capability)
+    utilisation = hardware.fleet_utilisation(demanded, installed_capability,
+                                             p["max_operating_utilisation"])
     busy = utilisation * installed_capability
-    unserved_work = np.maximum(demanded - installed_capability, 0.0 * demanded)
-    unserved_fraction = unserved_work / demanded
+    deferred_work = hardware.deferred_work(demanded, installed_capability,
+                                           p["max_operating_utilisation"])
+    unserved_fraction = deferred_work / demanded
     served_ai = 1.0 - unserved_fraction
     ai_pue = state["ai_pue"]
     ai_it = hardware.accelerator_it_power(installed_power, utilisation, p["idle_power_fraction"],
@@ -260,36 +316,26 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
 
     # --- conventional load ----------------------------------------------------------------------
     conventional_pue = state["conventional_pue"]
-    conventional_demand = impacts.facility_power(
-        impacts.trend(p["conventional_work_start"],
-                      schedules.trend_rate(p, "conventional_demand_growth")
-                      - schedules.trend_rate(p, "conventional_efficiency_gain"), time),
-        conventional_pue)
+    conventional_demand = impacts.facility_power(state["conventional_work"], conventional_pue)
 
-    # --- shipments: close the gap at the target utilisation, within built capacity -----------
+    # --- shipments: close the gap at the target utilisation, within chip supply and built
+    # capacity --------------------------------------------------------------------------------
     work_trend = buildout.demand_trend(demanded, state["smoothed_ai_work"],
                                        p["demand_smoothing_time"])
     desired = hardware.desired_capability(demanded, work_trend, p["procurement_time"],
                                           p["target_utilisation"])
-    # new vintages: the historical trend up to the end of the held start year, the scenario's
-    # frontier trend after it
-    offset = hardware.held_vintage_offset(year)
-    new_power = hardware.vintage_trend(
-        hardware.vintage_trend(p["rated_power_start"],
-                               schedules.start_value(p, "rated_power_growth"), -offset),
-        schedules.trend_rate(p, "rated_power_growth"), -time)
-    new_flop_per_joule = hardware.vintage_trend(
-        hardware.vintage_trend(p["peak_flop_per_joule_start"], p["historical_efficiency_gain"],
-                               -offset),
-        schedules.trend_rate(p, "frontier_efficiency_gain"), -time)
+    new_power, new_flop_per_joule = new_vintage(p, year, time)
     new_capability = new_power * new_flop_per_joule
     hazard = hardware.retirement_hazard(p["accelerator_lifetime"], year)
-    retired = {k: v * hazard for k, v in
+    retired = {k: v * hazard * moving for k, v in
                (("count", count), ("power", power), ("capability", capability))}
-    retired = {k: v * moving for k, v in retired.items()}
-    shipments = moving * hardware.wanted_shipments(desired, installed_capability,
-                                                   retired["capability"].sum(axis=0),
-                                                   p["procurement_time"], new_capability)
+    wanted = moving * hardware.wanted_shipments(desired, installed_capability,
+                                                retired["capability"].sum(axis=0),
+                                                p["procurement_time"], new_capability)
+    supply = moving * hardware.chip_supply(p["supply_start"],
+                                                schedules.trend_rate(p, "supply_growth"), time)
+    shipments = np.minimum(wanted, supply)
+    chip_shortfall = wanted - shipments
     if demand_only:
         conventional = conventional_demand
     else:
@@ -297,15 +343,16 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         limit = buildout.capacity_limit(operating, p["max_utilisation"])
         conventional = buildout.served_conventional(conventional_demand, limit, ai_full_load)
         provision = impacts.facility_power(p["host_overhead"], ai_pue)
-        shipments = np.minimum(shipments, hardware.room_for_shipments(
+        room = hardware.room_for_shipments(
             limit - ai_full_load - conventional_demand, p["procurement_time"],
-            retired["power"].sum(axis=0) * provision, new_power * provision))
+            retired["power"].sum(axis=0) * provision, new_power * provision)
+        room_shortfall = wanted - np.minimum(wanted, room)
+        shipments = np.minimum(shipments, room)
 
     # --- demand dynamics: adoption, rebound, mix ----------------------------------------------
-    software = demand.software_efficiency(schedules.trend_rate(p, "software_efficiency_gain"),
-                                          time)
-    relative_cost = (software * installed_power / installed_capability
-                     / p["power_per_capability_start"])
+    relative_cost = (demand.software_efficiency(
+        schedules.trend_rate(p, "software_efficiency_gain"), time)
+                     * installed_power / installed_capability / p["power_per_capability_start"])
     ceiling = demand.saturation_requests(p["requests_per_day_start"], p["saturation_multiple"],
                                          relative_cost, p["rebound_elasticity"])
     brake = demand.unserved_brake(unserved_fraction, p["unserved_demand_sensitivity"])
@@ -313,12 +360,17 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
 
     ageing = {k: moving * hardware.ageing_outflow(v, year) for k, v in
               (("count", count), ("power", power), ("capability", capability))}
+    software_gain = p["software_efficiency_gain"]
     derivatives = {
         "requests": d_requests,
         "training_demand": demand.training_work_change(training, p["training_compute_growth"],
                                                        brake),
         "other_inference_demand": demand.other_inference_work_change(
-            other, p["other_inference_growth"], p["software_efficiency_gain"], brake),
+            drivers["unattributed"], p["unattributed_growth"], software_gain, brake),
+        "recommendation_demand": demand.other_inference_work_change(
+            drivers["recommendation"], p["recommendation_growth"], software_gain, brake),
+        "agent_demand": demand.other_inference_work_change(
+            drivers["agent"], p["agent_growth"], software_gain, brake),
         "request_share": demand.first_order_adjustment(
             state["request_share"], p["request_share_target"], p["mix_adjustment_time"]),
         "reasoning_tokens": demand.first_order_adjustment(
@@ -342,11 +394,11 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     }
     served_requests = state["request_share"] * (state["requests"] * served_ai)
     generative_energy = served_requests * per_request_peak * energy_per_peak
+    other_served = served_ai * energy_per_peak / p["other_inference_flop_utilisation"]
     flows = {
         "generative_energy": generative_energy,
         "generative_inference_energy": generative_energy.sum(axis=0),
-        "other_inference_energy": other / p["other_inference_flop_utilisation"] * served_ai
-        * energy_per_peak,
+        **{f"{name}_energy": work * other_served for name, work in drivers.items()},
         "ai_training_energy": training / p["training_flop_utilisation"] * served_ai
         * energy_per_peak,
         "ai_idle_energy": impacts.facility_power(
@@ -356,43 +408,84 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "served_requests": served_requests,
         "text_tokens": demand.text_tokens(served_requests, request_tokens),
         "generative_work": generative * served_ai,
-        "other_inference_work": other * served_ai,
+        **{f"{name}_work": work * served_ai for name, work in drivers.items()},
         "training_work": training * served_ai,
         "accelerator_shipments": shipments,
+        "chip_shortfall": chip_shortfall,
     }
+    # conventional work grows at its trend, slowed (priced out) as it waits for capacity
+    conventional_brake = 1.0 if demand_only else demand.unserved_brake(
+        1.0 - conventional / conventional_demand, p["unserved_demand_sensitivity"])
+    derivatives["conventional_work"] = demand.other_inference_work_change(
+        state["conventional_work"], p["conventional_demand_growth"],
+        p["conventional_efficiency_gain"], conventional_brake)
     derivatives = {k: v * moving for k, v in derivatives.items()}
     if demand_only:
         return derivatives, flows, {}
+    supply_derivatives, supply_flows, intensities = supply_side(
+        state, p, time, moving, demanded=demanded, deferred_work=deferred_work,
+        new_power_per_capability=new_power / new_capability, ai_pue=ai_pue,
+        ai_facility=ai_facility, ai_full_load=ai_full_load, ai_it=ai_it,
+        conventional_demand=conventional_demand, conventional=conventional, limit=limit)
+    derivatives.update({k: v * moving for k, v in supply_derivatives.items()})
+    flows.update(supply_flows)
+    flows["room_shortfall"] = room_shortfall
+    if not with_auxiliaries:
+        return derivatives, flows, {}
+    auxiliaries = {
+        "utilisation": utilisation,
+        "fleet_flop_per_joule": installed_capability / installed_power,
+        "frontier_flop_per_joule": new_flop_per_joule,
+        "energy_per_request": per_request_peak * energy_per_peak,
+        **intensities,
+        "unserved_fraction": unserved_fraction,
+        "reference_request_energy": reference_request_peak(p, time) * energy_per_peak,
+    }
+    return derivatives, flows, auxiliaries
 
-    # --- build-out: demand seen by developers, construction, centres ---------------------------
-    # unserved AI work is valued at what the accelerators to serve it would draw: the newest
+
+def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_per_capability,
+                ai_pue, ai_facility, ai_full_load, ai_it, conventional_demand, conventional,
+                limit):
+    """Build-out, on-site generation, water and carbon: derivatives of the supply-side stocks,
+    their flows, and the grid's intensities (auxiliaries)."""
+    # deferred AI work is valued at what the accelerators to serve it would draw: the newest
     # vintage (what shipments would have brought), run at the planned utilisation, idle draw,
     # host overhead and cooling included
-    unserved_ai = impacts.facility_power(
-        hardware.power_to_serve(unserved_work, new_power / new_capability,
+    deferred_ai = impacts.facility_power(
+        hardware.power_to_serve(deferred_work, new_power_per_capability,
                                 p["idle_power_fraction"], p["target_utilisation"],
                                 p["host_overhead"]), ai_pue)
-    unserved_conventional = np.maximum(
+    operating = state["operating_capacity"]
+    deferred_conventional = np.maximum(
         conventional_demand - np.maximum(limit - ai_full_load, 0.0 * limit), 0.0 * limit)
-    unserved = unserved_ai + unserved_conventional
-    facility_demand = ai_facility + conventional_demand + unserved_ai
+    facility_demand = ai_facility + conventional_demand + deferred_ai
     delivered = ai_facility + conventional
     trend = buildout.demand_trend(facility_demand, state["smoothed_demand"],
                                   p["demand_smoothing_time"])
     desired_capacity = buildout.desired_capacity(facility_demand, trend, p["construction_time"],
                                                  p["load_factor_start"])
     pipeline = state["construction_pipeline"]
-    retirements = buildout.capacity_retirements(operating, p["facility_lifetime"])
-    retirements = retirements * moving
-    starts = moving * buildout.construction_starts(desired_capacity, operating, pipeline,
-                                                   retirements, p["start_adjustment_time"],
-                                                   p["interconnection_limit"])
+    retirements = moving * buildout.capacity_retirements(operating, p["facility_lifetime"])
+    wanted = moving * buildout.wanted_starts(desired_capacity, operating, pipeline, retirements,
+                                             p["start_adjustment_time"])
+    grid_starts = np.minimum(wanted, p["interconnection_limit"])
+    onsite = buildout.onsite_starts(wanted, p["interconnection_limit"],
+                                    p["onsite_generation_share"])
+    starts = grid_starts + onsite
     completions = moving * buildout.construction_completions(pipeline, p["construction_time"])
+    onsite_completions = moving * buildout.construction_completions(state["onsite_pipeline"],
+                                                                    p["construction_time"])
+    onsite_retirements = moving * buildout.capacity_retirements(state["onsite_capacity"],
+                                                                p["facility_lifetime"])
     new_size = buildout.new_centre_size(p["new_centre_size_start"],
                                         schedules.trend_rate(p, "new_centre_size_growth"), time)
+    # the load behind the meter is the on-site share of operating capacity, at the fleet's load
+    behind_meter = delivered * state["onsite_capacity"] / operating
+    from_grid = delivered - behind_meter
 
     # --- facility, water, carbon -----------------------------------------------------------------
-    conventional_it = conventional / conventional_pue
+    conventional_it = conventional / state["conventional_pue"]
     wue_trend = impacts.trend(1.0, schedules.trend_rate(p, "onsite_wue_change"), time)
     grid_mix = state["grid_mix"]
     power_water = impacts.power_water_intensity(grid_mix, p["source_water_intensity"])
@@ -400,13 +493,20 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
     lifecycle = impacts.lifecycle_intensity(grid_mix, p["source_carbon_intensity"])
     marginal = impacts.marginal_intensity(grid_mix, p["source_emission_rate"], MARGINAL_MASK)
     contracted = impacts.contracted_share(
-        p["contracted_share_start"] * p["facility_energy_start"], delivered,
+        p["contracted_share_start"] * p["facility_energy_start"], from_grid,
         state["clean_power_share"])
     market = impacts.market_based_intensity(location, contracted)
     new_load = impacts.new_load_power(delivered, p["facility_energy_start"])
-    supply_derivatives = {
+    gas = p["source_emission_rate"][SOURCES.index("natural_gas")]
+    gas_lifecycle = p["source_carbon_intensity"][SOURCES.index("natural_gas")]
+    gas_water = p["source_water_intensity"][SOURCES.index("natural_gas")]
+    behind_meter_emissions = impacts.emissions(behind_meter, gas)
+    behind_meter_water = impacts.indirect_water(behind_meter, gas_water)
+    derivatives = {
         "operating_capacity": completions - retirements,
         "construction_pipeline": starts - completions,
+        "onsite_pipeline": onsite - onsite_completions,
+        "onsite_capacity": onsite_completions - onsite_retirements,
         "smoothed_demand": demand.first_order_adjustment(
             state["smoothed_demand"], facility_demand, p["demand_smoothing_time"]),
         "data_centres": buildout.centre_count_change(state["data_centres"], completions,
@@ -417,224 +517,29 @@ def rates(state: Mapping[str, Array], p: Mapping[str, Array], time: Array,
         "grid_mix": demand.first_order_adjustment(grid_mix, p["grid_share_target"],
                                                   p["grid_mix_adjustment_time"]),
     }
-    derivatives.update({k: v * moving for k, v in supply_derivatives.items()})
-    flows.update({
-        "unserved_energy": unserved,
+    flows = {
+        "deferred_energy": deferred_ai + deferred_conventional,
+        "grid_shortfall": wanted - grid_starts - onsite,
         "it_energy": ai_it + conventional_it,
         "onsite_water": (impacts.onsite_water(ai_it, p["ai_wue"])
                          + impacts.onsite_water(conventional_it, p["conventional_wue"]))
         * wue_trend,
-        "indirect_water": impacts.indirect_water(delivered, power_water),
-        "emissions": impacts.emissions(delivered, location),
-        "emissions_market_based": impacts.emissions(delivered, market),
-        "emissions_lifecycle": impacts.emissions(delivered, lifecycle),
+        "indirect_water": impacts.indirect_water(from_grid, power_water) + behind_meter_water,
+        "emissions": impacts.emissions(from_grid, location) + behind_meter_emissions,
+        "emissions_market_based": impacts.emissions(from_grid, market)
+        + behind_meter_emissions,
+        "emissions_lifecycle": impacts.emissions(from_grid, lifecycle)
+        + impacts.emissions(behind_meter, gas_lifecycle),
         "emissions_new_load": impacts.emissions(new_load, marginal),
         "new_load": new_load,
+        "behind_the_meter_energy": behind_meter,
+        "behind_the_meter_emissions": behind_meter_emissions,
+        "behind_the_meter_water": behind_meter_water,
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
-    })
-    if not with_auxiliaries:
-        return derivatives, flows, {}
-    auxiliaries = {
-        "utilisation": utilisation,
-        "fleet_flop_per_joule": installed_capability / installed_power,
-        "frontier_flop_per_joule": new_flop_per_joule,
-        "energy_per_request": per_request_peak * energy_per_peak,
-        "grid_intensity": location,
-        "market_grid_intensity": market,
-        "lifecycle_grid_intensity": lifecycle,
-        "marginal_grid_intensity": marginal,
-        "contracted_share": contracted,
-        "power_water_intensity": power_water,
-        "unserved_fraction": unserved_fraction,
     }
-    return derivatives, flows, auxiliaries
-
-
-def initial_fleet(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
-    """The installed base over the held start year from published shipments: count, rated
-    power and peak capability by cohort, (cohorts, samples)."""
-    count = hardware.initial_installed_base(p["shipments_start"], p["shipment_growth_history"],
-                                            p["installed_base_age"], year_length)
-    # cohort 0 is the start year's vintage, cohort 1 the reference vintage of the year before
-    vintage = hardware.cohort_ages(year_length) - 1.5 * year_length
-    power = count * hardware.vintage_trend(p["rated_power_start"], p["rated_power_growth"],
-                                           vintage)
-    capability = power * hardware.vintage_trend(p["peak_flop_per_joule_start"],
-                                                p["historical_efficiency_gain"], vintage)
-    return {"accelerators": count, "accelerator_power": power,
-            "accelerator_capability": capability}
-
-
-def start_fleet(p: Mapping[str, Array]) -> dict[str, Array]:
-    """``initial_fleet(p, SECONDS_PER_YEAR)``: taken from ``p`` when ``with_derived`` has put
-    it there, else computed."""
-    if "installed_start" in p:
-        return {"accelerators": p["installed_start"],
-                "accelerator_power": p["installed_power_start"],
-                "accelerator_capability": p["installed_capability_start"]}
-    return initial_fleet(p, SECONDS_PER_YEAR)
-
-
-def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
-    """Parameters plus the quantities derived from them that do not change over time: the
-    start-year fleet, the utilisation that buyers plan for (the start utilisation times the
-    planned ratio) and the per-source generation parameters stacked into (sources, samples)
-    arrays (``MIX_UNITS``)."""
-    year = SECONDS_PER_YEAR * np.ones_like(p["ai_pue_start"])
-    fleet = initial_fleet(p, SECONDS_PER_YEAR)
-    installed_power = fleet["accelerator_power"].sum(axis=0)
-    installed_capability = fleet["accelerator_capability"].sum(axis=0)
-    mix = {name: np.stack([p[f"{source}_{suffix}"] for source in SOURCES])
-           for name, suffix in MIX_ARRAYS.items()}
-    full = {**p, **mix, "year_length": year, "installed_start": fleet["accelerators"],
-            "installed_power_start": fleet["accelerator_power"],
-            "installed_capability_start": fleet["accelerator_capability"],
-            "power_per_capability_start": installed_power / installed_capability}
-    full["target_utilisation"] = np.minimum(
-        p["start_utilisation"] * p["planned_utilisation_ratio"], 1.0)
-    return full
-
-
-def _given_or_initial(p: Mapping[str, Array], fleet: Mapping[str, Array] | None):
-    """``fleet`` when the caller has the start-year fleet already, else computed."""
-    return initial_fleet(p, SECONDS_PER_YEAR) if fleet is None else fleet
-
-
-def start_ai_power(p: Mapping[str, Array], fleet: Mapping[str, Array] | None = None) -> Array:
-    """AI facility power in the start year, W: the installed base at the start utilisation,
-    idle draw, host overhead and PUE included. A result of the inputs, not a target.
-    ``fleet`` is ``initial_fleet(p, SECONDS_PER_YEAR)`` when the caller has it already."""
-    fleet = _given_or_initial(p, fleet)
-    it = hardware.accelerator_it_power(fleet["accelerator_power"].sum(axis=0),
-                                       p["start_utilisation"], p["idle_power_fraction"],
-                                       p["host_overhead"])
-    return impacts.facility_power(it, p["ai_pue_start"])
-
-
-def start_peak_work(p: Mapping[str, Array],
-                    fleet: Mapping[str, Array] | None = None) -> tuple[Array, Array]:
-    """Peak work the start year keeps busy (start utilisation x installed peak capability)
-    and the part of it that generative requests need, FLOP/s (``fleet`` as in
-    ``start_ai_power``)."""
-    fleet = _given_or_initial(p, fleet)
-    demanded = p["start_utilisation"] * fleet["accelerator_capability"].sum(axis=0)
-    _, _, generative_peak, _ = ai_work(p["requests_per_day_start"] * 1.0, p["request_share_start"],
-                                    p["tokens_per_request"][REASONING], 1.0, p, 0.0)
-    return demanded, generative_peak
-
-
-INFEASIBLE_REASONS: dict[str, str] = {
-    "ai_above_total": "the installed accelerators at the start utilisation draw at least the "
-                      "start-year total of all data centres",
-    "requests_above_utilisation": "generative requests alone need more of the fleet's peak "
-                                  "capability than the start utilisation",
-    "training_above_remainder": "the start-year training share is more than the share of the "
-                                "busy fleet that generative requests leave",
-}
-"""Why a start state cannot exist, by name (what ``infeasible_start`` reports)."""
-
-
-def infeasible_start(p: Mapping[str, Array],
-                     fleet: Mapping[str, Array] | None = None) -> dict[str, Array]:
-    """Per reason in ``INFEASIBLE_REASONS``, True for each sample whose inputs admit no start
-    state: AI electricity (a result of the installed base and the start utilisation) that
-    leaves nothing for conventional load, generative work beyond the start utilisation
-    (training and other AI inference would be negative), or a training share that generative
-    work leaves no room for (other AI inference would be negative). ``fleet`` as in
-    ``start_ai_power``."""
-    fleet = _given_or_initial(p, fleet)
-    demanded, generative_peak = start_peak_work(p, fleet)
-    return {
-        "ai_above_total": ~(start_ai_power(p, fleet) < p["facility_energy_start"]),
-        "requests_above_utilisation": generative_peak > demanded,
-        "training_above_remainder": p["training_share_start"] > 1.0 - generative_peak / demanded,
-    }
-
-
-def start_training_share(p: Mapping[str, Array],
-                         fleet: Mapping[str, Array] | None = None) -> Array:
-    """Share of start-year AI electricity used for training: ``training_share_start``, at
-    most the share of the busy fleet that generative requests leave (busy energy is shared in
-    proportion to peak work, so a share of peak work is a share of AI electricity). A sample
-    whose share is more than that has no start state (``infeasible_start``,
-    "training_above_remainder"); the bound only keeps its first guess finite. ``fleet`` as
-    in ``start_ai_power``."""
-    demanded, generative_peak = start_peak_work(p, fleet)
-    return np.minimum(p["training_share_start"], 1.0 - generative_peak / demanded)
-
-
-def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
-    """The state on 1 January of the start year, from parameters and calibration quantities."""
-    share = p["request_share_start"]
-    reasoning = p["tokens_per_request"][REASONING] * 1.0
-    _, _, generative_peak, _ = ai_work(p["requests_start"], share, reasoning, 1.0, p,
-                                    0.0 * p["year_length"])
-    other = p["other_work_start"] * 1.0
-    training = p["training_work_start"] * 1.0
-    demanded = peak_work(generative_peak, other, training, p)
-    state = {
-        "requests": p["requests_start"],
-        "training_demand": training,
-        "other_inference_demand": other,
-        "request_share": share * 1.0,
-        "reasoning_tokens": reasoning,
-        "prompt_tokens_multiple": np.ones_like(p["prompt_tokens_multiple_target"]),
-        "accelerators": p["installed_start"] * 1.0,
-        "accelerator_power": p["installed_power_start"] * 1.0,
-        "accelerator_capability": p["installed_capability_start"] * 1.0,
-        # AI work grew with the capability shipped before the start year
-        "smoothed_ai_work": demanded / (1.0 + p["shipment_growth_history"]
-                                        * p["demand_smoothing_time"]),
-        "ai_pue": p["ai_pue_start"] * 1.0,
-        "conventional_pue": p["conventional_pue_start"] * 1.0,
-        "operating_capacity": p["operating_capacity_start"],
-        "data_centres": p["data_centres_start"] * 1.0,
-        "clean_power_share": 0.0 * p["clean_power_share_target"],
-        "grid_mix": p["grid_share_start"] * 1.0,
-    }
-    demand_start = p["facility_energy_start"] * year_start_fraction(p["historical_growth"],
-                                                                    p["year_length"])
-    state["smoothed_demand"] = demand_start / (
-        1.0 + p["historical_growth"] * p["demand_smoothing_time"]
-    )
-    # a published start stock, the same whatever the scenario assumes about construction
-    state["construction_pipeline"] = p["construction_pipeline_start"] * 1.0
-    return state
-
-
-def year_start_fraction(growth_rate, year_length):
-    """Value on 1 January as a fraction of the year's average, for steady exponential growth."""
-    exponent = growth_rate * year_length
-    small = np.abs(exponent) < 1e-9
-    safe = np.where(small, 1.0, exponent)
-    return np.where(small, 1.0 - exponent / 2.0, safe / np.expm1(safe))
-
-
-def first_calibration(p: Mapping[str, Array], year_length: float) -> dict[str, Array]:
-    """First guess of the calibration quantities, from the start utilisation and the targets.
-
-    The start year holds its state, so its totals are its rates times a year. The start
-    utilisation (an input) says how busy the installed base is; that busy capability, less
-    generative inference, is split between training (its share) and other AI inference.
-    Conventional work takes the rest of the start-year total. A sample whose inputs admit no
-    start state (``infeasible_start``) gets NaN. The integrator then checks and refines the
-    guesses against the totals.
-    """
-    fleet = initial_fleet(p, SECONDS_PER_YEAR)
-    demanded, generative_peak = start_peak_work(p, fleet)
-    feasible = ~functools.reduce(np.logical_or, infeasible_start(p, fleet).values())
-    training_peak = np.maximum(start_training_share(p, fleet), 0.0) * demanded
-    other_peak = np.maximum(demanded - generative_peak - training_peak, 0.0 * demanded)
-    conventional_it = ((p["facility_energy_start"] - start_ai_power(p, fleet))
-                       / p["conventional_pue_start"])
-    operating = p["facility_energy_start"] / p["load_factor_start"]
-    return {
-        "requests_start": p["requests_per_day_start"] * 1.0,
-        "training_work_start": training_peak * p["training_flop_utilisation"],
-        "other_work_start": np.where(feasible,
-                                     other_peak * p["other_inference_flop_utilisation"], np.nan),
-        "conventional_work_start": np.where(feasible, conventional_it, np.nan),
-        "operating_capacity_start": operating,
-    }
+    intensities = {"grid_intensity": location, "market_grid_intensity": market,
+                   "lifecycle_grid_intensity": lifecycle, "marginal_grid_intensity": marginal,
+                   "contracted_share": contracted, "power_water_intensity": power_water}
+    return derivatives, flows, intensities

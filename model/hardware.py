@@ -79,9 +79,24 @@ def ageing_chain(stock, ageing, retirements, inflow):
     return incoming - ageing - retirements
 
 
-def fleet_utilisation(work_demanded, capability):
-    """Busy fraction of the fleet: peak FLOP/s demanded over peak FLOP/s installed, at most 1."""
-    return np.minimum(work_demanded / capability, 1.0)
+def fleet_utilisation(work_demanded, capability, max_operating_utilisation):
+    """Busy fraction of the fleet: peak FLOP/s demanded over peak FLOP/s installed, at most
+    the highest busy share a fleet sustains over a year (``max_operating_utilisation``): a
+    fleet never draws full system power all year."""
+    return np.minimum(work_demanded / capability, max_operating_utilisation)
+
+
+def deferred_work(work_demanded, capability, max_operating_utilisation):
+    """Peak FLOP/s demanded beyond what the installed fleet serves at its highest operating
+    utilisation: work that waits (deferred) until hardware arrives."""
+    excess = work_demanded - capability * max_operating_utilisation
+    return np.maximum(excess, 0.0 * excess)
+
+
+def chip_supply(supply_start, supply_growth, time):
+    """Most accelerators that can be made and delivered to US data centres, accelerator/s:
+    the first projected year's deliverable supply, growing with advanced-packaging capacity."""
+    return supply_start * np.exp(supply_growth * time)
 
 
 def accelerator_it_power(rated_power, utilisation, idle_power_fraction, host_overhead):

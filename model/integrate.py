@@ -150,7 +150,8 @@ def calibration_targets(p: Mapping[str, np.ndarray],
 
 
 def _achieved(first_year: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    ai = (first_year["generative_inference_energy"] + first_year["other_inference_energy"]
+    ai = (first_year["generative_inference_energy"] + first_year["recommendation_energy"]
+          + first_year["agent_energy"] + first_year["unattributed_energy"]
           + first_year["ai_training_energy"])
     return {
         "ai_facility_energy": ai,
@@ -181,12 +182,15 @@ def _work_updates(part, first_year, wanted):
     the peak work the target needs, split between training (its share) and other inference
     (the rest after generative inference). Work the fleet cannot absorb shows as a miss.
     """
-    other = first_year["other_inference_work"] / part["other_inference_flop_utilisation"]
+    other = first_year["unattributed_work"] / part["other_inference_flop_utilisation"]
+    named = ((first_year["recommendation_work"] + first_year["agent_work"])
+             / part["other_inference_flop_utilisation"])
     training = first_year["training_work"] / part["training_flop_utilisation"]
     # energy is attributed in proportion to peak work, which gives generative peak work
     with np.errstate(divide="ignore", invalid="ignore"):
         generative = (other + training) * first_year["generative_inference_energy"] / (
-            first_year["other_inference_energy"] + first_year["ai_training_energy"])
+            first_year["unattributed_energy"] + first_year["ai_training_energy"])
+    generative = generative + named  # recommendation and agent work stay as they are
     ai = _achieved(first_year)["ai_facility_energy"]
     busy_energy = ai - first_year["ai_idle_energy"]
     per_peak = busy_energy / (generative + other + training)

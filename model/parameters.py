@@ -156,9 +156,23 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Yearly gain in what a FLOP of inference serves (distillation, quantisation, "
        "sparsity, batching), separate from hardware: the FLOP a request or service needs "
        "divides by (1 + gain) each year."),
-    _p("demand", "other_inference_growth", "1/yr", "growth",
-       "Yearly growth of the work of other AI inference (recommendation, search ranking, "
-       "ads, enterprise machine learning), before software efficiency."),
+    _p("demand", "unattributed_growth", "1/yr", "growth",
+       "Yearly growth of the unattributed AI work (what the start year's busy fleet holds "
+       "beyond the named drivers), before software efficiency."),
+    _p("demand", "recommendation_share_start", "dimensionless", "fraction",
+       "Share of start-year AI electricity used by recommendation, ranking and ads models."),
+    _p("demand", "recommendation_growth", "1/yr", "growth",
+       "Yearly growth of the work of recommendation, ranking and ads models, before software "
+       "efficiency."),
+    _p("demand", "agent_share_start", "dimensionless", "fraction",
+       "Share of start-year AI electricity used by enterprise machine learning and agent "
+       "workloads outside the generative requests counted by workload."),
+    _p("demand", "agent_growth", "1/yr", "growth",
+       "Yearly growth of the work of enterprise and agent workloads, before software "
+       "efficiency."),
+    _p("demand", "prompt_cache_hit_share", "dimensionless", "fraction",
+       "Share of prompt tokens whose attention keys and values are reused from a cache, so "
+       "that their prefill is not computed again."),
     # --- hardware: the installed base of accelerators ---------------------------------------
     _p("hardware", "shipments_start", "accelerator/yr", "positive",
        "Accelerators shipped into US data centres in the year before the start year."),
@@ -198,6 +212,15 @@ PARAMETERS: tuple[Parameter, ...] = (
        "Time to close a gap between needed and installed accelerator capability."),
     _p("hardware", "training_compute_growth", "1/yr", "growth",
        "Yearly growth of aggregate AI training compute (FLOP)."),
+    _p("hardware", "max_operating_utilisation", "dimensionless", "fraction",
+       "Highest busy share of peak capability that an accelerator fleet sustains over a "
+       "year; work beyond it waits (deferred) until hardware arrives."),
+    _p("hardware", "supply_start", "accelerator/yr", "positive",
+       "Most accelerators that can be made and delivered to US data centres in the first "
+       "projected year."),
+    _p("hardware", "supply_growth", "1/yr", "growth",
+       "Yearly growth of the accelerators that can be made and delivered (advanced-packaging "
+       "capacity)."),
     _p("hardware", "training_flop_utilisation", "dimensionless", "fraction",
        "Model FLOP utilisation of training: FLOP delivered by a busy accelerator over its "
        "peak FLOP/s."),
@@ -228,6 +251,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("buildout", "interconnection_limit", "GW/yr", "nonnegative",
        "Most new data-centre capacity the grid can take on in a year (caps starts; zero: no "
        "new connections, a moratorium)."),
+    _p("buildout", "onsite_generation_share", "dimensionless", "fraction",
+       "Share of the construction starts beyond the interconnection limit that developers "
+       "build with their own on-site gas generation (behind the meter) instead of waiting."),
     _p("buildout", "facility_lifetime", "yr", "positive",
        "Average service life of a data centre before retirement."),
     _p("buildout", "demand_smoothing_time", "yr", "positive",
@@ -292,6 +318,7 @@ PARAMETERS: tuple[Parameter, ...] = (
 
 LEVERS: frozenset[str] = frozenset({
     "buildout.interconnection_limit",      # grid connections: limits and moratoria
+    "buildout.onsite_generation_share",    # operators building their own generation
     "facility.ai_pue_target",              # PUE standards
     "facility.conventional_pue_target",
     "facility.pue_adjustment_time",        # how fast a PUE standard applies

@@ -35,6 +35,9 @@ class Output:
     base_unit: str  # SI unit of what ``compute`` returns (x s for flows)
     iamc: str | None = None
     iamc_unit: str | None = None
+    flags: tuple[str, ...] = ()
+    """For a variable of integer codes: what each code 0, 1, ... means (CF ``flag_values``
+    and ``flag_meanings``)."""
 
     def model_values(self, raw: RawResult) -> np.ndarray:
         """Values in ``unit``, laid out as the model lays them out: (year, [workload,] sample)."""
@@ -68,6 +71,38 @@ def _ratio(numerator: str, denominator: str) -> Callable[[RawResult], np.ndarray
     return lambda raw: raw.flows[numerator] / raw.flows[denominator]
 
 
+BINDING_CONSTRAINTS: tuple[str, ...] = (
+    "demand", "chip_supply", "grid_connections", "built_capacity", "procurement_lead_time")
+"""What sets delivered electricity in a year, by code: demand (all of it served), or what
+defers the rest: the accelerators that can be made and delivered, the grid connections that
+capped construction starts within the construction time before, capacity built (shipments
+held back by room, the grid not capping starts), or only the lead time of orders."""
+DEFERRED_SHARE_BINDS = 1e-3
+"""Deferred energy, as a share of demand, below which demand is taken to set the year (the
+rounding of the integrated flows is far below it)."""
+
+
+def binding_constraint(raw: RawResult) -> np.ndarray:
+    """Code of ``BINDING_CONSTRAINTS`` per year and sample, from the year's flows: demand when
+    almost nothing is deferred; else the larger shortfall of shipments (against chip supply
+    or against the room built capacity leaves), room split into grid connections (starts held
+    back by the interconnection limit within the construction time up to the year) and built
+    capacity; procurement lead time when neither held shipments back."""
+    f = raw.flows
+    deferred = f["deferred_energy"] > DEFERRED_SHARE_BINDS * f["facility_energy_demand"]
+    chip, room = f["chip_shortfall"], f["room_shortfall"]
+    lag = np.ceil(np.asarray(raw.parameters["construction_time"]) / SECONDS_PER_YEAR - 1e-9)
+    held = f["grid_shortfall"] > 0.0
+    grid = np.zeros_like(held)
+    for year in range(held.shape[0]):
+        first = np.maximum(year - lag, 0).astype(int)
+        grid[year] = np.array([held[first[i] if first.ndim else first: year + 1, i].any()
+                               for i in range(held.shape[1])])
+    code = np.where(room > 0.0, np.where(grid, 2.0, 3.0), 4.0)
+    code = np.where((chip > 0.0) & (chip >= room), 1.0, code)
+    return np.where(deferred, code, 0.0)
+
+
 def _per_household(raw: RawResult) -> np.ndarray:
     household_year = raw.parameters["household_electricity"][None, :] * SECONDS_PER_YEAR
     return raw.flows["ai_facility_energy"] / household_year
@@ -89,9 +124,20 @@ OUTPUTS: tuple[Output, ...] = (
            "Electricity of generative-AI inference (requests; facility level)",
            _flow("generative_inference_energy"), ENERGY, f"{DC}|AI|Inference|Generative",
            "TWh/yr"),
-    Output("other_inference_energy", FLOW, E, "Electricity of other AI inference "
-           "(recommendation, ranking, ads, enterprise ML; facility level)",
-           _flow("other_inference_energy"), ENERGY, f"{DC}|AI|Inference|Other", "TWh/yr"),
+    Output("other_inference_energy", FLOW, E, "Electricity of AI inference beyond generative "
+           "requests (recommendation and ads, enterprise and agents, unattributed; facility "
+           "level)", _flow("other_inference_energy"), ENERGY, f"{DC}|AI|Inference|Other",
+           "TWh/yr"),
+    Output("recommendation_energy", FLOW, E, "Electricity of recommendation, ranking and ads "
+           "models (facility level)", _flow("recommendation_energy"), ENERGY,
+           f"{DC}|AI|Inference|Other|Recommendation", "TWh/yr"),
+    Output("agent_energy", FLOW, E, "Electricity of enterprise machine learning and agent "
+           "workloads outside the generative requests (facility level)", _flow("agent_energy"),
+           ENERGY, f"{DC}|AI|Inference|Other|Enterprise and Agents", "TWh/yr"),
+    Output("unattributed_energy", FLOW, E, "Electricity of unattributed AI work: what the start "
+           "year's busy fleet holds beyond the named drivers (facility level)",
+           _flow("unattributed_energy"), ENERGY, f"{DC}|AI|Inference|Other|Unattributed",
+           "TWh/yr"),
     Output("ai_training_energy", FLOW, E, "Electricity of AI training (facility level)",
            _flow("ai_training_energy"), ENERGY, f"{DC}|AI|Training", "TWh/yr"),
     Output("ai_idle_energy", FLOW, E, "Part of AI electricity drawn by idle accelerator "
@@ -103,10 +149,23 @@ OUTPUTS: tuple[Output, ...] = (
     Output("it_energy", FLOW, E, "IT equipment electricity delivered", _flow("it_energy"), ENERGY),
     Output("ai_it_energy", FLOW, E, "AI server electricity (IT level)", _flow("ai_it_energy"),
            ENERGY),
-    Output("facility_energy_demand", FLOW, E, "Electricity data centres would use if capacity "
-           "allowed", _flow("facility_energy_demand"), ENERGY),
-    Output("unserved_energy", FLOW, E, "Demand that operating capacity could not serve",
-           _flow("unserved_energy"), ENERGY),
+    Output("facility_energy_demand", FLOW, E, "Electricity data centres would draw with no "
+           "supply limit (demand: delivered plus deferred)", _flow("facility_energy_demand"),
+           ENERGY),
+    Output("deferred_load", DERIVED, POWER_CAPACITY, "Load that waits for accelerators or "
+           "capacity, yearly average (not part of the electricity delivered)",
+           lambda raw: raw.flows["deferred_energy"] / SECONDS_PER_YEAR, "W"),
+    Output("binding_constraint", DERIVED, "1", "What sets delivered electricity in the year",
+           binding_constraint, "dimensionless", flags=BINDING_CONSTRAINTS),
+    Output("behind_the_meter_energy", FLOW, E, "Electricity generated on site with natural gas "
+           "(behind the meter; part of the electricity delivered)",
+           _flow("behind_the_meter_energy"), ENERGY),
+    Output("behind_the_meter_emissions", FLOW, "Mt", "CO2-equivalent emissions of the on-site "
+           "gas generation (part of both emissions totals; megatonnes)",
+           _flow("behind_the_meter_emissions"), "kg"),
+    Output("behind_the_meter_water", FLOW, "GL", "Water consumed by the on-site gas generation "
+           "(part of the indirect water; billion litres)", _flow("behind_the_meter_water"),
+           "m^3"),
     Output("share_of_us_electricity", DERIVED, "percent",
            "Data-centre share of US electricity consumption",
            _ratio("facility_energy", "us_electricity"), "dimensionless"),
@@ -149,8 +208,8 @@ OUTPUTS: tuple[Output, ...] = (
            _aux("utilisation"), "dimensionless"),
     Output("generative_work", FLOW, "FLOP", "Generative-AI inference work served",
            _flow("generative_work"), "dimensionless"),
-    Output("other_inference_work", FLOW, "FLOP", "Other AI inference work served",
-           _flow("other_inference_work"), "dimensionless"),
+    Output("other_inference_work", FLOW, "FLOP", "AI inference work beyond generative requests "
+           "served", _flow("other_inference_work"), "dimensionless"),
     Output("training_work", FLOW, "FLOP", "AI training work served", _flow("training_work"),
            "dimensionless"),
     Output("ai_requests_per_day", FLOW, "request/day",
@@ -175,9 +234,14 @@ OUTPUTS: tuple[Output, ...] = (
            "year (idle share, host overhead and cooling included)",
            _ratio("generative_energy", "served_requests"), "J"),
     Output("chat_energy_per_request", DERIVED, "Wh",
-           "Facility electricity of one chat request (large text model) on the installed fleet",
+           "Facility electricity of the year's average chat request (large text model, its "
+           "prompt lengthening) on the installed fleet",
            lambda raw: raw.flows["generative_energy"][:, CHAT]
            / raw.flows["served_requests"][:, CHAT], "J"),
+    Output("reference_request_energy", STOCK, "Wh",
+           "Facility electricity of a fixed reference request (the start year's chat request: "
+           "its prompt and response tokens on the large text model) on the installed fleet",
+           _aux("reference_request_energy"), "J"),
     Output("fleet_flop_per_joule", STOCK, "FLOP/J",
            "Peak FLOP per joule at rated power of the installed accelerators",
            _aux("fleet_flop_per_joule"), "1/J"),
@@ -290,6 +354,9 @@ def to_labelled(raw: RawResult, provenance: Mapping[str, str | int] | None = Non
         values = out.values(raw)
         dims = ("year", "sample", "workload")[: values.ndim]
         attrs = {"units": out.unit, "long_name": out.long_name, "quantity_type": out.kind}
+        if out.flags:
+            attrs["flag_values"] = np.arange(len(out.flags), dtype=float)
+            attrs["flag_meanings"] = " ".join(out.flags)
         data_vars[out.name] = Variable(dims, values, attrs)
     calibration = {  # SI base units; one sample's values (the run's, for a scenario run)
         k: np.asarray(raw.parameters[k])[..., 0].tolist() for k in CALIBRATION_UNITS

@@ -40,7 +40,7 @@ HEADLINE_OUTPUTS: tuple[str, ...] = (
     "ai_requests_per_day_total",
     "water_consumption",
     "emissions",
-    "unserved_energy",
+    "deferred_load",
 )
 """The outputs an ensemble keeps unless told otherwise: the terminal's headline figures."""
 PERCENTILES: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)

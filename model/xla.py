@@ -1,6 +1,6 @@
 """The same model compiled by JAX/XLA, for large ensembles (optional: needs ``jax``).
 
-Nothing is rewritten: the sector modules, ``dynamics`` and the Runge-Kutta step of
+Nothing is rewritten: the sector modules, ``start``, ``dynamics`` and the Runge-Kutta step of
 ``integrate`` are re-created with their global ``np`` bound to ``jax.numpy``, so the
 equations stay the ones in demand.py, hardware.py, buildout.py and impacts.py. The time loop
 becomes a ``lax.scan`` around ``integrate._rk4_step``; the start-year calibration stays in
@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import buildout, demand, hardware, impacts, integrate, schedules
+from . import buildout, demand, hardware, impacts, integrate, schedules, start
 from . import dynamics as numpy_dynamics
 
 jax.config.update("jax_enable_x64", True)
@@ -61,14 +61,15 @@ def _rebind(module: types.ModuleType, names: Mapping[str, object]) -> types.Modu
 
 _sectors = {m.__name__.rsplit(".", 1)[1]: _rebind(m, {})
             for m in (demand, hardware, buildout, impacts, schedules)}
-_dynamics = _rebind(numpy_dynamics, _sectors)
+_start = _rebind(start, _sectors)
+_dynamics = _rebind(numpy_dynamics, {**_sectors, "initial_state": _start.initial_state})
 _integrate = _rebind(integrate, {"rates": _dynamics.rates,
-                                 "initial_state": _dynamics.initial_state})
+                                 "initial_state": _start.initial_state})
 
 
 def _scan_run(p, years, substeps, record, demand_only=False):
     """``integrate._run`` as one XLA program: a scan over years, and over sub-steps in each."""
-    state = _dynamics.initial_state(p)
+    state = _start.initial_state(p)
     if demand_only:
         state = {k: state[k] for k in numpy_dynamics.DEMAND_STOCKS}
     dt = integrate.SECONDS_PER_YEAR / substeps

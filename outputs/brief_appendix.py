@@ -102,7 +102,7 @@ COMPARED: tuple[tuple[str, str], ...] = (
     ("facility_energy", "US data-centre electricity"),
     ("ai_facility_energy", "of which AI servers"),
     ("share_of_us_electricity", "share of US electricity"),
-    ("unserved_energy", "demand that capacity could not serve"),
+    ("facility_energy_demand", "demand with no supply limit"),
     ("onsite_water", "water consumed on site"),
     ("indirect_water", "water consumed at power plants"),
 )
@@ -206,15 +206,16 @@ def validation_section(b: Briefing) -> list[Block]:
 METHOD = (
     "The model is a system-dynamics model of US data centres. AI requests of five kinds grow "
     "with adoption; their energy follows the efficiency of the installed accelerators; "
-    "training and conventional load have their own trends; facility electricity is IT "
+    "training, recommendation, enterprise and agent work and conventional load have their "
+    "own trends; facility electricity is IT "
     "electricity times the power usage effectiveness (PUE). Capacity is built through a "
-    "construction pipeline limited by grid connections, and demand beyond capacity goes "
-    "unserved. On-site water follows from the IT electricity; carbon and the water at power "
-    "plants follow from the electricity and one generation mix by source, which moves from "
-    "the 2024 mix toward each scenario's target shares. Each run is calibrated so that the "
-    "start year reproduces its published state; the years after it are results of the "
-    "scenario's assumptions, not targets. docs/methodology.md gives every equation with its "
-    "unit and source."
+    "construction pipeline limited by grid connections; accelerators by what can be made and "
+    "delivered; work beyond them is deferred. On-site water follows from the IT electricity; "
+    "carbon and the water at power plants follow from the electricity and one generation mix "
+    "by source, which moves from the 2024 mix toward each scenario's target shares. Each run "
+    "is calibrated so that the start year reproduces its published state; the years after it "
+    "are results of the scenario's assumptions, not targets. docs/methodology.md gives every "
+    "equation with its unit and source."
 )
 
 

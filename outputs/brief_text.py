@@ -186,10 +186,11 @@ def card(b: Briefing, name: str) -> Card:
     if y1 != y2:
         lines.append((f"All data centres in {y1}: ", out_num(b, "facility_energy", name, y1),
                       *range_of(b, "facility_energy", name, y1, "range"), "."))
-    unserved = b.value("unserved_energy", name, y2)
-    if unserved > 0.5:
-        lines.append((f"Left unserved for lack of grid-connected capacity in {y2}: ",
-                      out_num(b, "unserved_energy", name, y2), "."))
+    deferred = b.value("deferred_load", name, y2)
+    if deferred > 0.05:
+        lines.append((f"Load waiting for accelerators or grid connections in {y2}: ",
+                      out_num(b, "deferred_load", name, y2), " (demand with no supply limit: ",
+                      out_num(b, "facility_energy_demand", name, y2), ")."))
     if name != b.baseline:
         diff = b.value("facility_energy", name, y2) - b.value("facility_energy", b.baseline, y2)
         tag = {"output": "facility_energy", "scenario": name, "year": str(y2),

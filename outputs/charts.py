@@ -141,8 +141,8 @@ def electricity_by_driver(ds: xr.Dataset, scenarios: Sequence[str], baseline: st
 
 def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
                     source: str, titles: dict[str, str] | None = None) -> Chart:
-    """Average power demanded and delivered against operating capacity, unserved hatched and
-    its worst year said under each panel's title; one legend above the panels."""
+    """Average power demanded and delivered against operating capacity, deferred load hatched
+    and its worst year said under each panel's title; one legend above the panels."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -166,17 +166,16 @@ def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
         ax.plot(years, served, color=GREYS[3], linewidth=1.6)
         if scenario != baseline:
             ax.plot(years, base_capacity, color=INK, linewidth=1.0, linestyle="--")
-        unserved = _series(ds, "unserved_energy", scenario)
-        worst = int(np.argmax(unserved))
-        note = (f"unserved: {fmt(unserved[worst])} TWh in {years[worst]}"
-                if unserved[worst] > 0 else "all demand served")
+        deferred = _series(ds, "deferred_load", scenario)
+        worst = int(np.argmax(deferred))
+        note = (f"deferred: {fmt(deferred[worst])} GW in {years[worst]}"
+                if deferred[worst] > 0 else "no load deferred")
         ax.set_title(f"{_name(scenario, baseline, titles)}\n{note}", fontsize=9)
         _year_axis(ax, years, 4)
         alt_parts.append(f"{_name(scenario, baseline, titles)}: capacity "
                          f"{_range_text(capacity, years, 'GW')}; average demand "
                          f"{fmt(demand[-1])} GW and delivered {fmt(served[-1])} GW in "
-                         f"{years[-1]}; unserved demand {fmt(float(unserved.sum()))} TWh over "
-                         "the period")
+                         f"{years[-1]}; deferred load at most {fmt(float(deferred.max()))} GW")
     axes[0].set_ylabel("power, GW (capacity on 1 January;\nenergy as average draw)")
     axes[0].set_ylim(0, top * 1.08)
     handles = [Line2D([], [], color=GREYS[0], linewidth=2.0, marker="s", markersize=3),
@@ -184,13 +183,13 @@ def demand_capacity(ds: xr.Dataset, scenarios: Sequence[str], baseline: str,
                Line2D([], [], color=GREYS[3], linewidth=1.6),
                Patch(facecolor="white", edgecolor=INK, hatch="xxx", linewidth=0)]
     labels = ["operating capacity (1 Jan)", "demand (average)", "delivered (average)",
-              "unserved"]
+              "deferred"]
     if len(scenarios) > 1:
         handles.append(Line2D([], [], color=INK, linewidth=1.0, linestyle="--"))
         labels.append(f"capacity of {_the_baseline(baseline, titles)}")
     _legend_above(fig, handles, labels, len(labels) if len(scenarios) > 1 else 3)
     alt = ("Line charts, one per scenario, of operating data-centre capacity against the average "
-           "power demanded and delivered, in GW, with unserved demand hatched and the baseline's "
+           "power demanded and delivered, in GW, with deferred load hatched and the baseline's "
            "capacity dashed. " + "; ".join(alt_parts) + ".")
     return Chart("capacity", "Demand against capacity", _svg(fig), alt, source)
 

@@ -26,6 +26,11 @@ class Headline:
     label: str
     unit: str
     value: Callable[[Labelled], Variable]
+    codes: tuple[str, ...] = ()
+    """For a variable of codes: the name of each code, printed instead of the number."""
+    relative: bool = True
+    """Whether a comparison prints the difference in % (never for quantities that are often
+    near zero, where a percentage of the base means nothing)."""
 
 
 def _var(name: str, scale: float = 1.0) -> Callable[[Labelled], Variable]:
@@ -36,8 +41,14 @@ def _var(name: str, scale: float = 1.0) -> Callable[[Labelled], Variable]:
     return value
 
 
+BINDING = ("demand", "chip supply", "grid connections", "built capacity", "procurement lead time")
+"""How the terminal names each code of ``binding_constraint`` (``results.BINDING_CONSTRAINTS``)."""
+
 HEADLINES: tuple[Headline, ...] = (
     Headline("US data-centre electricity", "TWh", _var("facility_energy")),
+    Headline("  demand with no supply limit", "TWh", _var("facility_energy_demand")),
+    Headline("  deferred load (average)", "GW", _var("deferred_load"), relative=False),
+    Headline("  what binds", "", _var("binding_constraint"), codes=BINDING, relative=False),
     Headline("  of which AI", "TWh", _var("ai_facility_energy")),
     Headline("Share of US electricity", "%", _var("share_of_us_electricity")),
     Headline("AI vs US household electricity", "%", _var("ai_share_of_household_electricity")),
@@ -55,7 +66,7 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("Carbon, market-based", "Mt CO2", _var("emissions_market_based")),
     Headline("Carbon of new load, marginal", "Mt CO2", _var("emissions_new_load")),
     Headline("Grid carbon intensity (1 Jan)", "g CO2/kWh", _var("grid_intensity")),
-    Headline("Unserved demand", "TWh", _var("unserved_energy")),
+    Headline("Behind the meter (on-site gas)", "TWh", _var("behind_the_meter_energy")),
 )
 
 
@@ -71,10 +82,13 @@ OUTPUT_LABELS: dict[str, tuple[str, str, float]] = {
     "onsite_water": ("Water consumed on site", "billion L", 1.0),
     "indirect_water": ("Water consumed at power plants", "billion L", 1.0),
     "water_consumption": ("Water consumed, on site and at power plants", "billion L", 1.0),
-    "emissions": ("Carbon, location-based", "Mt CO2e", 1.0),
-    "emissions_market_based": ("Carbon, market-based", "Mt CO2e", 1.0),
-    "grid_intensity": ("Grid carbon intensity (1 Jan)", "g CO2e/kWh", 1.0),
-    "unserved_energy": ("Unserved demand", "TWh", 1.0),
+    "emissions": ("Carbon, location-based", "Mt CO2", 1.0),
+    "emissions_market_based": ("Carbon, market-based", "Mt CO2", 1.0),
+    "emissions_new_load": ("Carbon of new load, marginal", "Mt CO2", 1.0),
+    "grid_intensity": ("Grid carbon intensity (1 Jan)", "g CO2/kWh", 1.0),
+    "facility_energy_demand": ("Demand with no supply limit", "TWh", 1.0),
+    "deferred_load": ("Deferred load", "GW", 1.0),
+    "behind_the_meter_energy": ("Behind the meter (on-site gas)", "TWh", 1.0),
 }
 """Output name -> (label, unit, factor from the catalogue's unit), as the run's headline table
 words them (``HEADLINES``); tables of the other commands use them too."""
@@ -126,6 +140,13 @@ def _at(ds: Labelled, var: Variable, **where: object) -> Variable:
     return var
 
 
+def _cell(h: Headline, value: float) -> str:
+    """A headline value as printed: a code's name, or the number."""
+    if h.codes and np.isfinite(value):
+        return h.codes[int(round(value))]
+    return fmt(value)
+
+
 def _point(var: Variable) -> float:
     if "sample" in var.dims:
         var = var.reduce("sample", np.nanmedian)
@@ -153,7 +174,7 @@ def headline_table(ds: xr.Dataset | Labelled, years: Sequence[int] | None = None
     rows = []
     for h in HEADLINES:
         var = h.value(ds)
-        rows.append([h.label, h.unit, *(fmt(_point(_at(ds, var, year=y))) for y in years)])
+        rows.append([h.label, h.unit, *(_cell(h, _point(_at(ds, var, year=y))) for y in years)])
     return render_table(["", "unit", *(str(y) for y in years)], rows)
 
 
@@ -168,10 +189,16 @@ def headline_values(ds: xr.Dataset | Labelled, years: Sequence[int],
             for h in HEADLINES]
 
 
-def _difference(value: float, reference: float) -> list[str]:
+NEAR_ZERO_BASE = 0.1
+"""A comparison prints no percentage when the first scenario's value is below this fraction
+of the other's: a percentage of a near-zero base (+1,457 %) tells a reader nothing."""
+
+
+def _difference(value: float, reference: float, relative: bool = True) -> list[str]:
     change = value - reference
-    relative = f"{change / reference * 100:+.1f} %" if reference else "n/a"
-    return [("+" if change >= 0 else "-") + fmt(abs(change)), relative]
+    shown = relative and reference and abs(reference) >= NEAR_ZERO_BASE * abs(value)
+    percent = f"{change / reference * 100:+.1f} %" if shown else ""
+    return [("+" if change >= 0 else "-") + fmt(abs(change)), percent]
 
 
 def comparison_table(ds: xr.Dataset | Labelled, year: int) -> str:
@@ -187,10 +214,13 @@ def comparison_table(ds: xr.Dataset | Labelled, year: int) -> str:
     for h in HEADLINES:
         var = _at(ds, h.value(ds), year=year)
         reference = _point(_at(ds, var, scenario=first))
-        row = [h.label, h.unit, fmt(reference)]
+        row = [h.label, h.unit, _cell(h, reference)]
         for s in scenarios[1:]:
             value = _point(_at(ds, var, scenario=s))
-            row += [fmt(value), *_difference(value, reference)]
+            if h.codes:
+                row += [_cell(h, value), "", ""]
+            else:
+                row += [fmt(value), *_difference(value, reference, h.relative)]
         rows.append(row)
     return render_table(header, rows)
 

@@ -26,7 +26,7 @@ from projection.validation.references import Reference, SeriesPoint, load_series
 
 DATA = default_checks_path().parent
 BACKCAST = DATA / "backcast_2014.toml"
-TWO = ["conventional.conventional_demand_growth", "demand.other_inference_growth"]
+TWO = ["conventional.conventional_demand_growth", "demand.unattributed_growth"]
 SPEC = [("facility_energy", y) for y in (2016, 2018, 2020, 2022, 2024)] + [
     ("ai_facility_energy", 2020), ("ai_facility_energy", 2024)]
 
@@ -201,7 +201,7 @@ def test_cli_calibrate_ill_posed_and_bad_input(tmp_path):
     assert bad.stderr.count("\n") == 1
 
     baseline = projection("calibrate", "baseline", "--fit", "demand.adoption_growth",
-                          "--fit", "demand.other_inference_growth", "-o", str(out))
+                          "--fit", "demand.unattributed_growth", "-o", str(out))
     assert baseline.returncode == 1
     assert "ill-posed" in baseline.stderr and not out.exists()
 
@@ -210,9 +210,9 @@ def test_calibrated_scenario_keeps_each_declared_distribution(tmp_path):
     """A fitted value keeps its declared uncertainty: the kind, the range and the sd; a
     triangular's most likely value becomes the fitted value."""
     text = BACKCAST.read_text(encoding="utf-8")
-    text = text.replace('other_inference_growth = { value = "120 %/yr", low = "20 %/yr", '
+    text = text.replace('unattributed_growth = { value = "120 %/yr", low = "20 %/yr", '
                         'high = "300 %/yr",',
-                        'other_inference_growth = { value = "120 %/yr", low = "20 %/yr", '
+                        'unattributed_growth = { value = "120 %/yr", low = "20 %/yr", '
                         'high = "300 %/yr", dist = "triangular", mode = "100 %/yr",')
     text = text.replace('conventional_demand_growth = { value = "10 %/yr", low = "0 %/yr", '
                         'high = "40 %/yr",',
