@@ -357,6 +357,9 @@ START_YEAR_INPUTS: frozenset[str] = frozenset({
     "active_parameters", "tokens_per_request", "prompt_tokens_per_request", "flop_utilisation",
     "request_share_start", "prompt_flop_utilisation", "other_inference_flop_utilisation",
     "training_flop_utilisation",
+    # the split of the start year's other AI inference among its named drivers, and the cached
+    # share of prompts that the start year's requests do not compute again
+    "recommendation_share_start", "agent_share_start", "prompt_cache_hit_share",
     # the installed base from published shipments, and what it draws
     "shipments_start", "shipment_growth_history", "installed_base_age", "rated_power_start",
     "rated_power_growth", "peak_flop_per_joule_start", "historical_efficiency_gain",
@@ -367,6 +370,7 @@ START_YEAR_INPUTS: frozenset[str] = frozenset({
     "ai_pue_start", "conventional_pue_start", "ai_wue", "conventional_wue",
     *(f"{s}_share_start" for s in SOURCES), *(f"{s}_carbon_intensity" for s in SOURCES),
     *(f"{s}_water_intensity" for s in SOURCES),
+    *(f"{s}_emission_rate" for s in SOURCES), "contracted_share_start",
     # the start year's context
     "us_other_electricity_start", "us_residential_electricity_start", "household_electricity",
 })
