@@ -35,6 +35,11 @@ def _distribution(path: Path, key: str, p: Parameter, raw: dict[str, Any], base:
         if not numbers:
             return None, None
         kind = "uniform"
+    if kind == FIXED:  # certain: no range, and none kept from a parent
+        if numbers:
+            raise ScenarioError(path, f"{key}.{next(iter(numbers))}",
+                                f"is not used by dist = {FIXED!r} (a value without a range)")
+        return None, {"dist": FIXED}
     if not isinstance(kind, str):
         raise ScenarioError(path, f"{key}.dist", f"got {kind!r}, expected a string")
     if kind not in DISTRIBUTIONS:
@@ -142,6 +147,8 @@ def _correlations(tables: list[tuple[Path, Any]],
     return pairs
 
 
+FIXED = "fixed"
+"""``dist = "fixed"``: the value is certain; a child scenario drops its parent's range."""
 RANGE_KEYS = ("low", "high", "dist", "mode", "sd")
 """The keys of an entry that declare its uncertainty range."""
 
@@ -160,8 +167,8 @@ def with_parent_range(path: Path, key: str, raw: Any, parent: Entry | None, pars
     so (``OUTSIDE`` and why), and :func:`check_kept_ranges` refuses it in a scenario file.
     """
     entry = parse(path, key, raw)
-    if (parent is None or parent.distribution_text is None or entry.distribution is not None
-            or any(k in raw for k in RANGE_KEYS)):
+    if (parent is None or parent.distribution_text is None or parent.distribution is None
+            or entry.distribution is not None or any(k in raw for k in RANGE_KEYS)):
         return entry
     kept = dict(parent.distribution_text)
     where = parent.range_file or parent.file

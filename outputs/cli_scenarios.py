@@ -99,7 +99,9 @@ def _shown(e) -> str:
     if e.schedule:
         text += "; " + "; ".join(f"from {year}: {value}" for year, value, _ in e.schedule)
         text += " (ramp)" if e.ramp else ""
-    if e.distribution_text is not None:
+    if e.distribution_text is not None and e.distribution is None:  # dist = "fixed"
+        text += "; no range (dist = fixed)"
+    elif e.distribution_text is not None:
         declared = e.distribution_text
         span = " to ".join(declared[k] for k in ("low", "high") if k in declared)
         extra = ", ".join(f"{k} {declared[k]}" for k in ("mode", "sd") if k in declared)

@@ -450,7 +450,8 @@ def test_an_infeasible_start_is_a_one_line_error_with_exit_2_and_no_files(tmp_pa
     scenario.write_text(
         '[scenario]\ntitle = "Too many accelerators"\ndescription = "x"\n'
         f'extends = "{SCENARIOS / "baseline.toml"}"\n[hardware]\n'
-        'shipments_start = { value = "2e7 accelerator/yr", source = "test" }\n')
+        'shipments_start = { value = "2e7 accelerator/yr", low = "1e7 accelerator/yr", '
+        'high = "3e7 accelerator/yr", source = "test" }\n')  # its own range: outside the kept one
     result = projection("run", str(scenario), "-o", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "infeasible start state" in result.stderr

@@ -118,3 +118,14 @@ def test_every_parameter_is_a_lever_or_an_assumption():
     assert {p.role for p in PARAMETERS} == {"lever", "assumption"}
     assert LEVERS <= {p.key for p in PARAMETERS}
     assert all((p.role == "lever") == (p.key in LEVERS) for p in PARAMETERS)
+
+
+def test_dist_fixed_drops_the_parent_range(tmp_path):
+    s = load_scenario(child(tmp_path, '[demand]\nadoption_growth = { value = "10 %/yr", dist = '
+                                      '"fixed", source = "t" }\n'))
+    e = s.entries["demand.adoption_growth"]
+    assert e.distribution is None and "demand.adoption_growth" not in s.distributions()
+    assert s.resolved()["demand.adoption_growth"]["dist"] == "fixed"
+    with pytest.raises(ScenarioError, match="adoption_growth.low: is not used by dist = 'fixed'"):
+        load_scenario(child(tmp_path, '[demand]\nadoption_growth = { value = "10 %/yr", dist = '
+                                      '"fixed", low = "5 %/yr", source = "t" }\n', name="b.toml"))

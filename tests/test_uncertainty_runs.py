@@ -51,7 +51,8 @@ def only_uncertain(tmp_path: Path, keep: dict[str, str]) -> Path:
             if key in keep:
                 rows.append(f"{name} = {{ {keep[key]}, source = \"test\" }}")
             elif isinstance(entry, dict) and ("low" in entry or "dist" in entry):
-                rows.append(f"{name} = {{ value = \"{entry['value']}\", source = \"test\" }}")
+                rows.append(f"{name} = {{ value = \"{entry['value']}\", dist = \"fixed\", "
+                            "source = \"test\" }")
         if rows:
             lines += [f"[{section}]", *rows]
     path = tmp_path / "only.toml"
