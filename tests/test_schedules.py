@@ -232,7 +232,7 @@ def entry(schedule, **more):
     (entry({"2029": "1 GW/yr", "2028": "0 GW/yr"}), "expected years in increasing order"),
     (entry({2028: "1 GW/yr", "2028": "0 GW/yr"}), "year given twice"),
     (entry({"02028": "0 GW/yr"}), "year '02028' is not a whole year"),
-    (entry({"2028": "0 TWh"}), "expected [mass] * [length] ** 2 / [time] ** 4"),
+    (entry({"2028": "0 TWh"}), "expected a power per unit of time"),
     (entry({"2028": "-1 GW/yr"}), "must not be negative"),
     (entry({"2028": "lots"}), "schedule.2028: value 'lots'"),
     (entry({}), "is empty"),
