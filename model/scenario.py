@@ -22,7 +22,7 @@ import numpy as np
 
 from projection.scenario_files import FOLDER, shipped
 
-from .errors import InputError
+from .errors import InputError, whole_number
 from .parameters import (
     BY_KEY,
     MIX_SHARE_KEYS,
@@ -455,8 +455,10 @@ def _brief(value: Any, limit: int = 60) -> str:
 
 
 def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(path, key, f"got {value!r}, expected a whole number")
+    number = whole_number(value)
+    if number is None:
+        raise ScenarioError(path, key, f"got {_brief(value)}, expected a whole number")
+    value = number
     if not low <= value <= high:
         raise ScenarioError(path, key, f"got {value}, expected a value from {low} to {high}")
     return value
@@ -600,7 +602,14 @@ def _override_entries(overrides: Mapping[str, Any]) -> dict[str, Entry]:
     """Entries for overriding values, parsed and checked as a scenario file's entries are."""
     entries = {}
     known = all_keys()
+    if not isinstance(overrides, Mapping):
+        raise ScenarioError(OVERRIDES, "", f"got {_brief(overrides)}, expected a mapping of "
+                            "scenario keys to values, e.g. {'demand.adoption_growth': "
+                            "'40 %/yr'}")
     for key, raw in overrides.items():
+        if not isinstance(key, str):
+            raise ScenarioError(OVERRIDES, _brief(key), "expected a scenario key (text), e.g. "
+                                "'demand.adoption_growth'")
         if key not in known:
             raise ScenarioError(OVERRIDES, str(key), f"unknown key{_suggest(str(key), known)}")
         if not isinstance(raw, Mapping):
@@ -669,7 +678,7 @@ def load_scenario(
             if k in data["scenario"]:
                 settings[k] = (file, data["scenario"][k])
 
-    entries.update(_override_entries(overrides or {}))
+    entries.update(_override_entries({} if overrides is None else overrides))
     missing = [k for k in all_keys() if k not in entries]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import budget
 from .ensemble import parameter_samples, simulate
 from .errors import InputError
 from .integrate import BLOCK_SAMPLES, CALIBRATION_TOLERANCE
@@ -114,10 +115,8 @@ def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
     if method not in METHODS:
         raise EnsembleError("--method", method, f"expected one of {', '.join(METHODS)}"
                             f"{_suggest(method, METHODS)}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise EnsembleError("--samples", str(samples), "expected a whole number of at least 1")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise EnsembleError("--seed", str(seed), "expected a whole number of at least 0")
+    samples = budget.count("--samples", samples)
+    seed = budget.seed(seed)
     declared = scenario.distributions()
     keys = list(declared) if only is None else list(only)
     for key in keys:
@@ -134,12 +133,84 @@ def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
 
 def check_outputs(names: Iterable[str] | None) -> tuple[str, ...]:
     """Output names (default: the headline outputs), each checked against the catalogue."""
+    if isinstance(names, str):  # one name, not its letters
+        names = [names]
     chosen = tuple(HEADLINE_OUTPUTS if not names else names)
-    for name in chosen:
+    for i, name in enumerate(chosen):
+        if not isinstance(name, str):
+            raise EnsembleError("--output", repr(name)[:40], "expected the name of an output")
         if name not in OUTPUT_BY_NAME:
             raise EnsembleError("--output", name,
                                 f"no such output{_suggest(name, list(OUTPUT_BY_NAME))}")
+        if name in chosen[:i]:
+            raise EnsembleError("--output", name, "given twice; name each output once")
     return chosen
+
+
+PER_WORKLOAD_OUTPUTS = ("ai_requests_per_day", "request_share", "energy_per_request")
+"""Outputs with a value per workload (five values a member and year)."""
+
+
+def values_per_year(outputs: Sequence[str]) -> int:
+    """Values a member keeps per year for ``outputs``."""
+    return sum(len(WORKLOADS) if name in PER_WORKLOAD_OUTPUTS else 1 for name in outputs)
+
+
+def check_percentiles(percentiles: Iterable[float]) -> tuple[float, ...]:
+    """Percentiles: one or more distinct numbers from 0 to 100, returned in increasing order."""
+    if isinstance(percentiles, str):
+        raise EnsembleError("percentiles", percentiles, "expected numbers from 0 to 100")
+    try:
+        given = list(percentiles)
+    except TypeError:
+        raise EnsembleError("percentiles", repr(percentiles)[:40], "expected a sequence of "
+                            "numbers from 0 to 100") from None
+    out = []
+    for q in given:
+        if isinstance(q, bool) or not isinstance(q, (int, float, np.integer, np.floating)) \
+                or not 0.0 <= float(q) <= 100.0:
+            raise EnsembleError("percentiles", repr(q)[:40], "expected a number from 0 to 100")
+        out.append(float(q))
+    if not out:
+        raise EnsembleError("percentiles", "[]", "expected at least one percentile")
+    if len(set(out)) != len(out):
+        raise EnsembleError("percentiles", str(given)[:60], "a percentile is given twice")
+    return tuple(sorted(out))
+
+
+def check_backend(backend: object, option: str = "backend") -> str:
+    """``backend`` if it names an engine that can run here, else a one-line error naming
+    ``option`` (the compiled engines need the 'fast' extra)."""
+    from .ensemble import BACKENDS
+
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise EnsembleError(option, repr(backend)[:40] if not isinstance(backend, str)
+                            else backend, f"expected one of {', '.join(BACKENDS)}"
+                            f"{_suggest(str(backend), BACKENDS)}")
+    needs = {"xla": "jax", "numba": "numba"}
+    if backend in needs:
+        import importlib.util
+
+        if importlib.util.find_spec(needs[backend]) is None:
+            raise EnsembleError(option, backend, f"needs {needs[backend]}: pip install "
+                                "'projection[fast]'")
+    return backend
+
+
+def check_fits(d: Design, outputs: Sequence[str], folder: Path | None) -> None:
+    """Refuse, before any work, an ensemble whose arrays or block files cannot fit (memory
+    and disk estimated from the member count; see ``model.budget``)."""
+    memory, disk = budget.ensemble_needs(d.samples, len(d.scenario.years),
+                                         values_per_year(outputs), len(d.keys),
+                                         folder is not None, STREAM_BLOCK,
+                                         max(values_per_year([o]) for o in outputs))
+    budget.check_memory("--samples", d.samples, memory,
+                        "the members in flight and one year of one output across all of "
+                        "them for the percentiles" if folder is not None
+                        else "every member's outputs held in memory")
+    if folder is not None:
+        budget.check_disk("--samples", d.samples, disk, folder,
+                          "the members' block files")
 
 
 # --- running members ----------------------------------------------------------------------------
@@ -176,22 +247,89 @@ def _block_name(span: tuple[int, int]) -> str:
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    temporary = None
     try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                         dir=path.parent)
+        os.close(fd)
         write(Path(temporary))
         os.replace(temporary, path)
+    except OSError as exc:  # named by the file meant, never by the temporary one
+        raise EnsembleError(path, "", f"cannot be written ({exc.strerror or 'error'})") from None
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def design_sha256(record: Mapping[str, object]) -> str:
+    """The hash of everything that defines an ensemble's members (the scenario's hash, method,
+    seed, sample count, distributions, correlations, years, outputs, block size)."""
+    import hashlib
+
+    text = json.dumps(record, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _block_identity(span: tuple[int, int], record: Mapping[str, object]) -> dict[str, object]:
+    """What a block file records about the members it holds, checked on ``--resume``. The
+    first and last member are text: exact whatever their size."""
+    return {"design_sha256": design_sha256(record), "first_member": str(span[0]),
+            "stop_member": str(span[1]), "seed": str(record.get("seed")),
+            "sample_method": str(record.get("method")),
+            "scenario_sha256": str(record.get("scenario_sha256"))}
+
+
+def _check_block(path: Path, span: tuple[int, int], record: Mapping[str, object],
+                 years: int) -> None:
+    """Refuse, on ``--resume``, a block file that is not the block ``span`` of this design: a
+    renamed block, one from another seed, method, scenario or design, one without the record
+    (written by an older version) or one whose arrays do not have the block's shape."""
+    from .netcdf3 import NetCDFError, read_header
+
+    try:
+        variables, attrs = read_header(path)
+    except (OSError, NetCDFError) as e:
+        raise EnsembleError(path, "", f"not a readable block file ({e}); delete it to run "
+                            "its block again") from None
+    expected = _block_identity(span, record)
+    if "design_sha256" not in attrs:
+        raise EnsembleError(path, "", "records no design (written by an older version); "
+                            "delete the ensemble folder, or run without --resume")
+    named = f"{span[0]:,}-{span[1]:,}"
+    if (attrs.get("first_member"), attrs.get("stop_member")) != (expected["first_member"],
+                                                                 expected["stop_member"]):
+        raise EnsembleError(path, "", f"holds members {attrs.get('first_member')}-"
+                            f"{attrs.get('stop_member')}, not {named} as its name says; delete "
+                            "it to run its block again")
+    for key in ("seed", "sample_method", "scenario_sha256", "design_sha256"):
+        if attrs.get(key) != expected[key]:
+            raise EnsembleError(path, "", f"was made with another {key.replace('_', ' ')} "
+                                f"({str(attrs.get(key))[:20]}, this run: "
+                                f"{str(expected[key])[:20]}); delete it to run its block again")
+    n = span[1] - span[0]
+    for name, shape in (("usable", (n,)), ("calibration_error", (n,)), ("sample", (n,))):
+        if name not in variables or variables[name].shape != shape:
+            raise EnsembleError(path, "", f"variable {name} is missing or not of {n} members; "
+                                "delete it to run its block again")
+    for name in record.get("outputs", []):  # type: ignore[union-attr]
+        if name not in variables or variables[name].shape[0] != years \
+                or variables[name].shape[-1] != n:
+            raise EnsembleError(path, "", f"output {name} is missing or not of {years} years x "
+                                f"{n} members; delete it to run its block again")
+    sample = _read_block(path, ["sample"])[0]
+    if not np.array_equal(sample, np.arange(*span)):
+        raise EnsembleError(path, "", f"its member numbers are not {named}; delete it to run "
+                            "its block again")
+
+
 def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
                  values: Mapping[str, np.ndarray], ok: np.ndarray, miss: np.ndarray,
-                 parameters: Mapping[str, np.ndarray]) -> None:
+                 parameters: Mapping[str, np.ndarray],
+                 identity: Mapping[str, object] | None = None) -> None:
     """One finished block as a NetCDF classic file (``model.netcdf3``: a few header fields
     and the arrays, with none of HDF5's per-variable work; xarray reads it)."""
     from .netcdf3 import INT32, Array, write_netcdf3
@@ -209,7 +347,7 @@ def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
     for name, v in values.items():
         dims = ("year", "workload", "sample") if v.ndim == 3 else ("year", "sample")
         arrays[name] = Array(dims, v, {"units": OUTPUT_BY_NAME[name].unit})
-    _write_atomic(path, lambda target: write_netcdf3(target, arrays, {}))
+    _write_atomic(path, lambda target: write_netcdf3(target, arrays, dict(identity or {})))
 
 
 def _read_block(path: Path, names: Sequence[str], years: slice = slice(None),
@@ -261,12 +399,15 @@ class Ensemble:
 
 def _check_manifest(folder: Path, record: Mapping[str, object], resume: bool) -> None:
     """Refuse a folder holding another ensemble; without ``resume``, clear this one's blocks."""
+    from .safe_io import read_text
+
     manifest = folder / MANIFEST
     blocks = sorted(folder.glob("block_*.nc"))
-    if manifest.exists():
-        try:
-            previous = json.loads(manifest.read_text())
-        except (OSError, ValueError):
+    if os.path.lexists(manifest):
+        try:  # a regular file only: a pipe in its place would block for ever
+            previous = json.loads(read_text(manifest, what="an ensemble manifest (.json)",
+                                            error=EnsembleError))
+        except ValueError:
             previous = None
         if previous != json.loads(json.dumps(record)):
             raise EnsembleError(folder, MANIFEST, "holds an ensemble made from other inputs "
@@ -317,17 +458,20 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     def store(span, path, values, result) -> None:
         out, ok, miss = result
         if path is not None:
-            _write_block(path, span, years, out, ok, miss, values)
+            _write_block(path, span, years, out, ok, miss, values,
+                         _block_identity(span, record))
         else:
             for name in outputs:
                 kept[name].append(out[name])
         count(span, ok, miss)
 
-    with ExitStack() as stack:
+    from .workers import owned
+
+    with ExitStack() as stack:  # on the way out the pool stops first, then the runner
+        runner = stack.enter_context(owned(ThreadPoolExecutor(max_workers=1)))
         if executor is None:
             pool = local_pool(backend, design.samples)
-            executor = stack.enter_context(pool) if pool is not None else None
-        runner = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+            executor = stack.enter_context(owned(pool)) if pool is not None else None
         pending = None  # (span, path, values, future) of the block the engine is running
         for span in block_spans(design.samples, block_samples):
             path = folder / _block_name(span) if folder is not None else None
@@ -335,6 +479,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
                 if pending is not None:
                     store(*pending[:3], pending[3].result())
                     pending = None
+                _check_block(path, span, record, len(years))
                 count(span, *_read_block(path, ["usable", "calibration_error"]))
                 continue
             values = design.values(*span)  # while the engine runs the block before
@@ -376,7 +521,10 @@ def local_pool(backend: str = "auto", samples: int | None = None,
         return block_threads(blocks, count)
     pool = xla_workers(count) if backend == "xla" else default_executor(blocks, count)
     if pool is not None:
-        list(pool.map(abs, range(count)))  # start every worker now
+        from .workers import signals_held
+
+        with signals_held():
+            list(pool.map(abs, range(count)))  # start every worker now
     return pool
 
 
@@ -456,6 +604,9 @@ def uncertainty(scenario: Scenario | str | Path, samples: int, seed: int = 0,
     scenario = as_scenario(scenario)
     chosen = check_outputs(outputs)
     d = design(scenario, samples, seed, method)
+    percentiles = check_percentiles(percentiles)
+    check_backend(backend)
+    check_fits(d, chosen, folder)
     ensemble = run_ensemble(d, chosen, folder, resume=resume, executor=executor,
                             backend=backend, progress=progress)
     ds = ensemble_percentiles(ensemble, percentiles)
@@ -500,9 +651,10 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
         count = int(parts[2])
     except ValueError:
         count = 0
-    if count < 2:
-        raise EnsembleError("--param", spec, f"N {parts[2]!r}: expected a whole number of at "
-                            "least 2 (grid points)")
+    if not 2 <= count <= budget.SAMPLES_MAX:
+        raise EnsembleError("--param", spec, f"N {parts[2].strip()[:40]!r}: expected a whole "
+                            f"number of grid points from 2 to {budget.SAMPLES_MAX:,}")
+    _check_grid_fits(scenario, key, count, 1)
     ends = []
     for text in parts[:2]:
         try:
@@ -524,6 +676,22 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
     return Axis(key, np.linspace(ends[0], ends[1], count), grid)
 
 
+def _check_grid_fits(scenario: Scenario, key: str, runs: int, values: int) -> None:
+    need = budget.runs_needs(runs, len(scenario.years), values, 2)
+    budget.check_memory("--param", key, need, f"{runs:,} runs and their outputs")
+
+
+def check_sweep_fits(scenario: Scenario, axes: Sequence[Axis],
+                     outputs: Sequence[str]) -> int:
+    """The number of runs of the grid, after refusing one whose runs and outputs cannot fit
+    in memory (``model.budget``)."""
+    runs = 1
+    for a in axes:
+        runs *= len(a.values)
+    _check_grid_fits(scenario, "+".join(a.key for a in axes), runs, values_per_year(outputs))
+    return runs
+
+
 def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
           outputs: Iterable[str] | None = None, *, executor: Executor | None = None,
           backend: str = "auto"):
@@ -531,6 +699,12 @@ def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
     ``"KEY=LOW:HIGH:N"`` string): an ``xarray.Dataset`` with a dimension per swept key (values
     in the key's scenario unit), then year[, workload]."""
     scenario = as_scenario(scenario)
+    if isinstance(axes, str | Axis):
+        axes = [axes]
+    for a in axes:
+        if not isinstance(a, str | Axis):
+            raise EnsembleError("--param", repr(a)[:40], "expected KEY=LOW:HIGH:N, e.g. "
+                                "demand.adoption_growth=40%/yr:120%/yr:5")
     grid_axes = [a if isinstance(a, Axis) else sweep_axis(scenario, a) for a in axes]
     return _sweep(scenario, grid_axes, outputs, executor, backend)
 
@@ -547,6 +721,8 @@ def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
     if len({a.key for a in axes}) != len(axes):
         raise EnsembleError("--param", axes[0].key, "given twice; sweep two different keys")
     chosen = check_outputs(outputs)
+    check_backend(backend)
+    check_sweep_fits(scenario, axes, chosen)
     grids = np.meshgrid(*[a.values for a in axes], indexing="ij")
     values = {a.key: g.ravel() for a, g in zip(axes, grids, strict=True)}
     out, ok, miss = evaluate(scenario, values, chosen, executor=executor, backend=backend)
@@ -591,12 +767,12 @@ splits each RK4 step into ~140 small fusions whose thread hand-offs cost more th
 save at a block of a few thousand samples)."""
 
 
-def _single_threaded_xla() -> None:
-    import signal
+def _single_threaded_xla(parent: int, death_signal: bool) -> None:
+    from .workers import worker_init
 
     # Ctrl-C reaches the whole process group: the command reports it once and stops the
-    # pool; a worker must not print a KeyboardInterrupt traceback of its own
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # pool; a worker must not print a KeyboardInterrupt traceback of its own, nor outlive it
+    worker_init(parent, death_signal)
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " "
                                + SINGLE_THREAD_XLA_FLAGS).strip()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -615,22 +791,20 @@ def xla_workers(workers: int | None = None) -> Executor:
     # forking is quick and safe while this process has not started XLA's threads itself
     forkable = "jax" not in sys.modules and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
+    from .workers import init_arguments
+
+    # spawned workers may start later, from another thread: the watchdog, not the
+    # parent-death signal (tied to the starting thread), ends them with this process
     return _started(ProcessPoolExecutor(max_workers=count, initializer=_single_threaded_xla,
+                                        initargs=(init_arguments()[0], False),
                                         mp_context=context))
 
 
 def _started(pool: Executor) -> Executor:
-    """``pool`` with its worker processes started now, while this thread blocks SIGINT: a
-    started process inherits the blocked signal, so Ctrl-C during its start-up (before its
-    initializer ignores SIGINT) cannot print a traceback from inside it. The command itself
-    still receives the interrupt, at the latest when the mask is restored."""
-    import signal
+    """``pool`` with a worker process started now, while this thread holds SIGINT and SIGTERM
+    (``model.workers.signals_held``)."""
+    from .workers import signals_held
 
-    if not hasattr(signal, "pthread_sigmask"):
-        return pool
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    with signals_held():
         pool.submit(int).result()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return pool

@@ -16,6 +16,7 @@ import html
 import json
 import math
 import platform
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -900,35 +901,60 @@ def render_html(b: Briefing, content: Sequence[Block]) -> str:
     )
 
 
+MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+"""Characters that make emphasis, code, links and images, tables or strike-through in
+Markdown (CommonMark and GitHub's extensions), or start HTML and entities (``<``, ``&``):
+each is escaped with a backslash wherever it appears in text (with ``[`` and ``]`` escaped,
+``(``, ``)`` and ``!`` cannot form a link or an image)."""
+MD_LINE_START = re.compile(r"^(\s*)(\d{1,9}(?=[.)](?:\s|$))|(?=[-+=](?:\s|$|[-=]*$))|(?=[>#]))"
+                           r"([-+=>#.)])")
+"""What makes a line a list item, a quotation or a heading underline when it starts one."""
+LINK_SCHEMES = re.compile(r"\b(javascript|vbscript|data|file)(\s*):", re.IGNORECASE)
+"""URL schemes that run code or read local files when a Markdown viewer makes a link of them:
+the colon is escaped, so no viewer can take the text for a link."""
+
+
+def md_text(text: str) -> str:
+    """``text`` (a title, a source, a label: anything from a scenario file or the model) as
+    Markdown that shows exactly that text: no emphasis, link, image, raw HTML, entity or
+    line structure of its own, and no link to a ``javascript:``-like scheme."""
+    text = " ".join(str(text).split())  # one line: no headings or lists from newlines
+    text = MD_SPECIAL.sub(r"\\\1", text)
+    text = LINK_SCHEMES.sub(lambda m: f"{m.group(1)}{m.group(2)}\\:", text)
+    return MD_LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), text,
+                             count=1)
+
+
 def _md_parts(parts: Iterable[Inline]) -> str:
-    return "".join(p.text if isinstance(p, Num) else p for p in parts)
+    return "".join(md_text(p.text if isinstance(p, Num) else p) for p in parts)
 
 
 def _md_cell(cell: Inline | tuple[Inline, ...]) -> str:
-    return _md_parts(_cell_parts(cell)).replace("|", "\\|").replace("\n", " ")
+    return "".join(md_text(p.text if isinstance(p, Num) else p) for p in _cell_parts(cell))
 
 
 def _md_block(block: Block) -> str:
     if isinstance(block, Heading):
-        return f"{'#' * block.level} {block.text}"
+        return f"{'#' * block.level} {md_text(block.text)}"
     if isinstance(block, Para):
         return _md_parts(block.parts)
     if isinstance(block, Bullets):
         return "\n".join(f"- {_md_parts(i)}" for i in block.items)
     if isinstance(block, Table):
         numeric = block.numeric or (False,) * len(block.header)
-        lines = [f"*{block.caption}*", "",
-                 "| " + " | ".join(block.header) + " |",
+        lines = [f"*{md_text(block.caption)}*", "",
+                 "| " + " | ".join(md_text(h) for h in block.header) + " |",
                  "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
         return "\n".join(lines)
     chart = block.chart
-    return (f"**Chart: {chart.title}** (drawn in the HTML version of this briefing)\n\n"
-            f"> {chart.alt}\n\n{chart.source}")
+    return (f"**Chart: {md_text(chart.title)}** (drawn in the HTML version of this briefing)"
+            f"\n\n> {md_text(chart.alt)}\n\n{md_text(chart.source)}")
 
 
 def render_markdown(b: Briefing, content: Sequence[Block]) -> str:
-    """The same content as Markdown, charts described by their alt text."""
-    parts = [f"# {TITLE}", subtitle(b), *(_md_block(x) for x in content)]
+    """The same content as Markdown, charts described by their alt text; every text escaped
+    (:func:`md_text`), so that a hostile title or source cannot carry HTML or a link."""
+    parts = [f"# {md_text(TITLE)}", md_text(subtitle(b)), *(_md_block(x) for x in content)]
     return "\n\n".join(parts) + "\n"
 

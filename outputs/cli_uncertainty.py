@@ -8,7 +8,6 @@ not at all. Heavy libraries are imported inside the commands.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,24 +53,15 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _load(scenario: str, end_year: int | None):
-    from projection.model.scenario import load_scenario, resolve_scenario_path
+    from projection.model.scenario import find_scenario, load_scenario
 
-    return load_scenario(resolve_scenario_path(scenario), end_year=end_year)
+    return load_scenario(find_scenario(scenario), end_year=end_year)  # did-you-mean as `run`
 
 
 def _check_backend(backend: str) -> None:
-    from projection.model.ensemble import BACKENDS
-    from projection.model.uncertainty import EnsembleError
+    from projection.model.uncertainty import check_backend
 
-    if backend not in BACKENDS:
-        raise EnsembleError("--backend", backend, f"expected one of {', '.join(BACKENDS)}")
-    needs = {"xla": "jax", "numba": "numba"}
-    if backend in needs:
-        import importlib.util
-
-        if importlib.util.find_spec(needs[backend]) is None:
-            raise EnsembleError("--backend", backend, f"needs {needs[backend]}: pip install "
-                                "'projection[fast]'")
+    check_backend(backend, "--backend")
 
 
 @contextmanager
@@ -81,12 +71,13 @@ def _executor(dask: bool, scheduler: str | None, backend: str,
     processes on this machine, started before any progress bar's thread."""
     if not dask and scheduler is None:
         from projection.model.uncertainty import local_pool
+        from projection.model.workers import owned
 
         pool = local_pool(backend, samples)
         if pool is None:
             yield None
             return
-        with pool:
+        with owned(pool):  # on Ctrl-C: queued blocks cancelled, workers stopped
             yield pool
         return
     try:
@@ -149,18 +140,71 @@ def _check_folder(folder: Path, name: str, inputs: dict, scenario, force: bool) 
 
 def _write(folder: Path, name: str, writers: dict[str, Callable[[Path], None]], ds,
            inputs: dict, scenario) -> list[Path]:
-    """The result files and a ``<name>.meta.json`` sidecar (provenance and the inputs that
-    made them), all or none."""
+    """The result files and a ``<name>.meta.json`` sidecar (provenance, the inputs that
+    made them and the files written), all or none; then the files an earlier run of the
+    command left there that this one did not write (see :func:`_remove_stale`)."""
     import json
 
     from projection.outputs.files import write_all
 
+    files = sorted([*writers, f"{name}.meta.json"])
+    earlier = _earlier_files(folder, name)
+
     def meta(path: Path) -> None:
         attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in ds.attrs.items()}
-        path.write_text(json.dumps({"inputs": inputs, "provenance": attrs}, indent=1,
-                                   default=str), encoding="utf-8")
+        path.write_text(json.dumps({"inputs": inputs, "provenance": attrs, "files": files},
+                                   indent=1, default=str), encoding="utf-8")
 
-    return write_all(folder, {**writers, f"{name}.meta.json": meta}, inputs=scenario.files)
+    written = write_all(folder, {**writers, f"{name}.meta.json": meta}, inputs=scenario.files)
+    _remove_stale(folder, earlier, files)
+    return written
+
+
+CHART_PREFIXES = {"uncertainty": ("fan_",), "sensitivity": ("bars_", "tornado_"),
+                  "sweep": ("sweep_",)}
+"""The charts each command writes (``<prefix><output>.png``)."""
+
+
+def _earlier_files(folder: Path, name: str) -> list[str]:
+    """The files an earlier run of command ``name`` wrote into ``folder``: those its sidecar
+    lists, or, for a sidecar from before it listed them, its command's charts."""
+    import json
+
+    from projection.model.safe_io import read_text
+
+    meta = folder / f"{name}.meta.json"
+    try:
+        listed = json.loads(read_text(meta, what="a results sidecar (.json)")).get("files")
+    except (ProjectionError, ValueError, AttributeError):
+        return []
+    if isinstance(listed, list):
+        return [f for f in listed if isinstance(f, str) and "/" not in f and f not in ("", ".",
+                                                                                     "..")]
+    return [p.name for prefix in CHART_PREFIXES.get(name, ()) for p in folder.glob(
+        f"{prefix}*.png")]
+
+
+def _remove_stale(folder: Path, earlier: Sequence[str], written: Sequence[str]) -> None:
+    """Remove the files of an earlier run that this run replaced as a whole but did not write
+    again (a chart of an output no longer asked for): results of one run, never a mixture."""
+    for name in set(earlier) - set(written):
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+
+
+def _check_targets(folder: Path, files: Sequence[str], folders: Sequence[str] = ()) -> None:
+    """Before any work: every file about to be written can be, every sub-folder is one."""
+    from projection.outputs.files import check_output_targets
+
+    check_output_targets(folder, files, folders)
+
+
+def _chart_names(prefixes: Sequence[str], outputs: Sequence[str]) -> list[str]:
+    """The chart files of ``outputs`` (none for outputs with a value per workload)."""
+    from projection.model.uncertainty import PER_WORKLOAD_OUTPUTS
+
+    return [f"{p}{n}.png" for p in prefixes for n in outputs if n not in PER_WORKLOAD_OUTPUTS]
 
 
 def _clear_ensemble(folder: Path) -> None:
@@ -220,7 +264,7 @@ def uncertainty_command(
     quiet: Quiet = False,
 ) -> None:
     """Monte Carlo over every declared distribution: percentiles of each output per year."""
-    from projection.model.uncertainty import check_outputs, design, uncertainty
+    from projection.model.uncertainty import check_fits, check_outputs, design, uncertainty
     from projection.outputs import uncertainty_files as files
 
     try:
@@ -232,6 +276,10 @@ def uncertainty_command(
             DEFAULT_RESULTS / loaded.name / "uncertainty")
         inputs = {**planned.record(), "outputs": list(chosen)}
         _check_folder(folder, "uncertainty", inputs, loaded, force)
+        _check_targets(folder, ["uncertainty.nc", "uncertainty.csv", "uncertainty_iamc.csv",
+                                "uncertainty_iamc.meta.json", "uncertainty.meta.json",
+                                *_chart_names(("fan_",), chosen)], [ENSEMBLE_FOLDER])
+        check_fits(planned, chosen, folder / ENSEMBLE_FOLDER)
         if force:
             _clear_ensemble(folder / ENSEMBLE_FOLDER)
         with _executor(dask, scheduler, backend, samples) as executor, \
@@ -329,6 +377,7 @@ def sensitivity_command(
                   "method": method, "samples": base, "seed": seed,
                   "second_order": second_order, "outputs": list(chosen)}
         _check_folder(folder, "sensitivity", inputs, loaded, force)
+        _check_sensitivity_first(loaded, folder, method, base, seed, chosen, second_order)
         runs = None if method != "oat" else 1  # one at a time: a few dozen runs, one block
         with _executor(False, None, backend, runs) as executor, \
                 _progress("runs", quiet) as progress:
@@ -360,6 +409,19 @@ def sensitivity_command(
     if not charts:
         _charts_note(quiet)
     typer.echo("Wrote " + ", ".join(str(p) for p in written))
+
+
+def _check_sensitivity_first(loaded, folder: Path, method: str, base: int, seed: int,
+                             chosen: Sequence[str], second_order: bool) -> None:
+    """Before any work: the seed, the memory the design needs, and the files to write."""
+    from projection.model.uncertainty import design
+    from projection.validation.sensitivity import check_fits
+
+    parameters = len(design(loaded, 1, seed, "random").keys)
+    check_fits(loaded, method, base, parameters, chosen, second_order)
+    charts = ("tornado_",) if method == "oat" else ("bars_",)
+    _check_targets(folder, ["sensitivity.nc", "sensitivity.csv", "sensitivity.meta.json",
+                            *_chart_names(charts, chosen)])
 
 
 # --- sweep ----------------------------------------------------------------------------------------
@@ -395,7 +457,7 @@ def sweep_command(
     quiet: Quiet = False,
 ) -> None:
     """Run a grid over one or two parameters; the swept parameters become dimensions."""
-    from projection.model.uncertainty import check_outputs, sweep, sweep_axis
+    from projection.model.uncertainty import check_outputs, check_sweep_fits, sweep, sweep_axis
     from projection.outputs import uncertainty_files as files
 
     try:
@@ -408,7 +470,9 @@ def sweep_command(
         inputs = {"scenario_sha256": loaded.sha256, "end_year": loaded.end_year,
                   "param": list(param), "outputs": list(chosen)}
         _check_folder(folder, "sweep", inputs, loaded, force)
-        runs = math.prod(len(a.values) for a in axes)
+        runs = check_sweep_fits(loaded, axes, chosen)
+        _check_targets(folder, ["sweep.nc", "sweep.csv", "sweep.meta.json",
+                                *_chart_names(("sweep_",), chosen)])
         with _executor(False, None, backend, runs) as executor:
             ds = sweep(loaded, axes, chosen, executor=executor, backend=backend)
         keys = tuple(a.key for a in axes)
