@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import budget
+from .blocks import block_identity, check_block
 from .ensemble import parameter_samples, simulate
 from .errors import InputError
 from .integrate import BLOCK_SAMPLES, CALIBRATION_TOLERANCE
@@ -147,71 +148,13 @@ def check_outputs(names: Iterable[str] | None) -> tuple[str, ...]:
     return chosen
 
 
-PER_WORKLOAD_OUTPUTS = ("ai_requests_per_day", "request_share", "energy_per_request")
-"""Outputs with a value per workload (five values a member and year)."""
-
-
-def values_per_year(outputs: Sequence[str]) -> int:
-    """Values a member keeps per year for ``outputs``."""
-    return sum(len(WORKLOADS) if name in PER_WORKLOAD_OUTPUTS else 1 for name in outputs)
-
-
-def check_percentiles(percentiles: Iterable[float]) -> tuple[float, ...]:
-    """Percentiles: one or more distinct numbers from 0 to 100, returned in increasing order."""
-    if isinstance(percentiles, str):
-        raise EnsembleError("percentiles", percentiles, "expected numbers from 0 to 100")
-    try:
-        given = list(percentiles)
-    except TypeError:
-        raise EnsembleError("percentiles", repr(percentiles)[:40], "expected a sequence of "
-                            "numbers from 0 to 100") from None
-    out = []
-    for q in given:
-        if isinstance(q, bool) or not isinstance(q, (int, float, np.integer, np.floating)) \
-                or not 0.0 <= float(q) <= 100.0:
-            raise EnsembleError("percentiles", repr(q)[:40], "expected a number from 0 to 100")
-        out.append(float(q))
-    if not out:
-        raise EnsembleError("percentiles", "[]", "expected at least one percentile")
-    if len(set(out)) != len(out):
-        raise EnsembleError("percentiles", str(given)[:60], "a percentile is given twice")
-    return tuple(sorted(out))
-
-
-def check_backend(backend: object, option: str = "backend") -> str:
-    """``backend`` if it names an engine that can run here, else a one-line error naming
-    ``option`` (the compiled engines need the 'fast' extra)."""
-    from .ensemble import BACKENDS
-
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise EnsembleError(option, repr(backend)[:40] if not isinstance(backend, str)
-                            else backend, f"expected one of {', '.join(BACKENDS)}"
-                            f"{_suggest(str(backend), BACKENDS)}")
-    needs = {"xla": "jax", "numba": "numba"}
-    if backend in needs:
-        import importlib.util
-
-        if importlib.util.find_spec(needs[backend]) is None:
-            raise EnsembleError(option, backend, f"needs {needs[backend]}: pip install "
-                                "'projection[fast]'")
-    return backend
-
-
-def check_fits(d: Design, outputs: Sequence[str], folder: Path | None) -> None:
-    """Refuse, before any work, an ensemble whose arrays or block files cannot fit (memory
-    and disk estimated from the member count; see ``model.budget``)."""
-    memory, disk = budget.ensemble_needs(d.samples, len(d.scenario.years),
-                                         values_per_year(outputs), len(d.keys),
-                                         folder is not None, STREAM_BLOCK,
-                                         max(values_per_year([o]) for o in outputs))
-    budget.check_memory("--samples", d.samples, memory,
-                        "the members in flight and one year of one output across all of "
-                        "them for the percentiles" if folder is not None
-                        else "every member's outputs held in memory")
-    if folder is not None:
-        budget.check_disk("--samples", d.samples, disk, folder,
-                          "the members' block files")
-
+from .requests import (  # noqa: E402, F401  (checks made before any work; re-exported)
+    PER_WORKLOAD_OUTPUTS,
+    check_backend,
+    check_fits,
+    check_percentiles,
+    values_per_year,
+)
 
 # --- running members ----------------------------------------------------------------------------
 
@@ -263,67 +206,6 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
-
-
-def design_sha256(record: Mapping[str, object]) -> str:
-    """The hash of everything that defines an ensemble's members (the scenario's hash, method,
-    seed, sample count, distributions, correlations, years, outputs, block size)."""
-    import hashlib
-
-    text = json.dumps(record, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _block_identity(span: tuple[int, int], record: Mapping[str, object]) -> dict[str, object]:
-    """What a block file records about the members it holds, checked on ``--resume``. The
-    first and last member are text: exact whatever their size."""
-    return {"design_sha256": design_sha256(record), "first_member": str(span[0]),
-            "stop_member": str(span[1]), "seed": str(record.get("seed")),
-            "sample_method": str(record.get("method")),
-            "scenario_sha256": str(record.get("scenario_sha256"))}
-
-
-def _check_block(path: Path, span: tuple[int, int], record: Mapping[str, object],
-                 years: int) -> None:
-    """Refuse, on ``--resume``, a block file that is not the block ``span`` of this design: a
-    renamed block, one from another seed, method, scenario or design, one without the record
-    (written by an older version) or one whose arrays do not have the block's shape."""
-    from .netcdf3 import NetCDFError, read_header
-
-    try:
-        variables, attrs = read_header(path)
-    except (OSError, NetCDFError) as e:
-        raise EnsembleError(path, "", f"not a readable block file ({e}); delete it to run "
-                            "its block again") from None
-    expected = _block_identity(span, record)
-    if "design_sha256" not in attrs:
-        raise EnsembleError(path, "", "records no design (written by an older version); "
-                            "delete the ensemble folder, or run without --resume")
-    named = f"{span[0]:,}-{span[1]:,}"
-    if (attrs.get("first_member"), attrs.get("stop_member")) != (expected["first_member"],
-                                                                 expected["stop_member"]):
-        raise EnsembleError(path, "", f"holds members {attrs.get('first_member')}-"
-                            f"{attrs.get('stop_member')}, not {named} as its name says; delete "
-                            "it to run its block again")
-    for key in ("seed", "sample_method", "scenario_sha256", "design_sha256"):
-        if attrs.get(key) != expected[key]:
-            raise EnsembleError(path, "", f"was made with another {key.replace('_', ' ')} "
-                                f"({str(attrs.get(key))[:20]}, this run: "
-                                f"{str(expected[key])[:20]}); delete it to run its block again")
-    n = span[1] - span[0]
-    for name, shape in (("usable", (n,)), ("calibration_error", (n,)), ("sample", (n,))):
-        if name not in variables or variables[name].shape != shape:
-            raise EnsembleError(path, "", f"variable {name} is missing or not of {n} members; "
-                                "delete it to run its block again")
-    for name in record.get("outputs", []):  # type: ignore[union-attr]
-        if name not in variables or variables[name].shape[0] != years \
-                or variables[name].shape[-1] != n:
-            raise EnsembleError(path, "", f"output {name} is missing or not of {years} years x "
-                                f"{n} members; delete it to run its block again")
-    sample = _read_block(path, ["sample"])[0]
-    if not np.array_equal(sample, np.arange(*span)):
-        raise EnsembleError(path, "", f"its member numbers are not {named}; delete it to run "
-                            "its block again")
 
 
 def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
@@ -445,6 +327,9 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _check_manifest(folder, record, resume)
+        for span in block_spans(design.samples, block_samples):  # every kept block, first
+            if os.path.lexists(folder / _block_name(span)):
+                check_block(folder / _block_name(span), span, record, len(years))
         _write_atomic(folder / MANIFEST, lambda p: _write_text(p, json.dumps(record, indent=1)))
 
     def count(span: tuple[int, int], ok: np.ndarray, miss: np.ndarray) -> None:
@@ -459,7 +344,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
         out, ok, miss = result
         if path is not None:
             _write_block(path, span, years, out, ok, miss, values,
-                         _block_identity(span, record))
+                         block_identity(span, record))
         else:
             for name in outputs:
                 kept[name].append(out[name])
@@ -475,11 +360,10 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
         pending = None  # (span, path, values, future) of the block the engine is running
         for span in block_spans(design.samples, block_samples):
             path = folder / _block_name(span) if folder is not None else None
-            if path is not None and path.exists():
+            if path is not None and os.path.lexists(path):
                 if pending is not None:
                     store(*pending[:3], pending[3].result())
                     pending = None
-                _check_block(path, span, record, len(years))
                 count(span, *_read_block(path, ["usable", "calibration_error"]))
                 continue
             values = design.values(*span)  # while the engine runs the block before

@@ -107,15 +107,18 @@ def owned(executor: Executor) -> Iterator[Executor]:
 
 
 @contextmanager
-def signals_held() -> Iterator[None]:
-    """Block SIGINT and SIGTERM in the calling thread while worker processes start: a started
-    process inherits the blocked signals, so an interrupt during its start-up (before its
-    initializer ignores SIGINT) cannot print a traceback from inside it. The command still
-    receives the signal, at the latest when the mask is restored."""
+def signals_held(terminate: bool = True) -> Iterator[None]:
+    """Block SIGINT (and SIGTERM unless not ``terminate``) in the calling thread while worker
+    processes start: a started process inherits the blocked signals, so an interrupt during
+    its start-up (before its initializer ignores SIGINT) cannot print a traceback from inside
+    it. Threads started meanwhile inherit the mask too (a Dask cluster's event loop, and the
+    worker processes it starts: they never see Ctrl-C at all). The command still receives the
+    signal, at the latest when the mask is restored."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    held = {signal.SIGINT, signal.SIGTERM} if terminate else {signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ not at all. Heavy libraries are imported inside the commands.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -94,9 +95,27 @@ def _executor(dask: bool, scheduler: str | None, backend: str,
         with client:
             yield client.get_executor()
         return
-    with LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with _local_cluster(LocalCluster) as cluster, Client(cluster) as client:
         yield client.get_executor()
+
+
+@contextmanager
+def _local_cluster(make) -> Iterator[object]:
+    """A local Dask cluster whose workers never see Ctrl-C (their processes start with SIGINT
+    blocked: the command reports the interrupt once and closes the cluster) and whose
+    warnings on the way down (a worker killed after its grace) do not reach the terminal."""
+    import logging
+
+    from projection.model.workers import signals_held
+
+    for name in ("distributed", "distributed.nanny", "distributed.worker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # the worker processes' own
+    with signals_held(terminate=False):
+        cluster = make(processes=True, threads_per_worker=1, dashboard_address=None,
+                       preload=["projection.outputs.dask_worker"])
+    with cluster:
+        yield cluster
 
 
 @contextmanager
