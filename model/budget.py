@@ -38,7 +38,8 @@ copy)."""
 
 
 class BudgetError(InputError):
-    """A request that cannot fit: ``str()`` names the option, what it needs and what there is."""
+    """A request that cannot fit: ``str()`` names the option, what it needs and what there is.
+    The checks take the caller's error class (``error=``), as ``model.safe_io`` does."""
 
     def __init__(self, option: str, value: object, message: str) -> None:
         super().__init__(option, str(value), message)
@@ -83,20 +84,20 @@ def free_disk(folder: Path) -> int:
 
 
 def count(option: str, value: object, low: int = 1, high: int = SAMPLES_MAX,
-          what: str = "a whole number") -> int:
+          what: str = "a whole number", error: type[InputError] = BudgetError) -> int:
     """``value`` as an ``int`` in ``low``..``high`` (numpy integers and integral floats
-    accepted), else a one-line :class:`BudgetError` naming ``option``."""
+    accepted), else a one-line ``error`` (the caller's class) naming ``option``."""
     number = whole_number(value)
     if number is None:
-        raise BudgetError(option, _brief(value), f"expected {what} from {low:,} to {high:,}")
+        raise error(option, _brief(value), f"expected {what} from {low:,} to {high:,}")
     if not low <= number <= high:
-        raise BudgetError(option, _brief(number), f"expected {what} from {low:,} to {high:,}")
+        raise error(option, _brief(number), f"expected {what} from {low:,} to {high:,}")
     return number
 
 
-def seed(value: object, option: str = "--seed") -> int:
+def seed(value: object, option: str = "--seed", error: type[InputError] = BudgetError) -> int:
     """A seed in 0..``SEED_MAX``."""
-    return count(option, value, 0, SEED_MAX, "a whole number")
+    return count(option, value, 0, SEED_MAX, "a whole number", error)
 
 
 def _brief(value: object, limit: int = 40) -> str:
@@ -104,20 +105,22 @@ def _brief(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def check_memory(option: str, value: object, need: float, what: str) -> None:
+def check_memory(option: str, value: object, need: float, what: str,
+                 error: type[InputError] = BudgetError) -> None:
     """Refuse a request whose arrays (``need`` bytes) exceed the available memory."""
     have = available_memory()
     if need > have:
-        raise BudgetError(option, f"{value:,}" if isinstance(value, int) else value,
+        raise error(option, f"{value:,}" if isinstance(value, int) else value,
                           f"needs about {size_text(need)} of memory ({what}); "
                           f"{size_text(have)} is available; ask for fewer")
 
 
-def check_disk(option: str, value: object, need: float, folder: Path, what: str) -> None:
+def check_disk(option: str, value: object, need: float, folder: Path, what: str,
+               error: type[InputError] = BudgetError) -> None:
     """Refuse a request whose files (``need`` bytes) exceed the free space under ``folder``."""
     have = free_disk(folder)
     if need > have:
-        raise BudgetError(option, f"{value:,}" if isinstance(value, int) else value,
+        raise error(option, f"{value:,}" if isinstance(value, int) else value,
                           f"needs about {size_text(need)} of disk in {folder} ({what}); "
                           f"{size_text(have)} is free; ask for fewer")
 

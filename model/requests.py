@@ -84,10 +84,12 @@ def check_fits(d: Design, outputs: Sequence[str], folder: Path | None) -> None:
                                          values_per_year(outputs), len(d.keys),
                                          folder is not None, STREAM_BLOCK,
                                          max(values_per_year([o]) for o in outputs))
+    from .uncertainty import EnsembleError
+
     budget.check_memory("--samples", d.samples, memory,
                         "the members in flight and one year of one output across all of "
                         "them for the percentiles" if folder is not None
-                        else "every member's outputs held in memory")
+                        else "every member's outputs held in memory", EnsembleError)
     if folder is not None:
-        budget.check_disk("--samples", d.samples, disk, folder,
-                          "the members' block files")
+        budget.check_disk("--samples", d.samples, disk, folder, "the members' block files",
+                          EnsembleError)

@@ -116,8 +116,8 @@ def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
     if method not in METHODS:
         raise EnsembleError("--method", method, f"expected one of {', '.join(METHODS)}"
                             f"{_suggest(method, METHODS)}")
-    samples = budget.count("--samples", samples)
-    seed = budget.seed(seed)
+    samples = budget.count("--samples", samples, error=EnsembleError)
+    seed = budget.seed(seed, error=EnsembleError)
     declared = scenario.distributions()
     keys = list(declared) if only is None else list(only)
     for key in keys:
@@ -535,7 +535,7 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
         count = int(parts[2])
     except ValueError:
         count = 0
-    if not 2 <= count <= budget.SAMPLES_MAX:
+    if not 2 <= count <= budget.SAMPLES_MAX:  # a whole number: parsed by int() above
         raise EnsembleError("--param", spec, f"N {parts[2].strip()[:40]!r}: expected a whole "
                             f"number of grid points from 2 to {budget.SAMPLES_MAX:,}")
     _check_grid_fits(scenario, key, count, 1)
@@ -562,7 +562,8 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
 
 def _check_grid_fits(scenario: Scenario, key: str, runs: int, values: int) -> None:
     need = budget.runs_needs(runs, len(scenario.years), values, 2)
-    budget.check_memory("--param", key, need, f"{runs:,} runs and their outputs")
+    budget.check_memory("--param", key, need, f"{runs:,} runs and their outputs",
+                        error=EnsembleError)
 
 
 def check_sweep_fits(scenario: Scenario, axes: Sequence[Axis],

@@ -114,7 +114,7 @@ def _check_ranges_fit(scenarios, samples: int) -> None:
             continue
         try:
             check_fits(planned, RANGE_OUTPUTS, None)
-        except budget.BudgetError as exc:
+        except EnsembleError as exc:
             raise budget.BudgetError("--uncertainty", f"{samples:,}", exc.message) from None
 
 

@@ -71,7 +71,8 @@ def check_samples(method: str, samples: int | None) -> int:
         raise EnsembleError("--method", method,
                             f"expected one of {', '.join(SENSITIVITY_METHODS)}{hint}")
     n = DEFAULT_SAMPLES[method] if samples is None else samples
-    n = budget.count("--samples", n, 1, SOBOL_MAX if method == "sobol" else budget.SAMPLES_MAX)
+    n = budget.count("--samples", n, 1, SOBOL_MAX if method == "sobol" else budget.SAMPLES_MAX,
+                     error=EnsembleError)
     if method == "sobol" and (n < 2 or n & (n - 1)):
         lower = 1 << (n.bit_length() - 1)
         raise EnsembleError("--samples", str(n), f"Sobol' indices need a power of two "
@@ -101,7 +102,7 @@ def check_fits(scenario: Scenario, method: str, n: int, parameters: int,
     need = budget.runs_needs(runs, len(scenario.years), values_per_year(outputs), parameters,
                              RESAMPLES if method != "oat" else 0, n)
     budget.check_memory("--samples", n, need, f"{runs:,} runs of {parameters} parameters "
-                        f"and their outputs for {method}")
+                        f"and their outputs for {method}", EnsembleError)
     return runs
 
 
