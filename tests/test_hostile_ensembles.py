@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 import projection
-from projection.model import budget
-from projection.model.errors import ProjectionError, whole_number
+from projection.model.errors import ProjectionError
 from projection.model.scenario import load_scenario
-from projection.model.uncertainty import EnsembleError, design, run_ensemble, uncertainty
+from projection.model.uncertainty import EnsembleError, design, run_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -49,11 +48,15 @@ NOT_WHOLE = [7.5, np.float64(7.5), float("nan"), float("inf"), "7", True, np.boo
 
 @pytest.mark.parametrize("value", WHOLE, ids=repr)
 def test_whole_numbers_of_every_numeric_type_are_accepted(value):
+    from projection.model.errors import whole_number
+
     assert whole_number(value) == 7 and type(whole_number(value)) is int
 
 
 @pytest.mark.parametrize("value", NOT_WHOLE, ids=repr)
 def test_values_that_are_not_whole_numbers_are_refused(value):
+    from projection.model.errors import whole_number
+
     assert whole_number(value) is None
 
 
@@ -170,6 +173,8 @@ def test_a_sweep_given_one_string_sweeps_that_key():
 ], ids=["in memory", "streamed", "sobol", "morris", "sweep"])
 def test_a_request_larger_than_the_memory_is_refused_before_any_run(
         monkeypatch, tmp_path, baseline, available, call):
+    from projection.model import budget
+
     monkeypatch.setattr(budget, "available_memory", lambda: available)
     ran = []
     monkeypatch.setattr("projection.model.uncertainty.simulate",
@@ -184,6 +189,8 @@ def test_a_request_larger_than_the_memory_is_refused_before_any_run(
 @pytest.mark.parametrize("free", [0, 2**20, 2**30])
 def test_block_files_larger_than_the_free_disk_are_refused_before_any_run(
         monkeypatch, tmp_path, baseline, free):
+    from projection.model import budget
+
     monkeypatch.setattr(budget, "free_disk", lambda folder: free)
     with pytest.raises(ProjectionError) as caught:
         projection.uncertainty(baseline, samples=5_000_000, folder=tmp_path / "ens", **NUMPY)
@@ -203,6 +210,7 @@ def test_the_disk_estimate_matches_the_block_files_written(baseline, tmp_path):
     d = design(baseline, 4000, 1)
     run_ensemble(d, outputs, tmp_path, backend="numpy", block_samples=2000)
     written = sum(p.stat().st_size for p in tmp_path.glob("block_*.nc"))
+    from projection.model import budget
     from projection.model.uncertainty import values_per_year
 
     estimate = budget.ensemble_needs(4000, len(baseline.years), values_per_year(outputs),
