@@ -90,8 +90,10 @@ def count(option: str, value: object, low: int = 1, high: int = SAMPLES_MAX,
     number = whole_number(value)
     if number is None:
         raise error(option, _brief(value), f"expected {what} from {low:,} to {high:,}")
-    if not low <= number <= high:
-        raise error(option, _brief(number), f"expected {what} from {low:,} to {high:,}")
+    if number < low:
+        raise error(option, _brief(number), f"expected {what} of at least {low:,}")
+    if number > high:
+        raise error(option, _brief(number), f"expected {what} of at most {high:,}")
     return number
 
 

@@ -89,7 +89,7 @@ def test_ensemble_sizes_and_seeds_may_be_numpy_integers(baseline, samples, seed)
 def test_sizes_and_seeds_out_of_range_are_one_line_naming_the_option(baseline, option, call):
     with pytest.raises(EnsembleError) as caught:
         call(baseline)
-    one_line(caught.value, option, "expected a whole number from")
+    one_line(caught.value, option, "expected a whole number")
 
 
 # --- the Python API: every error a ProjectionError ------------------------------------------------
