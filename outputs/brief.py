@@ -914,23 +914,29 @@ LINK_SCHEMES = re.compile(r"\b(javascript|vbscript|data|file)(\s*):", re.IGNOREC
 the colon is escaped, so no viewer can take the text for a link."""
 
 
-def md_text(text: str) -> str:
+def md_text(text: str, *, line_start: bool = True) -> str:
     """``text`` (a title, a source, a label: anything from a scenario file or the model) as
     Markdown that shows exactly that text: no emphasis, link, image, raw HTML, entity or
-    line structure of its own, and no link to a ``javascript:``-like scheme."""
-    text = " ".join(str(text).split())  # one line: no headings or lists from newlines
+    line structure of its own, and no link to a ``javascript:``-like scheme. ``line_start``:
+    the text begins a line (a list, quotation or heading marker there is escaped too)."""
+    text = re.sub(r"[\r\n\t\f\v]+", " ", str(text))  # one line: no headings from newlines
     text = MD_SPECIAL.sub(r"\\\1", text)
     text = LINK_SCHEMES.sub(lambda m: f"{m.group(1)}{m.group(2)}\\:", text)
+    if not line_start:
+        return text
     return MD_LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), text,
                              count=1)
 
 
 def _md_parts(parts: Iterable[Inline]) -> str:
-    return "".join(md_text(p.text if isinstance(p, Num) else p) for p in parts)
+    joined = "".join(md_text(p.text if isinstance(p, Num) else p, line_start=False)
+                     for p in parts)
+    return MD_LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), joined,
+                             count=1)
 
 
 def _md_cell(cell: Inline | tuple[Inline, ...]) -> str:
-    return "".join(md_text(p.text if isinstance(p, Num) else p) for p in _cell_parts(cell))
+    return _md_parts(_cell_parts(cell))
 
 
 def _md_block(block: Block) -> str:
@@ -942,14 +948,14 @@ def _md_block(block: Block) -> str:
         return "\n".join(f"- {_md_parts(i)}" for i in block.items)
     if isinstance(block, Table):
         numeric = block.numeric or (False,) * len(block.header)
-        lines = [f"*{md_text(block.caption)}*", "",
+        lines = [f"*{md_text(block.caption, line_start=False)}*", "",
                  "| " + " | ".join(md_text(h) for h in block.header) + " |",
                  "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
         return "\n".join(lines)
     chart = block.chart
-    return (f"**Chart: {md_text(chart.title)}** (drawn in the HTML version of this briefing)"
-            f"\n\n> {md_text(chart.alt)}\n\n{md_text(chart.source)}")
+    return (f"**Chart: {md_text(chart.title, line_start=False)}** (drawn in the HTML version "
+            f"of this briefing)\n\n> {md_text(chart.alt)}\n\n{md_text(chart.source)}")
 
 
 def render_markdown(b: Briefing, content: Sequence[Block]) -> str:

@@ -351,3 +351,22 @@ def test_pool_workers_die_with_a_parent_killed_by_sigkill(context, death_signal)
     parent.kill()
     parent.wait(10)
     assert_nothing_left(workers)
+
+
+def test_the_briefs_markdown_carries_no_html_or_links_from_hostile_titles_and_sources(user):
+    pytest.importorskip("matplotlib")
+    from markdown_it import MarkdownIt
+
+    (user / "evil.toml").write_text(
+        '[scenario]\ntitle = "<script>alert(1)</script> [x](javascript:alert(1))"\n'
+        'description = "<img src=x onerror=alert(1)> *bold* [y](javascript:alert(2))"\n'
+        'extends = "baseline"\n[facility]\nai_pue_target = { value = "1.2", source = '
+        '"<iframe src=javascript:alert(3)></iframe> [z](JavaScript:alert(4)) &#106;s" }\n',
+        encoding="utf-8")
+    done = projection("brief", "evil.toml", "-o", "brief.html", cwd=user)
+    assert done.returncode == 0, done.stderr
+    markdown = (user / "brief.md").read_text(encoding="utf-8")
+    assert "alert(1)" in markdown and "alert(3)" in markdown  # the text is there, as text
+    rendered = MarkdownIt("commonmark").enable("table").render(markdown).lower()
+    for markup in ("<script", "<img", "<iframe", 'href="javascript', "<em>bold"):
+        assert markup not in rendered, markup
