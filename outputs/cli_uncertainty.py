@@ -434,8 +434,9 @@ def _check_sensitivity_first(loaded, folder: Path, method: str, base: int, seed:
                              chosen: Sequence[str], second_order: bool) -> None:
     """Before any work: the seed, the memory the design needs, and the files to write."""
     from projection.model.uncertainty import design
-    from projection.validation.sensitivity import check_fits
+    from projection.validation.sensitivity import check_fits, check_totals
 
+    check_totals(chosen)
     parameters = len(design(loaded, 1, seed, "random").keys)
     check_fits(loaded, method, base, parameters, chosen, second_order)
     charts = ("tornado_",) if method == "oat" else ("bars_",)

@@ -46,7 +46,7 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM")
 
 _owner_pid: int | None = None
 _interrupted = False
-_signal_received = signal.SIGINT
+_signal_received: int = signal.SIGINT
 _redelivered = 0
 _default_unraisable = sys.unraisablehook
 

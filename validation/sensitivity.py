@@ -82,6 +82,20 @@ def check_samples(method: str, samples: int | None) -> int:
     return n
 
 
+def check_totals(outputs: Sequence[str]) -> tuple[str, ...]:
+    """``outputs`` if each has one value a year (indices are per output and year), else a
+    one-line error naming the first that has a value per workload."""
+    from projection.model.uncertainty import PER_WORKLOAD_OUTPUTS
+
+    for name in outputs:
+        if name in PER_WORKLOAD_OUTPUTS:
+            hint = ("chat_energy_per_request" if name == "energy_per_request"
+                    else "ai_requests_per_day_total")
+            raise EnsembleError("--output", name, f"has a value per workload; choose an output "
+                                f"with one value a year, such as {hint}")
+    return tuple(outputs)
+
+
 def run_count(method: str, n: int, parameters: int, second_order: bool = False) -> int:
     """Model runs of a design: Sobol' N (D + 2) or N (2 D + 2), Morris r (D + 1), one at a
     time 2 D + 1."""
@@ -225,11 +239,7 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "sobol", samples:
 
     scenario = as_scenario(scenario)
     n = check_samples(method, samples)
-    chosen = check_outputs(outputs)
-    for name in chosen:
-        if name in ("ai_requests_per_day", "request_share"):
-            raise EnsembleError("--output", name, "has a value per workload; choose a total "
-                                "such as ai_requests_per_day_total")
+    chosen = check_totals(check_outputs(outputs))
     d = design(scenario, 1, seed, "random", keys)
     check_backend(backend)
     check_fits(scenario, method, n, len(d.keys), chosen, second_order)
