@@ -112,16 +112,21 @@ def _write_problem(folder: Path) -> str | None:
     """Why no file can be created in ``folder`` (tried with a hidden empty file, removed at
     once: permission bits say nothing to root or of a read-only file system), or None."""
     probe = folder / f".projection-write-test-{os.urandom(6).hex()}"
-    with deferred_interrupts():  # never left behind by a Ctrl-C between the two calls
+    ours = True  # removed whatever stops us once it may exist
+    with deferred_interrupts():
         try:
-            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # someone's file of that name: never removed
+            ours = False
         except OSError as exc:
+            ours = False
             return exc.strerror or type(exc).__name__
-        os.close(fd)
-        try:
-            os.unlink(probe)
-        except OSError:
-            pass
+        finally:
+            if ours:
+                try:
+                    os.unlink(probe)
+                except OSError:
+                    pass
     return None
 
 
