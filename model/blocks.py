@@ -14,7 +14,7 @@ import numpy as np
 
 
 def _error(where: Path | str, message: str) -> Exception:
-    from .uncertainty import EnsembleError
+    from .requests import EnsembleError
 
     return EnsembleError(where, "", message)
 

@@ -7,21 +7,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import budget
+from .errors import InputError
+from .integrate import BLOCK_SAMPLES
 from .parameters import WORKLOADS
 from .scenario import _suggest
 
-if TYPE_CHECKING:
-    from .uncertainty import Design
+STREAM_BLOCK = 10 * BLOCK_SAMPLES
+"""Samples per block written to disk: a multiple of the engine's block, so that every engine
+block but the very last has one shape (a compiled backend then loads one program)."""
+
+
+class EnsembleError(InputError):
+    """An ensemble request that cannot be run (no uncertain parameter, a bad option, a folder
+    that holds another ensemble); ``str()`` names the option and what was expected."""
+
+    def __init__(self, where: Path | str, key: str, message: str) -> None:
+        super().__init__(where, key, message)
 
 
 def _error(where: Path | str, key: str, message: str) -> Exception:
-    from .uncertainty import EnsembleError
-
     return EnsembleError(where, key, message)
 
 
@@ -75,17 +83,13 @@ def check_backend(backend: object, option: str = "backend") -> str:
     return backend
 
 
-def check_fits(d: Design, outputs: Sequence[str], folder: Path | None) -> None:
+def check_fits(d, outputs: Sequence[str], folder: Path | None) -> None:
     """Refuse, before any work, an ensemble whose arrays or block files cannot fit (memory
     and disk estimated from the member count; see ``model.budget``)."""
-    from .uncertainty import STREAM_BLOCK
-
     memory, disk = budget.ensemble_needs(d.samples, len(d.scenario.years),
                                          values_per_year(outputs), len(d.keys),
                                          folder is not None, STREAM_BLOCK,
                                          max(values_per_year([o]) for o in outputs))
-    from .uncertainty import EnsembleError
-
     budget.check_memory("--samples", d.samples, memory,
                         "the members in flight and one year of one output across all of "
                         "them for the percentiles" if folder is not None

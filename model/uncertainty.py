@@ -23,9 +23,9 @@ import numpy as np
 from . import budget
 from .blocks import block_identity, check_block
 from .ensemble import parameter_samples, simulate
-from .errors import InputError
 from .integrate import BLOCK_SAMPLES, CALIBRATION_TOLERANCE
 from .parameters import WORKLOADS
+from .requests import STREAM_BLOCK, EnsembleError
 from .results import OUTPUT_BY_NAME
 from .sampling import METHODS, Distribution, sample
 from .scenario import Scenario, _suggest, all_keys, check_bounds, parameter_for_key
@@ -45,21 +45,10 @@ HEADLINE_OUTPUTS: tuple[str, ...] = (
 )
 """The outputs an ensemble keeps unless told otherwise: the terminal's headline figures."""
 PERCENTILES: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
-STREAM_BLOCK = 10 * BLOCK_SAMPLES
-"""Samples per block written to disk: a multiple of the engine's block, so that every engine
-block but the very last has one shape (a compiled backend then loads one program)."""
 PERCENTILE_PASS_BYTES = 128 * 2**20
 """Most bytes of one output held at once while the percentiles are computed from disk."""
 BLOCKS_FOLDER = "ensemble"
 MANIFEST = "manifest.json"
-
-
-class EnsembleError(InputError):
-    """An ensemble request that cannot be run (no uncertain parameter, a bad option, a folder
-    that holds another ensemble); ``str()`` names the option and what was expected."""
-
-    def __init__(self, where: Path | str, key: str, message: str) -> None:
-        super().__init__(where, key, message)
 
 
 # --- what to sample ------------------------------------------------------------------------------
