@@ -56,7 +56,7 @@ def check_block(path: Path, span: tuple[int, int], record: Mapping[str, object],
     named = f"{span[0]:,}-{span[1]:,}"
     if (attrs.get("first_member"), attrs.get("stop_member")) != (expected["first_member"],
                                                                  expected["stop_member"]):
-        theirs = "-".join(f"{int(v):,}" if str(v).isdigit() else str(v)[:20] for v in (
+        theirs = "-".join(f"{int(str(v)):,}" if str(v).isdigit() else str(v)[:20] for v in (
             attrs.get("first_member"), attrs.get("stop_member")))
         raise _error(path, f"holds members {theirs}, not {named} as its name says; "
                             "delete it to run its block again")
@@ -70,7 +70,8 @@ def check_block(path: Path, span: tuple[int, int], record: Mapping[str, object],
         if name not in variables or variables[name].shape != shape:
             raise _error(path, f"variable {name} is missing or not of {n} members; "
                                 "delete it to run its block again")
-    for name in record.get("outputs", []):  # type: ignore[union-attr]
+    outputs = record.get("outputs", [])
+    for name in outputs if isinstance(outputs, list) else []:
         if name not in variables or variables[name].shape[0] != years \
                 or variables[name].shape[-1] != n:
             raise _error(path, f"output {name} is missing or not of {years} years x "

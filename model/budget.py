@@ -112,8 +112,8 @@ def check_memory(option: str, value: object, need: float, what: str,
     """Refuse a request whose arrays (``need`` bytes) exceed the available memory."""
     have = available_memory()
     if need > have:
-        raise error(option, f"{value:,}" if isinstance(value, int) else value,
-                          f"needs about {size_text(need)} of memory ({what}); "
+        raise error(option, f"{value:,}" if isinstance(value, int) else str(value),
+                    f"needs about {size_text(need)} of memory ({what}); "
                           f"{size_text(have)} is available; ask for fewer")
 
 
@@ -122,7 +122,7 @@ def check_disk(option: str, value: object, need: float, folder: Path, what: str,
     """Refuse a request whose files (``need`` bytes) exceed the free space under ``folder``."""
     have = free_disk(folder)
     if need > have:
-        raise error(option, f"{value:,}" if isinstance(value, int) else value,
+        raise error(option, f"{value:,}" if isinstance(value, int) else str(value),
                           f"needs about {size_text(need)} of disk in {folder} ({what}); "
                           f"{size_text(have)} is free; ask for fewer")
 
