@@ -168,8 +168,16 @@ def compare(
     """Run several scenarios and stack them along a ``scenario`` dimension (the years that all
     of them cover); ``params`` applies to every one of them."""
     from projection.model.run import compare as compare_scenarios
-    from projection.model.scenario import find_scenario
+    from projection.model.scenario import ScenarioError, find_scenario
 
-    paths = [find_scenario(s) for s in scenarios]
+    if isinstance(scenarios, str | Path):  # one name, not its letters
+        raise ScenarioError("compare", "", f"got {str(scenarios)[:60]!r}; expected a list of "
+                            "scenario names or files, e.g. ['baseline', 'high_growth']")
+    try:
+        given = list(scenarios)
+    except TypeError:
+        raise ScenarioError("compare", "", f"got {type(scenarios).__name__}; expected a list "
+                            "of scenario names or files") from None
+    paths = [find_scenario(s) for s in given]
     return compare_scenarios(paths, end_year=end_year, substeps_per_year=substeps,
                              overrides=params)

@@ -55,6 +55,14 @@ class SampleError(InputError):
         super().__init__(TABLE, key, message)
 
 
+class OptionError(InputError, ValueError):
+    """An argument of :func:`simulate` or :func:`parameter_samples` outside its choices
+    (``backend=``, ``units=``, ``invalid=``); a ``ValueError`` too, as it always was."""
+
+    def __init__(self, option: str, value: object, message: str) -> None:
+        super().__init__(option, repr(value)[:60], message)
+
+
 class KeepError(InputError):
     """``keep=`` names an output the catalogue does not have."""
 
@@ -218,9 +226,9 @@ def parameter_samples(
     from .scenario import _suggest, all_keys, model_value, parameter_for_key
 
     if units not in ("parameter", "base"):
-        raise ValueError(f"units={units!r}: expected 'parameter' or 'base'")
+        raise OptionError("units", units, "expected 'parameter' or 'base'")
     if invalid not in ("raise", "mask"):
-        raise ValueError(f"invalid={invalid!r}: expected 'raise' or 'mask'")
+        raise OptionError("invalid", invalid, "expected 'raise' or 'mask'")
     known = all_keys()
     base: dict[str, np.ndarray] = {}
     for key, column in _columns(values):
@@ -262,8 +270,8 @@ def parameter_samples(
 
 def resolve_backend(backend: str) -> str:
     """The engine ``backend`` names: ``auto`` is numba when it is installed, else numpy."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise OptionError("backend", backend, f"expected one of {', '.join(BACKENDS)}")
     if backend == "auto":
         import importlib.util
 
@@ -283,7 +291,7 @@ def _block_runner(backend: str) -> Callable[..., RawResult]:
         from . import xla
 
         return xla.simulate_block
-    raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    raise OptionError("backend", backend, f"expected one of {', '.join(BACKENDS)}")
 
 
 def check_keep(keep: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -371,7 +379,10 @@ def default_executor(blocks: int, workers: int | None = None) -> Executor | None
         return None
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
+    from .workers import init_arguments, worker_init
+
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"),
+                               initializer=worker_init, initargs=init_arguments())
 
 
 def simulate(
@@ -420,8 +431,9 @@ def simulate(
         return _run_on(executor, task, blocks)
     if backend == "numba":
         from .kernel import block_threads
+        from .workers import owned
 
-        with block_threads(len(spans), workers) as threads:
+        with owned(block_threads(len(spans), workers)) as threads:
             if names is None:  # every output: the blocks write into one set of tables
                 from .kernel import OutputTables, simulate_block
 
@@ -434,8 +446,13 @@ def simulate(
     pool = default_executor(len(spans), workers)
     if pool is None:
         return join_blocks([task(b) for b in blocks])
-    with pool:
-        return _run_on(pool, task, blocks)
+    from .workers import owned, signals_held
+
+    with owned(pool):
+        with signals_held():  # the pool forks its workers on the first submit
+            first = pool.submit(task, next(blocks))
+        futures = [first, *(pool.submit(task, block) for block in blocks)]
+        return join_blocks([f.result() for f in futures])
 
 
 def _run_on(executor: Executor, task: Callable[..., RawResult], blocks: Iterable) -> RawResult:

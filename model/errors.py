@@ -60,3 +60,20 @@ class InfeasibleStartError(InputError):
     """Inputs that admit no start state: the installed accelerators at the start utilisation
     draw the whole start-year total, or generative requests need more of the fleet than the
     start utilisation leaves. ``str()`` is the one-line message for the user."""
+
+
+def whole_number(value: object) -> int | None:
+    """``value`` as a Python ``int`` when it is a whole number: an ``int`` (not a ``bool``),
+    a numpy integer, or a finite float (Python's or numpy's) with no fractional part
+    (``5.0``); None for anything else (text, ``2.5``, NaN, infinity, ``True``)."""
+    import numbers
+
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if number == number and abs(number) != float("inf") and number.is_integer():
+            return int(number)
+    return None

@@ -237,7 +237,7 @@ HEADER_LIMIT = 1 << 24
 def read_header(path: Path | str) -> tuple[dict[str, Variable], dict[str, Any]]:
     """The variables (name -> :class:`Variable`) and global attributes of a file written as
     NetCDF classic without a record dimension. Raises :class:`NetCDFError` (or OSError)."""
-    with open(path, "rb") as fh:
+    with _open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
         length = min(size, 1 << 16)  # the header is read, not the whole file
         while True:
@@ -249,6 +249,21 @@ def read_header(path: Path | str) -> tuple[dict[str, Variable], dict[str, Any]]:
                 if length >= min(size, HEADER_LIMIT):
                     raise NetCDFError("the header is truncated") from None
                 length = min(size, HEADER_LIMIT, length * 16)
+
+
+def _open_regular(path: Path | str):
+    """``path`` opened for reading if it is a regular file; a pipe, a device, a socket or a
+    folder is refused without blocking (opened non-blocking, then checked)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NetCDFError("not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class _Short(NetCDFError):
@@ -306,7 +321,7 @@ def read_variable(path: Path | str, name: str, header: Mapping[str, Variable] | 
     row = math.prod(var.shape[1:])
     count = len(first) * row
     shape = (len(first), *var.shape[1:]) if var.shape else ()
-    with open(path, "rb") as fh:
+    with _open_regular(path) as fh:
         fh.seek(var.begin + first.start * row * var.dtype.itemsize)
         values = np.fromfile(fh, dtype=var.dtype, count=count)
     if values.size != count:

@@ -103,6 +103,21 @@ def binding_constraint(raw: RawResult) -> np.ndarray:
     return np.where(deferred, code, 0.0)
 
 
+def _per_request(raw: RawResult, workload: int | None = None) -> np.ndarray:
+    """Facility energy per served request, by workload (or of ``workload``): the year's
+    generative energy over its served requests; in a year when a workload serves no request
+    (a request share of zero) that ratio is 0/0, and the energy one request would take on the
+    installed fleet on 1 January (its FLOP over the fleet's FLOP per joule, with the idle
+    share, host overhead and cooling: ``dynamics`` auxiliary ``energy_per_request``) stands
+    in: the physics is defined without the requests."""
+    pick = slice(None) if workload is None else workload
+    energy = raw.flows["generative_energy"][:, pick]
+    served = raw.flows["served_requests"][:, pick]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = energy / served
+    return np.where(served > 0, ratio, raw.auxiliaries["energy_per_request"][:, pick])
+
+
 def _per_household(raw: RawResult) -> np.ndarray:
     household_year = raw.parameters["household_electricity"][None, :] * SECONDS_PER_YEAR
     return raw.flows["ai_facility_energy"] / household_year
@@ -232,12 +247,11 @@ OUTPUTS: tuple[Output, ...] = (
     Output("energy_per_request", DERIVED, "Wh",
            "Facility electricity of one request of the workload on the installed fleet over the "
            "year (idle share, host overhead and cooling included)",
-           _ratio("generative_energy", "served_requests"), "J"),
+           _per_request, "J"),
     Output("chat_energy_per_request", DERIVED, "Wh",
            "Facility electricity of the year's average chat request (large text model, its "
            "prompt lengthening) on the installed fleet",
-           lambda raw: raw.flows["generative_energy"][:, CHAT]
-           / raw.flows["served_requests"][:, CHAT], "J"),
+           lambda raw: _per_request(raw, CHAT), "J"),
     Output("reference_request_energy", STOCK, "Wh",
            "Facility electricity of a fixed reference request (the start year's chat request: "
            "its prompt and response tokens on the large text model) on the installed fleet",

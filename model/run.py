@@ -135,6 +135,9 @@ def compare(paths: Sequence[Path | str], **overrides) -> xr.Dataset:
     """Run several scenarios and stack them along a ``scenario`` dimension."""
     import xarray as xr
 
+    if not paths:
+        raise ScenarioError("compare", "", "no scenario given; expected one or more scenario "
+                            "names or files")
     scenarios = [load_scenario(p, **overrides) for p in paths]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):

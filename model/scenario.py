@@ -24,6 +24,7 @@ import numpy as np
 
 from projection.scenario_files import FOLDER, shipped
 
+from .errors import whole_number
 from .parameters import (
     MIX_SHARES,
     PARAMETERS,
@@ -245,8 +246,10 @@ def _brief(value: Any, limit: int = 60) -> str:
 
 
 def _int_setting(path: Path, key: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(path, key, f"got {value!r}, expected a whole number")
+    number = whole_number(value)
+    if number is None:
+        raise ScenarioError(path, key, f"got {_brief(value)}, expected a whole number")
+    value = number
     if not low <= value <= high:
         raise ScenarioError(path, key, f"got {value}, expected a value from {low} to {high}")
     return value

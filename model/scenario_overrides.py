@@ -15,6 +15,7 @@ from typing import Any
 from .scenario_entries import Entry, _parse_entry
 from .scenario_keys import ScenarioError, _suggest, all_keys
 from .scenario_ranges import with_parent_range
+from .scenario_schedules import _brief
 from .settings import OPTION as SET_OPTION
 from .settings import SOURCE as SET_SOURCE
 from .settings import parse_setting
@@ -31,7 +32,14 @@ def override_entries(overrides: Mapping[str, Any], loaded: Mapping[str, Entry],
     entries = {}
     known = all_keys()
     source = SET_SOURCE if origin == SET_OPTION else OVERRIDE_SOURCE
+    if not isinstance(overrides, Mapping):
+        raise ScenarioError(origin, "", f"got {_brief(overrides)}, expected a mapping of "
+                            "scenario keys to values, e.g. {'demand.adoption_growth': "
+                            "'40 %/yr'}")
     for key, raw in overrides.items():
+        if not isinstance(key, str):
+            raise ScenarioError(origin, _brief(key), "expected a scenario key (text), e.g. "
+                                "'demand.adoption_growth'")
         if key not in known:
             raise ScenarioError(origin, str(key), f"unknown key{_suggest(str(key), known)}")
         if isinstance(raw, str) and ";" in raw:  # the short form of a schedule, as --set

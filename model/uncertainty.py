@@ -21,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import budget
+from .blocks import block_identity, check_block
 from .ensemble import parameter_samples, simulate
-from .errors import InputError
 from .integrate import BLOCK_SAMPLES, CALIBRATION_TOLERANCE
 from .parameters import WORKLOADS
+from .requests import STREAM_BLOCK, EnsembleError
 from .results import OUTPUT_BY_NAME
 from .sampling import METHODS, Distribution, sample
 from .scenario import Scenario, _suggest, all_keys, check_bounds, parameter_for_key
@@ -44,9 +46,6 @@ HEADLINE_OUTPUTS: tuple[str, ...] = (
 )
 """The outputs an ensemble keeps unless told otherwise: the terminal's headline figures."""
 PERCENTILES: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
-STREAM_BLOCK = 10 * BLOCK_SAMPLES
-"""Samples per block written to disk: a multiple of the engine's block, so that every engine
-block but the very last has one shape (a compiled backend then loads one program)."""
 IN_FLIGHT = 2
 """Blocks of an ensemble submitted at once: while the engine runs one, the next one's inputs
 are checked and its engine blocks queue behind, so the cores do not wait between blocks for
@@ -60,14 +59,6 @@ USABLE = "usable"
 LEFT_OUT = ("members whose run is not finite or whose start year misses its calibration "
             "targets")
 """Which members the percentiles leave out (recorded in an ensemble's manifest)."""
-
-
-class EnsembleError(InputError):
-    """An ensemble request that cannot be run (no uncertain parameter, a bad option, a folder
-    that holds another ensemble); ``str()`` names the option and what was expected."""
-
-    def __init__(self, where: Path | str, key: str, message: str) -> None:
-        super().__init__(where, key, message)
 
 
 # --- what to sample ------------------------------------------------------------------------------
@@ -124,10 +115,8 @@ def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
     if method not in METHODS:
         raise EnsembleError("--method", method, f"expected one of {', '.join(METHODS)}"
                             f"{_suggest(method, METHODS)}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise EnsembleError("--samples", str(samples), "expected a whole number of at least 1")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise EnsembleError("--seed", str(seed), "expected a whole number of at least 0")
+    samples = budget.count("--samples", samples, error=EnsembleError)
+    seed = budget.seed(seed, error=EnsembleError)
     declared = scenario.distributions()
     keys = list(declared) if only is None else list(only)
     for key in keys:
@@ -144,13 +133,27 @@ def design(scenario: Scenario, samples: int, seed: int = 0, method: str = "lhs",
 
 def check_outputs(names: Iterable[str] | None) -> tuple[str, ...]:
     """Output names (default: the headline outputs), each checked against the catalogue."""
+    if isinstance(names, str):  # one name, not its letters
+        names = [names]
     chosen = tuple(HEADLINE_OUTPUTS if not names else names)
-    for name in chosen:
+    for i, name in enumerate(chosen):
+        if not isinstance(name, str):
+            raise EnsembleError("--output", repr(name)[:40], "expected the name of an output")
         if name not in OUTPUT_BY_NAME:
             raise EnsembleError("--output", name,
                                 f"no such output{_suggest(name, list(OUTPUT_BY_NAME))}")
+        if name in chosen[:i]:
+            raise EnsembleError("--output", name, "given twice; name each output once")
     return chosen
 
+
+from .requests import (  # noqa: E402, F401  (checks made before any work; re-exported)
+    PER_WORKLOAD_OUTPUTS,
+    check_backend,
+    check_fits,
+    check_percentiles,
+    values_per_year,
+)
 
 # --- running members ----------------------------------------------------------------------------
 
@@ -191,13 +194,18 @@ def _block_name(span: tuple[int, int]) -> str:
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    temporary = None
     try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                         dir=path.parent)
+        os.close(fd)
         write(Path(temporary))
         os.replace(temporary, path)
+    except OSError as exc:  # named by the file meant, never by the temporary one
+        raise EnsembleError(path, "", f"cannot be written ({exc.strerror or 'error'})") from None
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -206,7 +214,8 @@ def _write_text(path: Path, text: str) -> None:
 
 def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
                  values: Mapping[str, np.ndarray], ok: np.ndarray, miss: np.ndarray,
-                 parameters: Mapping[str, np.ndarray]) -> None:
+                 parameters: Mapping[str, np.ndarray],
+                 identity: Mapping[str, object] | None = None) -> None:
     """One finished block as a NetCDF classic file (``model.netcdf3``: a few header fields
     and the arrays, with none of HDF5's per-variable work; xarray reads it)."""
     from .netcdf3 import INT32, Array, write_netcdf3
@@ -224,7 +233,7 @@ def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
     for name, v in values.items():
         dims = ("year", "workload", "sample") if v.ndim == 3 else ("year", "sample")
         arrays[name] = Array(dims, v, {"units": OUTPUT_BY_NAME[name].unit})
-    _write_atomic(path, lambda target: write_netcdf3(target, arrays, {}))
+    _write_atomic(path, lambda target: write_netcdf3(target, arrays, dict(identity or {})))
 
 
 def _read_block(path: Path, names: Sequence[str], years: slice = slice(None),
@@ -300,12 +309,15 @@ class Ensemble:
 
 def _check_manifest(folder: Path, record: Mapping[str, object], resume: bool) -> None:
     """Refuse a folder holding another ensemble; without ``resume``, clear this one's blocks."""
+    from .safe_io import read_text
+
     manifest = folder / MANIFEST
     blocks = sorted(folder.glob("block_*.nc"))
-    if manifest.exists():
-        try:
-            previous = json.loads(manifest.read_text())
-        except (OSError, ValueError):
+    if os.path.lexists(manifest):
+        try:  # a regular file only: a pipe in its place would block for ever
+            previous = json.loads(read_text(manifest, what="an ensemble manifest (.json)",
+                                            error=EnsembleError))
+        except ValueError:
             previous = None
         if previous != json.loads(json.dumps(record)):
             raise EnsembleError(folder, MANIFEST, "holds an ensemble made from other inputs "
@@ -345,6 +357,9 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _check_manifest(folder, record, resume)
+        for span in block_spans(design.samples, block_samples):  # every kept block, first
+            if os.path.lexists(folder / _block_name(span)):
+                check_block(folder / _block_name(span), span, record, len(years))
         _write_atomic(folder / MANIFEST, lambda p: _write_text(p, json.dumps(record, indent=1)))
 
     def count(span: tuple[int, int], ok: np.ndarray, miss: np.ndarray) -> None:
@@ -358,18 +373,21 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     def store(span, path, values, result) -> None:
         out, ok, miss = result
         if path is not None:
-            _write_block(path, span, years, out, ok, miss, values)
+            _write_block(path, span, years, out, ok, miss, values,
+                         block_identity(span, record))
         else:
             for name in outputs:
                 kept[name].append(out[name])
             usable.append(ok)
         count(span, ok, miss)
 
-    with ExitStack() as stack:
+    from .workers import owned
+
+    with ExitStack() as stack:  # on the way out the pool stops first, then the runner
+        runner = stack.enter_context(owned(ThreadPoolExecutor(max_workers=IN_FLIGHT)))
         if executor is None:
             pool = local_pool(backend, design.samples)
-            executor = stack.enter_context(pool) if pool is not None else None
-        runner = stack.enter_context(ThreadPoolExecutor(max_workers=IN_FLIGHT))
+            executor = stack.enter_context(owned(pool)) if pool is not None else None
         # (span, path, values, future) of the blocks submitted, oldest first
         pending: deque[tuple[tuple[int, int], Path | None, dict, Future]] = deque()
 
@@ -379,7 +397,7 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
 
         for span in block_spans(design.samples, block_samples):
             path = folder / _block_name(span) if folder is not None else None
-            if path is not None and path.exists():
+            if path is not None and os.path.lexists(path):
                 while pending:
                     finish_oldest()
                 count(span, *_read_block(path, ["usable", "calibration_error"]))
@@ -423,7 +441,10 @@ def local_pool(backend: str = "auto", samples: int | None = None,
         return block_threads(blocks, count)
     pool = xla_workers(count) if backend == "xla" else default_executor(blocks, count)
     if pool is not None:
-        list(pool.map(abs, range(count)))  # start every worker now
+        from .workers import signals_held
+
+        with signals_held():
+            list(pool.map(abs, range(count)))  # start every worker now
     return pool
 
 
@@ -524,6 +545,9 @@ def uncertainty(scenario: Scenario | str | Path, samples: int, seed: int = 0,
     scenario = as_scenario(scenario)
     chosen = check_outputs(outputs)
     d = design(scenario, samples, seed, method)
+    percentiles = check_percentiles(percentiles)
+    check_backend(backend)
+    check_fits(d, chosen, folder)
     ensemble = run_ensemble(d, chosen, folder, resume=resume, executor=executor,
                             backend=backend, progress=progress)
     ds = ensemble_percentiles(ensemble, percentiles)
@@ -568,9 +592,10 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
         count = int(parts[2])
     except ValueError:
         count = 0
-    if count < 2:
-        raise EnsembleError("--param", spec, f"N {parts[2]!r}: expected a whole number of at "
-                            "least 2 (grid points)")
+    if not 2 <= count <= budget.SAMPLES_MAX:  # a whole number: parsed by int() above
+        raise EnsembleError("--param", spec, f"N {parts[2].strip()[:40]!r}: expected a whole "
+                            f"number of grid points from 2 to {budget.SAMPLES_MAX:,}")
+    _check_grid_fits(scenario, key, count, 1)
     ends = []
     for text in parts[:2]:
         try:
@@ -592,6 +617,23 @@ def sweep_axis(scenario: Scenario, spec: str) -> Axis:
     return Axis(key, np.linspace(ends[0], ends[1], count), grid)
 
 
+def _check_grid_fits(scenario: Scenario, key: str, runs: int, values: int) -> None:
+    need = budget.runs_needs(runs, len(scenario.years), values, 2)
+    budget.check_memory("--param", key, need, f"{runs:,} runs and their outputs",
+                        error=EnsembleError)
+
+
+def check_sweep_fits(scenario: Scenario, axes: Sequence[Axis],
+                     outputs: Sequence[str]) -> int:
+    """The number of runs of the grid, after refusing one whose runs and outputs cannot fit
+    in memory (``model.budget``)."""
+    runs = 1
+    for a in axes:
+        runs *= len(a.values)
+    _check_grid_fits(scenario, "+".join(a.key for a in axes), runs, values_per_year(outputs))
+    return runs
+
+
 def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
           outputs: Iterable[str] | None = None, *, executor: Executor | None = None,
           backend: str = "auto"):
@@ -599,6 +641,12 @@ def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
     ``"KEY=LOW:HIGH:N"`` string): an ``xarray.Dataset`` with a dimension per swept key (values
     in the key's scenario unit), then year[, workload]."""
     scenario = as_scenario(scenario)
+    if isinstance(axes, str | Axis):
+        axes = [axes]
+    for a in axes:
+        if not isinstance(a, str | Axis):
+            raise EnsembleError("--param", repr(a)[:40], "expected KEY=LOW:HIGH:N, e.g. "
+                                "demand.adoption_growth=40%/yr:120%/yr:5")
     grid_axes = [a if isinstance(a, Axis) else sweep_axis(scenario, a) for a in axes]
     return _sweep(scenario, grid_axes, outputs, executor, backend)
 
@@ -615,6 +663,8 @@ def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
     if len({a.key for a in axes}) != len(axes):
         raise EnsembleError("--param", axes[0].key, "given twice; sweep two different keys")
     chosen = check_outputs(outputs)
+    check_backend(backend)
+    check_sweep_fits(scenario, axes, chosen)
     grids = np.meshgrid(*[a.values for a in axes], indexing="ij")
     values = {a.key: g.ravel() for a, g in zip(axes, grids, strict=True)}
     out, ok, miss = evaluate(scenario, values, chosen, executor=executor, backend=backend,
@@ -662,12 +712,12 @@ splits each RK4 step into ~140 small fusions whose thread hand-offs cost more th
 save at a block of a few thousand samples)."""
 
 
-def _single_threaded_xla() -> None:
-    import signal
+def _single_threaded_xla(parent: int, death_signal: bool) -> None:
+    from .workers import worker_init
 
     # Ctrl-C reaches the whole process group: the command reports it once and stops the
-    # pool; a worker must not print a KeyboardInterrupt traceback of its own
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # pool; a worker must not print a KeyboardInterrupt traceback of its own, nor outlive it
+    worker_init(parent, death_signal)
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " "
                                + SINGLE_THREAD_XLA_FLAGS).strip()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -686,22 +736,20 @@ def xla_workers(workers: int | None = None) -> Executor:
     # forking is quick and safe while this process has not started XLA's threads itself
     forkable = "jax" not in sys.modules and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
+    from .workers import init_arguments
+
+    # spawned workers may start later, from another thread: the watchdog, not the
+    # parent-death signal (tied to the starting thread), ends them with this process
     return _started(ProcessPoolExecutor(max_workers=count, initializer=_single_threaded_xla,
+                                        initargs=(init_arguments()[0], False),
                                         mp_context=context))
 
 
 def _started(pool: Executor) -> Executor:
-    """``pool`` with its worker processes started now, while this thread blocks SIGINT: a
-    started process inherits the blocked signal, so Ctrl-C during its start-up (before its
-    initializer ignores SIGINT) cannot print a traceback from inside it. The command itself
-    still receives the interrupt, at the latest when the mask is restored."""
-    import signal
+    """``pool`` with a worker process started now, while this thread holds SIGINT and SIGTERM
+    (``model.workers.signals_held``)."""
+    from .workers import signals_held
 
-    if not hasattr(signal, "pthread_sigmask"):
-        return pool
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    with signals_held():
         pool.submit(int).result()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return pool

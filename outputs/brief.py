@@ -40,7 +40,7 @@ from .brief_data import (
     prepare,
 )
 from .brief_html import GENERATOR, TITLE, render_html
-from .brief_markdown import render_markdown
+from .brief_markdown import md_text, render_markdown
 from .brief_text import (
     carbon_section,
     charts_section,
@@ -56,7 +56,7 @@ __all__ = ["GENERATOR", "KEY_YEAR", "RANGE_BACKEND", "RANGE_HIGH",
            "RANGE_LOW", "RANGE_METHOD", "RANGE_OUTPUTS", "RANGE_SEED", "SENSITIVITY_OUTPUT",
            "TITLE", "BriefDataError", "Briefing", "blocks", "check_counts",
            "default_equivalents_path", "load_equivalents", "make_charts", "nearest_country",
-           "prepare", "render_html", "render_markdown"]
+           "md_text", "prepare", "render_html", "render_markdown"]
 
 
 def blocks(b: Briefing, charts: Sequence[Chart]) -> list[Block]:

@@ -107,6 +107,28 @@ def is_briefing(path: Path) -> bool:
     return GENERATOR in head if path.suffix != ".md" else head.startswith(f"# {TITLE}")
 
 
+SAMPLES_MAX = 2**53
+"""Largest --uncertainty accepted as a number (``model.budget.SAMPLES_MAX``); memory refuses
+far fewer."""
+
+
+def _check_ranges_fit(scenarios, samples: int) -> None:
+    """Before any run: the ensembles of --uncertainty (held in memory) fit in memory."""
+    from projection.model import budget
+    from projection.model.uncertainty import EnsembleError, check_fits, design
+    from projection.outputs.brief import RANGE_METHOD, RANGE_OUTPUTS, RANGE_SEED
+
+    for s in scenarios:
+        try:
+            planned = design(s, samples, RANGE_SEED, RANGE_METHOD)
+        except EnsembleError:  # no declared range: the briefing says so and runs none
+            continue
+        try:
+            check_fits(planned, RANGE_OUTPUTS, None)
+        except EnsembleError as exc:
+            raise budget.BudgetError("--uncertainty", f"{samples:,}", exc.message) from None
+
+
 def brief_command(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or shipped names; the "
                          "first is the one the headline is about.")],
@@ -168,7 +190,7 @@ def _write(scenarios, baseline, output, browser, uncertainty, force,
 
 def _write_briefing(scenarios, baseline, output, browser, uncertainty, force) -> list[Path]:
     from projection.model.results import command_line
-    from projection.model.scenario import load_scenario, resolve_scenario_path
+    from projection.model.scenario import find_scenario, load_scenario
     from projection.outputs import brief
     from projection.outputs.files import (
         OutputError,
@@ -177,9 +199,12 @@ def _write_briefing(scenarios, baseline, output, browser, uncertainty, force) ->
         write_all,
     )
 
-    paths = [resolve_scenario_path(s) for s in scenarios]
-    base = resolve_scenario_path(baseline)
-    inputs = [f for p in [*paths, base] for f in load_scenario(p).files]
+    paths = [find_scenario(s) for s in scenarios]  # a misspelt name: did you mean ...?
+    base = find_scenario(baseline)
+    loaded = [load_scenario(p) for p in [*paths, base]]
+    inputs = [f for s in loaded for f in s.files]
+    if uncertainty:
+        _check_ranges_fit(loaded, uncertainty)
     folder = check_output_folder(output.parent if str(output.parent) else Path("."),
                                  inputs=inputs)
     for target in targets(output, browser is not None):

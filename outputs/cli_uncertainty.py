@@ -8,7 +8,7 @@ not at all. Heavy libraries are imported inside the commands.
 
 from __future__ import annotations
 
-import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,11 +57,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _load(scenario: str, end_year: int | None, settings: list[str] | None = None):
-    from projection.model.scenario import load_scenario, resolve_scenario_path
+    from projection.model.scenario import find_scenario, load_scenario
     from projection.model.scenario_ranges import OUTSIDE
     from projection.model.settings import OPTION
 
-    loaded = load_scenario(resolve_scenario_path(scenario), end_year=end_year,
+    loaded = load_scenario(find_scenario(scenario),  # did-you-mean as `run`
+                           end_year=end_year,
                            overrides=set_overrides(settings), origin=OPTION)
     for key, entry in sorted(loaded.entries.items()):  # a --set value outside its range
         if entry.range_file and entry.range_file.startswith(OUTSIDE):
@@ -71,18 +72,9 @@ def _load(scenario: str, end_year: int | None, settings: list[str] | None = None
 
 
 def _check_backend(backend: str) -> None:
-    from projection.model.ensemble import BACKENDS
-    from projection.model.uncertainty import EnsembleError
+    from projection.model.uncertainty import check_backend
 
-    if backend not in BACKENDS:
-        raise EnsembleError("--backend", backend, f"expected one of {', '.join(BACKENDS)}")
-    needs = {"xla": "jax", "numba": "numba"}
-    if backend in needs:
-        import importlib.util
-
-        if importlib.util.find_spec(needs[backend]) is None:
-            raise EnsembleError("--backend", backend, f"needs {needs[backend]}: pip install "
-                                "'projection[fast]'")
+    check_backend(backend, "--backend")
 
 
 def _check_dask(dask: bool, scheduler: str | None) -> None:
@@ -106,12 +98,13 @@ def _executor(dask: bool, scheduler: str | None, backend: str,
     processes on this machine, started before any progress bar's thread."""
     if not dask and scheduler is None:
         from projection.model.uncertainty import local_pool
+        from projection.model.workers import owned
 
         pool = local_pool(backend, samples)
         if pool is None:
             yield None
             return
-        with pool:
+        with owned(pool):  # on Ctrl-C: queued blocks cancelled, workers stopped
             yield pool
         return
     from distributed import Client, LocalCluster  # present: checked by _check_dask
@@ -124,9 +117,27 @@ def _executor(dask: bool, scheduler: str | None, backend: str,
         with client:
             yield client.get_executor()
         return
-    with LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with _local_cluster(LocalCluster) as cluster, Client(cluster) as client:
         yield client.get_executor()
+
+
+@contextmanager
+def _local_cluster(make) -> Iterator[object]:
+    """A local Dask cluster whose workers never see Ctrl-C (their processes start with SIGINT
+    blocked: the command reports the interrupt once and closes the cluster) and whose
+    warnings on the way down (a worker killed after its grace) do not reach the terminal."""
+    import logging
+
+    from projection.model.workers import signals_held
+
+    for name in ("distributed", "distributed.nanny", "distributed.worker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # the worker processes' own
+    with signals_held(terminate=False):
+        cluster = make(processes=True, threads_per_worker=1, dashboard_address=None,
+                       preload=["projection.outputs.dask_worker"])
+    with cluster:
+        yield cluster
 
 
 @contextmanager
@@ -228,6 +239,20 @@ def _write(folder: Path, name: str, writers: dict[str, Callable[[Path], None]], 
                      stale=replacing.stale)
 
 
+def _check_targets(folder: Path, files: Sequence[str], folders: Sequence[str] = ()) -> None:
+    """Before any work: every file about to be written can be, every sub-folder is one."""
+    from projection.outputs.files import check_output_targets
+
+    check_output_targets(folder, files, folders)
+
+
+def _chart_names(prefixes: Sequence[str], outputs: Sequence[str]) -> list[str]:
+    """The chart files of ``outputs`` (none for outputs with a value per workload)."""
+    from projection.model.uncertainty import PER_WORKLOAD_OUTPUTS
+
+    return [f"{p}{n}.png" for p in prefixes for n in outputs if n not in PER_WORKLOAD_OUTPUTS]
+
+
 def _clear_ensemble(folder: Path) -> None:
     """Remove the members of an earlier ensemble (``--force``): its manifest and blocks."""
     from projection.model.uncertainty import MANIFEST
@@ -265,7 +290,7 @@ def uncertainty_command(
     quiet: Quiet = False,
 ) -> None:
     """Monte Carlo over every declared distribution: percentiles of each output per year."""
-    from projection.model.uncertainty import check_outputs, design, uncertainty
+    from projection.model.uncertainty import check_fits, check_outputs, design, uncertainty
     from projection.outputs import uncertainty_files as files
 
     try:
@@ -278,6 +303,10 @@ def uncertainty_command(
             DEFAULT_RESULTS / loaded.name / "uncertainty")
         inputs = {**planned.record(), "outputs": list(chosen)}
         replacing = _check_folder(folder, "uncertainty", inputs, loaded, force)
+        _check_targets(folder, ["uncertainty.nc", "uncertainty.csv", "uncertainty_iamc.csv",
+                                "uncertainty_iamc.meta.json", "uncertainty.meta.json",
+                                *_chart_names(("fan_",), chosen)], [ENSEMBLE_FOLDER])
+        check_fits(planned, chosen, folder / ENSEMBLE_FOLDER)
         if (force or replacing.ours) and not resume:
             _clear_ensemble(folder / ENSEMBLE_FOLDER)
         with _executor(dask, scheduler, backend, samples) as executor, \
@@ -373,6 +402,7 @@ def sensitivity_command(
                   "method": method, "samples": base, "seed": seed,
                   "second_order": second_order, "outputs": list(chosen)}
         replacing = _check_folder(folder, "sensitivity", inputs, loaded, force)
+        _check_sensitivity_first(loaded, folder, method, base, seed, chosen, second_order)
         runs = None if method != "oat" else 1  # one at a time: a few dozen runs, one block
         with _executor(False, None, backend, runs) as executor, \
                 _progress("runs", quiet) as progress:
@@ -405,6 +435,20 @@ def sensitivity_command(
     if not charts:
         _charts_note(quiet)
     typer.echo("Wrote " + ", ".join(str(p) for p in written))
+
+
+def _check_sensitivity_first(loaded, folder: Path, method: str, base: int, seed: int,
+                             chosen: Sequence[str], second_order: bool) -> None:
+    """Before any work: the seed, the memory the design needs, and the files to write."""
+    from projection.model.uncertainty import design
+    from projection.validation.sensitivity import check_fits, check_totals
+
+    check_totals(chosen)
+    parameters = len(design(loaded, 1, seed, "random").keys)
+    check_fits(loaded, method, base, parameters, chosen, second_order)
+    charts = ("tornado_",) if method == "oat" else ("bars_",)
+    _check_targets(folder, ["sensitivity.nc", "sensitivity.csv", "sensitivity.meta.json",
+                            *_chart_names(charts, chosen)])
 
 
 # --- sweep ----------------------------------------------------------------------------------------
@@ -442,7 +486,7 @@ def sweep_command(
     quiet: Quiet = False,
 ) -> None:
     """Run a grid over one or two parameters; the swept parameters become dimensions."""
-    from projection.model.uncertainty import check_outputs, sweep, sweep_axis
+    from projection.model.uncertainty import check_outputs, check_sweep_fits, sweep, sweep_axis
     from projection.outputs import uncertainty_files as files
 
     try:
@@ -455,7 +499,9 @@ def sweep_command(
         inputs = {"scenario_sha256": loaded.sha256, "end_year": loaded.end_year,
                   "param": list(param), "outputs": list(chosen)}
         replacing = _check_folder(folder, "sweep", inputs, loaded, force)
-        runs = math.prod(len(a.values) for a in axes)
+        runs = check_sweep_fits(loaded, axes, chosen)
+        _check_targets(folder, ["sweep.nc", "sweep.csv", "sweep.meta.json",
+                                *_chart_names(("sweep_",), chosen)])
         with _executor(False, None, backend, runs) as executor:
             ds = sweep(loaded, axes, chosen, executor=executor, backend=backend)
         keys = tuple(a.key for a in axes)

@@ -96,7 +96,64 @@ def check_output_folder(folder: Path | str, *, inputs: Iterable[Path | str] = ()
         inputs = list(inputs)
         check_not_input(folder, inputs, option)
         raise OutputError(f"{folder}: exists and is not a folder; expected a folder for results")
+    _check_reachable(folder)
     return folder
+
+
+def _check_reachable(folder: Path) -> None:
+    """Refuse a folder that could not be created or written: below a file, or whose nearest
+    existing folder (itself, or the parent it would be created in) is not writable."""
+    existing = Path(os.path.abspath(folder))
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{folder}: cannot be created, {existing} is a file, not a folder")
+    problem = _write_problem(existing)
+    if problem:
+        what = "is not writable" if existing == Path(os.path.abspath(folder)) else (
+            f"cannot be created in {existing}, which is not writable")
+        raise OutputError(f"{folder}: {what} ({problem}); choose another folder")
+
+
+def _write_problem(folder: Path) -> str | None:
+    """Why no file can be created in ``folder`` (tried with a hidden empty file, removed at
+    once: permission bits say nothing to root or of a read-only file system), or None."""
+    probe = folder / f".projection-write-test-{os.urandom(6).hex()}"
+    ours = True  # removed whatever stops us once it may exist
+    with deferred_interrupts():
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # someone's file of that name: never removed
+            ours = False
+        except OSError as exc:
+            ours = False
+            return exc.strerror or type(exc).__name__
+        finally:
+            if ours:
+                try:
+                    os.unlink(probe)
+                except OSError:
+                    pass
+    return None
+
+
+def check_output_targets(folder: Path, files: Iterable[str] = (),
+                         folders: Iterable[str] = ()) -> None:
+    """Before any work: refuse when a file about to be written into ``folder`` is a folder (or
+    anything but a regular file), or when a sub-folder it needs is a file."""
+    for name in files:
+        target = folder / name
+        if os.path.lexists(target) and not target.is_file():
+            raise OutputError(f"{target}: exists and is not a file; expected to write {name} "
+                              "here; move it or choose another folder with -o")
+    for name in folders:
+        target = folder / name
+        if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
+            raise OutputError(f"{target}: exists and is not a folder; the command keeps its "
+                              f"{name} there; move it or choose another folder with -o")
+        problem = _write_problem(target) if target.is_dir() else None
+        if problem:
+            raise OutputError(f"{target}: is not writable ({problem}); choose another folder")
 
 
 def check_output_file(path: Path | str, *, inputs: Iterable[Path | str] = (),
@@ -150,22 +207,28 @@ def _new_part(folder: Path, name: str, staged: list[Path]) -> Path:
 
 @contextmanager
 def deferred_interrupts() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it: the moves that put a set of
-    files in place happen all or not at all. Outside the main thread it does nothing."""
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends, then deliver the first that came:
+    the moves that put a set of files in place happen all or not at all. Outside the main
+    thread it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    signums = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum))
+                for s in signums}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s in signums:
+            signal.signal(s, previous[s])
         if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous == signal.SIG_DFL:
-                signal.raise_signal(signal.SIGINT)
+            first = received[0]
+            handler = previous[first]
+            if callable(handler):
+                handler(first, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(first)
 
 
 def _commit(staged: list[tuple[Path, Path]], stale: Iterable[Path] = ()) -> None:
@@ -319,10 +382,31 @@ def write_all(
                      if n not in writers and _is_plain_name(n)]
         _commit(staged, [p for p in leftovers if not any(_same_file(p, Path(i)) for i in inputs)])
     except OSError as exc:
-        raise OutputError(f"{folder}: cannot write the results ({exc.strerror or exc})") from None
+        target = _meant(exc, staged, folder)
+        raise OutputError(f"{target}: cannot be written ({exc.strerror or 'error'}); nothing "
+                          "was written") from None
+    except ProjectionError as exc:  # a writer's own error: about the file meant
+        if _real_names(str(exc), staged) == str(exc):
+            raise
+        raise OutputError(_real_names(str(exc), staged)) from None
     finally:
         _cleanup(parts)
     return [final for _, final in staged]
+
+
+def _meant(exc: OSError, staged: list[tuple[Path, Path]], fallback: Path) -> Path:
+    """The file a failed write was meant for (never its temporary name)."""
+    for part, final in staged:
+        if exc.filename is not None and os.fspath(exc.filename) in (str(part), str(final)):
+            return final
+    return staged[-1][1] if staged else fallback
+
+
+def _real_names(message: str, staged: list[tuple[Path, Path]]) -> str:
+    """``message`` with every temporary file name replaced by the name of the file meant."""
+    for part, final in staged:
+        message = message.replace(str(part), str(final)).replace(part.name, final.name)
+    return message
 
 
 def write_file(
@@ -352,7 +436,11 @@ def write_file(
         check_output_file(path, inputs=inputs, force=force, option=option)  # appeared meanwhile?
         _commit([(part, path)])
     except OSError as exc:
-        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or 'error'})") from None
+    except ProjectionError as exc:  # a writer's or verifier's own error: about the file meant
+        if not parts or _real_names(str(exc), [(parts[0], path)]) == str(exc):
+            raise
+        raise OutputError(_real_names(str(exc), [(parts[0], path)])) from None
     finally:
         _cleanup(parts)
     return path

@@ -1,4 +1,5 @@
-"""Ctrl-C, handled once at the top for every command (see ``projection.outputs.console``).
+"""Ctrl-C (and SIGTERM), handled once at the top for every command (see
+``projection.outputs.console``).
 
 The console script installs the handler before anything else is imported, so an interrupt
 during start-up is handled like one late in a run: one line on stderr, ``error: interrupted``,
@@ -35,8 +36,17 @@ MAX_REDELIVERIES = 5
 REDELIVERY_DELAY_S = 0.01
 """Seconds before such an interrupt is sent again."""
 
+EXIT_TERMINATED = 143
+"""128 + SIGTERM (15): a command ended by ``kill`` (or a job scheduler's stop) ends as it does
+on Ctrl-C, clean-up included, with this exit code and ``error: terminated``."""
+TERMINATED_MESSAGE = "error: terminated"
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM")
+                     if hasattr(signal, name))
+"""The signals that stop a command with clean-up: Ctrl-C, and SIGTERM."""
+
 _owner_pid: int | None = None
 _interrupted = False
+_signal_received: int = signal.SIGINT
 _redelivered = 0
 _default_unraisable = sys.unraisablehook
 
@@ -46,13 +56,15 @@ class Interrupted(BaseException):  # not an error: the user asked to stop
 
 
 def _on_interrupt(signum: int, frame: object) -> None:
-    global _interrupted
+    global _interrupted, _signal_received
     if os.getpid() != _owner_pid:
         # a worker process forked from the command: the command itself reports the
         # interrupt; a worker leaves quietly (no traceback of its own)
-        os._exit(EXIT_INTERRUPTED)
+        os._exit(128 + signum)
     _interrupted = True
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
+    _signal_received = signum
+    for other in STOP_SIGNALS:  # a second Ctrl-C or kill must not stop the clean-up
+        signal.signal(other, signal.SIG_IGN)
     raise Interrupted
 
 
@@ -68,30 +80,40 @@ def _unraisable(args: object) -> None:
             import threading
 
             _redelivered += 1
-            signal.signal(signal.SIGINT, _on_interrupt)
+            signal.signal(_signal_received, _on_interrupt)
             # sent from another thread a moment later, so that it is raised after this hook
             # and the callback have returned, where it can propagate
-            threading.Timer(REDELIVERY_DELAY_S, os.kill, (os.getpid(), signal.SIGINT)).start()
+            threading.Timer(REDELIVERY_DELAY_S, os.kill,
+                            (os.getpid(), _signal_received)).start()
         return
     _default_unraisable(args)  # type: ignore[arg-type]
 
 
 def install() -> None:
-    """Route SIGINT to :class:`Interrupted` for this process (main thread only)."""
+    """Route SIGINT and SIGTERM to :class:`Interrupted` for this process (main thread only)."""
     global _owner_pid
     _owner_pid = os.getpid()
     sys.unraisablehook = _unraisable
-    signal.signal(signal.SIGINT, _on_interrupt)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _on_interrupt)
 
 
 def _stop() -> NoReturn:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    terminated = _signal_received != signal.SIGINT
     try:
-        sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
+        sys.stderr.write((TERMINATED_MESSAGE if terminated else INTERRUPTED_MESSAGE) + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # stderr closed or a broken pipe: the exit code says it
         pass
-    sys.exit(EXIT_INTERRUPTED)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    # every ``finally`` clause has run (temporary files removed, pools stopped): end now,
+    # without waiting at exit for threads that wait on work that will never be delivered
+    os._exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
 
 
 def _stdout_pipe_closed() -> bool:

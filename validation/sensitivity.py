@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from projection.model import budget
 from projection.model.dynamics import INFEASIBLE_REASONS
 from projection.model.integrate import RunError
 from projection.model.results import OUTPUT_BY_NAME
@@ -31,6 +32,7 @@ from projection.model.uncertainty import (
     EnsembleError,
     as_scenario,
     block_spans,
+    check_backend,
     check_outputs,
     design,
     evaluate,
@@ -51,6 +53,9 @@ CONSTANT = 1e-9
 """An output whose spread is below this fraction of its size is constant (a calibrated
 start-year value that differs only by solver round-off): its indices are zero."""
 RESAMPLES = 100
+SOBOL_MAX = 2**30
+"""Largest Sobol' N: scipy's Sobol' sequence (under SALib's Saltelli scheme) gives at most
+2**30 points with its default 30 bits."""
 
 
 def _problem(d: int) -> dict:
@@ -66,8 +71,8 @@ def check_samples(method: str, samples: int | None) -> int:
         raise EnsembleError("--method", method,
                             f"expected one of {', '.join(SENSITIVITY_METHODS)}{hint}")
     n = DEFAULT_SAMPLES[method] if samples is None else samples
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise EnsembleError("--samples", str(n), "expected a whole number of at least 1")
+    n = budget.count("--samples", n, 1, SOBOL_MAX if method == "sobol" else budget.SAMPLES_MAX,
+                     error=EnsembleError)
     if method == "sobol" and (n < 2 or n & (n - 1)):
         lower = 1 << (n.bit_length() - 1)
         raise EnsembleError("--samples", str(n), f"Sobol' indices need a power of two "
@@ -75,6 +80,44 @@ def check_samples(method: str, samples: int | None) -> int:
     if method == "morris" and n < 2:
         raise EnsembleError("--samples", str(n), "Morris needs at least 2 trajectories")
     return n
+
+
+def check_totals(outputs: Sequence[str]) -> tuple[str, ...]:
+    """``outputs`` if each has one value a year (indices are per output and year), else a
+    one-line error naming the first that has a value per workload."""
+    from projection.model.uncertainty import PER_WORKLOAD_OUTPUTS
+
+    for name in outputs:
+        if name in PER_WORKLOAD_OUTPUTS:
+            hint = ("chat_energy_per_request" if name == "energy_per_request"
+                    else "ai_requests_per_day_total")
+            raise EnsembleError("--output", name, f"has a value per workload; choose an output "
+                                f"with one value a year, such as {hint}")
+    return tuple(outputs)
+
+
+def run_count(method: str, n: int, parameters: int, second_order: bool = False) -> int:
+    """Model runs of a design: Sobol' N (D + 2) or N (2 D + 2), Morris r (D + 1), one at a
+    time 2 D + 1."""
+    if method == "sobol":
+        return n * (2 * parameters + 2 if second_order else parameters + 2)
+    if method == "morris":
+        return n * (parameters + 1)
+    return 2 * parameters + 1
+
+
+def check_fits(scenario: Scenario, method: str, n: int, parameters: int,
+               outputs: Sequence[str], second_order: bool = False) -> int:
+    """The number of runs, after refusing a design whose arrays cannot fit in memory (the
+    design, every run's outputs and SALib's bootstrap; ``model.budget``)."""
+    from projection.model.uncertainty import values_per_year
+
+    runs = run_count(method, n, parameters, second_order)
+    need = budget.runs_needs(runs, len(scenario.years), values_per_year(outputs), parameters,
+                             RESAMPLES if method != "oat" else 0, n)
+    budget.check_memory("--samples", n, need, f"{runs:,} runs of {parameters} parameters "
+                        f"and their outputs for {method}", EnsembleError)
+    return runs
 
 
 def sobol_indices(evaluate_rows: Callable[[np.ndarray], np.ndarray],
@@ -196,12 +239,10 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "sobol", samples:
 
     scenario = as_scenario(scenario)
     n = check_samples(method, samples)
-    chosen = check_outputs(outputs)
-    for name in chosen:
-        if name in ("ai_requests_per_day", "request_share"):
-            raise EnsembleError("--output", name, "has a value per workload; choose a total "
-                                "such as ai_requests_per_day_total")
+    chosen = check_totals(check_outputs(outputs))
     d = design(scenario, 1, seed, "random", keys)
+    check_backend(backend)
+    check_fits(scenario, method, n, len(d.keys), chosen, second_order)
     rows = _model_rows(scenario, d.keys, chosen, executor, backend, progress)
     years = scenario.years
     dims = ("parameter", "output", "year")
