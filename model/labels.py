@@ -29,7 +29,17 @@ SHORT_LABELS: dict[str, str] = {
     "demand.prompt_flop_utilisation": "chip utilisation reading prompts",
     "demand.other_inference_flop_utilisation": "chip utilisation of other AI inference",
     "demand.software_efficiency_gain": "software efficiency gain",
-    "demand.other_inference_growth": "growth of other AI inference (ads, search, ranking)",
+    "demand.unattributed_growth": "growth of AI inference not attributed to a driver",
+    "demand.recommendation_share_start": "ranking and ads share of AI power, start year",
+    "demand.recommendation_growth": "growth of recommendation, ranking and ads work",
+    "demand.agent_share_start": "enterprise and agent share of AI power, start year",
+    "demand.agent_growth": "growth of enterprise and agent work",
+    "demand.prompt_cache_hit_share": "share of prompt tokens served from a cache",
+    "hardware.max_operating_utilisation": "highest utilisation a fleet sustains",
+    "hardware.supply_start": "accelerators deliverable to US centres, first year",
+    "hardware.supply_growth": "growth of the accelerator supply",
+    "buildout.onsite_generation_share": "share of unconnected build that runs on on-site gas",
+    "carbon.contracted_share_start": "clean-power contracts' share, start year",
     # --- hardware
     "hardware.shipments_start": "AI chips shipped in the year before the start",
     "hardware.shipment_growth_history": "growth of AI chip shipments before the start year",
@@ -88,6 +98,7 @@ _SOURCE_PATTERNS: dict[str, str] = {
     "share_start": "{source} share of the grid mix in the start year",
     "share_target": "{source} share of the grid mix (long run)",
     "carbon_intensity": "life-cycle carbon of {source} power",
+    "emission_rate": "CO2 emitted by {source} power plants",
     "water_intensity": "water consumed by {source} power plants",
 }
 _WORKLOAD_WORDS: dict[str, str] = {

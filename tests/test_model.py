@@ -756,9 +756,11 @@ def test_the_value_on_1_january_is_the_exact_fraction_of_the_year_average(growth
 
 def test_when_every_driver_declines_developers_start_nothing_new():
     """Developers build for the demand trend they see; where every driver of demand falls
-    (requests, other inference, training and conventional work shrink), the trend is negative
-    and nothing is started after the start year although existing capacity retires."""
-    raw = _run_with({"adoption_growth": ["0 %/yr"], "other_inference_growth": ["-40 %/yr"],
+    (requests, the other-inference drivers, training and conventional work shrink), the trend
+    is negative and nothing is started after the start year although existing capacity
+    retires."""
+    raw = _run_with({"adoption_growth": ["0 %/yr"], "recommendation_growth": ["-40 %/yr"],
+                     "agent_growth": ["-40 %/yr"], "unattributed_growth": ["-40 %/yr"],
                      "training_compute_growth": ["-40 %/yr"],
                      "conventional_demand_growth": ["-40 %/yr"]})
     assert np.all(np.diff(raw.flows["facility_energy_demand"][1:, 0]) < 0)

@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[list[str], list[str], str | None]] = {
                "sweep_facility_energy.png"], None),
     "brief": (["brief", "baseline", "high_growth", "--uncertainty", "20"],
               ["brief.html", "brief.md"], None),
-    "calibrate": (["calibrate", str(BACKCAST), "--fit", "demand.other_inference_growth", "-o",
+    "calibrate": (["calibrate", str(BACKCAST), "--fit", "demand.unattributed_growth", "-o",
                    "calibrated.toml"], ["calibrated.toml"], None),
 }
 
