@@ -91,13 +91,16 @@ def binding_constraint(raw: RawResult) -> np.ndarray:
     f = raw.flows
     deferred = f["deferred_energy"] > DEFERRED_SHARE_BINDS * f["facility_energy_demand"]
     chip, room = f["chip_shortfall"], f["room_shortfall"]
-    lag = np.ceil(np.asarray(raw.parameters["construction_time"]) / SECONDS_PER_YEAR - 1e-9)
+    # elementwise only (no loop over samples), so the graph tracer follows it too
+    lag = np.ceil(raw.parameters["construction_time"] / SECONDS_PER_YEAR - 1e-9)
     held = f["grid_shortfall"] > 0.0
-    grid = np.zeros_like(held)
+    rows = []
     for year in range(held.shape[0]):
-        first = np.maximum(year - lag, 0).astype(int)
-        grid[year] = np.array([held[first[i] if first.ndim else first: year + 1, i].any()
-                               for i in range(held.shape[1])])
+        row = held[year]
+        for back in range(1, year + 1):
+            row = row | (held[year - back] & (lag >= back))
+        rows.append(row)
+    grid = np.stack(rows)
     code = np.where(room > 0.0, np.where(grid, 2.0, 3.0), 4.0)
     code = np.where((chip > 0.0) & (chip >= room), 1.0, code)
     return np.where(deferred, code, 0.0)
