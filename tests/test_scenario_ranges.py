@@ -90,7 +90,8 @@ def test_scenarios_diff_shows_ranges_and_levers_apart(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "uncertain inputs: 27 and 27" in lines[0]
+    declared = len(load_scenario(BASELINE).distributions())
+    assert f"uncertain inputs: {declared} and {declared}" in lines[0]
     levers = lines.index("Policy levers (what a government, utility or operator decides)")
     assumptions = lines.index("Assumptions (what the world does)")
     assert levers < lines.index("buildout.interconnection_limit") < assumptions
