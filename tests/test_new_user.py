@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[list[str], list[str], str | None]] = {
                "sweep_facility_energy.png"], None),
     "brief": (["brief", "baseline", "high_growth", "--uncertainty", "20"],
               ["brief.html", "brief.md"], None),
-    "calibrate": (["calibrate", str(BACKCAST), "--fit", "demand.unattributed_growth", "-o",
+    "calibrate": (["calibrate", str(BACKCAST), "--fit", "demand.adoption_growth", "-o",
                    "calibrated.toml"], ["calibrated.toml"], None),
 }
 
@@ -119,7 +119,7 @@ def test_uncertainty_table_uses_the_run_tables_labels_and_units(terminal_runs):
     assert code == 0
     output = output.split("Wrote ")[0]  # the table, not the names of the files written
     for label in ("US data-centre electricity", "AI vs US household electricity",
-                  "AI requests per day", "billion L", "Mt CO2e"):
+                  "AI requests per day", "billion L", "Mt CO2"):
         assert label in output, label
     for raw in ("ai_share_of_household_electricity", " GL ", "request/day", "facility_energy "):
         assert raw not in output, raw
