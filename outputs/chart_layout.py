@@ -123,14 +123,15 @@ def end_labels(ax, x: float, items: Sequence[tuple[float, str]],
     widened until the widest label fits, and labels are pushed apart where they would
     overlap. The y limits must be set first."""
     fig = ax.figure
-    sizes = [text_size(fig, text, size) for _, text in items]
     pad = LABEL_PAD_PT * fig.dpi / 72
-    widest = max((w for w, _ in sizes), default=0.0) + 2 * pad
     box = ax.get_window_extent(renderer(fig))
+    # a label may take at most 70 % of the panel: a longer one (a long scenario title) is
+    # shortened with an ellipsis, so the lines keep most of the panel
+    items = [(y, _shortened(fig, text, size, box.width * 0.7 - 2 * pad)) for y, text in items]
+    sizes = [text_size(fig, text, size) for _, text in items]
+    widest = max((w for w, _ in sizes), default=0.0) + 2 * pad
     x0, _ = ax.get_xlim()
     room = box.width - widest
-    if room <= box.width * 0.3:
-        raise ValueError("labels too wide for the panel")
     ax.set_xlim(x0, x + widest * (x - x0) / room)
     to_pixels = ax.transData
     centres = [to_pixels.transform((x, y))[1] for y, _ in items]
@@ -139,6 +140,20 @@ def end_labels(ax, x: float, items: Sequence[tuple[float, str]],
         ax.annotate(text, (x, y), xytext=(LABEL_PAD_PT, (new - centre) * 72 / fig.dpi),
                     textcoords="offset points", va="center", ha="left", fontsize=size,
                     color=INK, annotation_clip=False)
+
+
+def _shortened(fig, text: str, size: float, width: float) -> str:
+    """``text``, cut and ended with an ellipsis where it is wider than ``width`` pixels."""
+    if text_size(fig, text, size)[0] <= width:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with its ellipsis
+        middle = (low + high + 1) // 2
+        if text_size(fig, text[:middle].rstrip() + "\u2026", size)[0] <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + "\u2026"
 
 
 def legend_above(fig, handles, labels, columns: int) -> None:
