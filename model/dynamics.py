@@ -496,7 +496,7 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
         p["contracted_share_start"] * p["facility_energy_start"], from_grid,
         state["clean_power_share"])
     market = impacts.market_based_intensity(location, contracted)
-    new_load = impacts.new_load_power(delivered, p["facility_energy_start"])
+    new_load = moving * impacts.new_load_power(delivered, p["facility_energy_start"])
     gas = p["source_emission_rate"][SOURCES.index("natural_gas")]
     gas_lifecycle = p["source_carbon_intensity"][SOURCES.index("natural_gas")]
     gas_water = p["source_water_intensity"][SOURCES.index("natural_gas")]
