@@ -409,7 +409,10 @@ def test_pdf_pages_and_text(made, page):
     from pypdf import PdfReader
 
     reader = PdfReader(made.with_suffix(".pdf"))
-    assert 3 <= len(reader.pages) <= 25
+    # the reading part is held to its length by the browser test; the appendix lists every
+    # differing assumption and every check that does not pass, so it grows with the parameter
+    # table and the references: this bound only catches a runaway document
+    assert 3 <= len(reader.pages) <= 40
     text = " ".join(p.extract_text() for p in reader.pages)
     flat = re.sub(r"\s+", "", text)
     for card in re.findall(r'<section class="card.*?</section>', page.dom, flags=re.S):
