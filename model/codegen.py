@@ -238,19 +238,8 @@ def affine(g: trace.Graph, t: Traced, i: int, varying: set[int], stateful: set[i
     return memo[i]
 
 
-def needed_until(graph: trace.Graph, roots: list[int], stop: set[int]) -> set[int]:
-    """``needed``, not looking past the nodes in ``stop``."""
-    seen: set[int] = set()
-    todo = list(roots)
-    while todo:
-        i = todo.pop()
-        if i in seen:
-            continue
-        seen.add(i)
-        op, args = graph.ops[i]
-        if op not in ("const", "input") and i not in stop:
-            todo.extend(args)
-    return seen
+needed_until = trace.needed_until
+"""The nodes that roots depend on, not looking past a set of nodes (``trace.needed_until``)."""
 
 
 def decided_copy(g: trace.Graph, nodes: set[int], varying: set[int],

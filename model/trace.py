@@ -477,10 +477,10 @@ class LazyInputs(Mapping[str, Sym]):
         return list(self.made)
 
 
-def needed_inputs(graph: Graph, roots: list[int]) -> set[str]:
-    """Names of the input nodes that the nodes ``roots`` depend on."""
+def needed_until(graph: Graph, roots: list[int], stop: set[int]) -> set[int]:
+    """The nodes that ``roots`` depend on (themselves included), not looking past the nodes
+    in ``stop``."""
     seen: set[int] = set()
-    names: set[str] = set()
     todo = list(roots)
     while todo:
         i = todo.pop()
@@ -488,8 +488,12 @@ def needed_inputs(graph: Graph, roots: list[int]) -> set[str]:
             continue
         seen.add(i)
         op, args = graph.ops[i]
-        if op == "input":
-            names.add(args[0])
-        elif op != "const":
+        if op not in ("const", "input") and i not in stop:
             todo.extend(args)
-    return names
+    return seen
+
+
+def needed_inputs(graph: Graph, roots: list[int]) -> set[str]:
+    """Names of the input nodes that the nodes ``roots`` depend on."""
+    return {graph.ops[i][1][0] for i in needed_until(graph, roots, set())
+            if graph.ops[i][0] == "input"}
