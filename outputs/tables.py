@@ -110,6 +110,8 @@ def write_csv(ds: Results, path: Path) -> None:
         writer.writerow(["scenario", "variable", "workload", "unit", "quantity_type", *years])
         for scenario, sub in _by_scenario(ds):
             for out in OUTPUTS:
+                if out.dim == "region" or out.name not in sub:  # states: their own table
+                    continue
                 var = _series(sub[out.name])
                 if "workload" in var.dims:
                     rows = [(str(w), var.take("workload", i).values)
