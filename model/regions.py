@@ -29,6 +29,10 @@ from .parameters import SOURCES
 DATA = Path(__file__).resolve().parent / "data"
 STATES_FILE = DATA / "states.csv"
 GRID_REGIONS_FILE = DATA / "grid_regions.csv"
+GENERATION_FILE = DATA / "sources" / "eia_net_generation_2023.csv"
+ISOLATED = frozenset({"NONCONUS"})
+"""Grid regions that are a group of separate systems rather than one interconnected grid
+(Alaska and Hawaii): their states draw the mix of their own generation."""
 METADATA_FILE = DATA / "regions.toml"
 SHARE_TOLERANCE = 0.5
 """How far (percentage points) the generation shares of a state may sum from 100 before the
@@ -51,7 +55,9 @@ class RegionData:
     iamc_names: dict[str, str]
     dc_share_2023: np.ndarray  # fraction of the state's electricity, (states,)
     retail_sales_2023: np.ndarray  # TWh, (states,)
-    mix: np.ndarray  # generation shares, (states, sources), rows sum to one
+    mix: np.ndarray  # in-state generation shares, (states, sources), rows sum to one
+    supply_mix: np.ndarray  # the mix of the grid region each state draws from, (states, sources)
+    generation_2023: np.ndarray  # in-state net generation, TWh, (states,)
     pipeline_share: np.ndarray  # fraction, (states,), sums to one
     connection_limit: np.ndarray  # GW/yr, (grid regions,)
     water_stress: dict[str, tuple[float | None, str | None]]
@@ -98,8 +104,35 @@ STATE_COLUMNS = ("code", "name", "grid_region", "dc_share_2023", "retail_sales_2
 GRID_COLUMNS = ("code", "name", "connection_limit")
 
 
-def read(states_file: Path = STATES_FILE, grid_file: Path = GRID_REGIONS_FILE) -> RegionData:
-    """Read and check both files (a one-line :class:`RegionDataError` for what is wrong)."""
+def supply_mixes(mix: np.ndarray, generation: np.ndarray, region_index: tuple[int, ...],
+                 isolated: tuple[bool, ...]) -> np.ndarray:
+    """The generation mix each state draws: its grid region's, the generation-weighted mix of
+    the region's states (the GHG Protocol's location-based basis is the grid where the power
+    is consumed, not the state's own plants); a state of an isolated region keeps its own."""
+    index = np.array(region_index)
+    out = mix.copy()
+    for g in set(region_index):
+        members = index == g
+        if isolated[int(np.flatnonzero(members)[0])] or not generation[members].sum() > 0:
+            continue
+        out[members] = (generation[members, None] * mix[members]).sum(axis=0) / (
+            generation[members].sum())
+    return out
+
+
+def _generation(path: Path, states: tuple[str, ...]) -> np.ndarray:
+    """In-state net generation 2023 (utility scale), TWh, from the EIA source file."""
+    rows = {r["code"].strip(): r for r in _rows(path, ("code", "all_fuels_utility"))}
+    missing = [s for s in states if s not in rows]
+    if missing:
+        raise RegionDataError(path, missing[0], "state missing")
+    return np.array([_number(path, f"{s}.all_fuels_utility", rows[s]["all_fuels_utility"])
+                     for s in states]) / 1e3
+
+
+def read(states_file: Path = STATES_FILE, grid_file: Path = GRID_REGIONS_FILE,
+         generation_file: Path = GENERATION_FILE) -> RegionData:
+    """Read and check the files (a one-line :class:`RegionDataError` for what is wrong)."""
     grid_rows = _rows(grid_file, GRID_COLUMNS)
     grid_regions = tuple(r["code"].strip() for r in grid_rows)
     if len(set(grid_regions)) != len(grid_regions) or not grid_regions:
@@ -138,13 +171,21 @@ def read(states_file: Path = STATES_FILE, grid_file: Path = GRID_REGIONS_FILE) -
     for code, name in {**names, **grid_names}.items():
         if not iamc.get(code):
             iamc[code] = f"United States|{name}"
-    digest = hashlib.sha256(states_file.read_bytes() + grid_file.read_bytes()).hexdigest()
+    region_of = {r["code"].strip(): r["grid_region"].strip() for r in rows}
+    index = tuple(grid_regions.index(region_of[s]) for s in states)
+    generation = _generation(generation_file, states)
+    mix = mix / mix.sum(axis=1, keepdims=True)
+    supply = supply_mixes(mix, generation, index,
+                          tuple(region_of[s] in ISOLATED for s in states))
+    digest = hashlib.sha256(states_file.read_bytes() + grid_file.read_bytes()
+                            + generation_file.read_bytes()).hexdigest()
     return RegionData(
         states=states, state_names=names, grid_regions=grid_regions,
         grid_region_names=grid_names,
-        region_of={r["code"].strip(): r["grid_region"].strip() for r in rows},
+        region_of=region_of,
         iamc_names=iamc, dc_share_2023=dc_share, retail_sales_2023=column("retail_sales_2023"),
-        mix=mix / mix.sum(axis=1, keepdims=True), pipeline_share=pipeline / pipeline.sum(),
+        mix=mix, supply_mix=supply, generation_2023=generation,
+        pipeline_share=pipeline / pipeline.sum(),
         connection_limit=limits,
         water_stress={r["code"].strip(): (
             _number(states_file, f"{r['code']}.water_stress", r["water_stress"], optional=True),
@@ -228,5 +269,5 @@ def parameter_arrays(given: Mapping[str, float], national_limit: float) -> dict[
     }
     arrays = {k: v[:, None].astype(float) for k, v in column.items()}
     for k, source in enumerate(SOURCES):
-        arrays[f"state_{source}_share"] = d.mix[:, k][:, None].copy()
+        arrays[f"state_{source}_share"] = d.supply_mix[:, k][:, None].copy()
     return arrays
