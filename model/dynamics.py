@@ -515,7 +515,7 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
                                              p["start_adjustment_time"])
     # where it is built: each state's share of the pipeline, within its own and its grid
     # region's connections; what cannot connect moves, is built on site, or is not built
-    membership = p["unit_region"]
+    membership = p["unit_region"] if "unit_region" in p else None
     region_limit = siting.region_limits(
         p["interconnection_limit"], p["region_limit_share"], p["region_limit_given"],
         p["region_interconnection_limit"])

@@ -317,9 +317,11 @@ def parameter_arrays(given: Mapping[str, float], national_limit: float) -> dict[
         "state_unit": np.array(u.state_unit, dtype=float),
     }
     arrays = {k: v[:, None].astype(float) for k, v in column.items()}
-    membership = np.zeros((len(u.codes), len(d.grid_regions), 1))
-    membership[np.arange(len(u.codes)), list(u.region_index), 0] = 1.0
-    arrays["unit_region"] = membership
+    split = len(u.codes) - len(d.grid_regions)
+    if split:
+        membership = np.zeros((split, len(d.grid_regions), 1))
+        membership[np.arange(split), list(u.region_index[len(d.grid_regions):]), 0] = 1.0
+        arrays["unit_region"] = membership
     for k, source in enumerate(SOURCES):
         arrays[f"unit_{source}_share"] = unit_mix[:, k][:, None].copy()
     return arrays

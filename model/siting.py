@@ -10,9 +10,10 @@ on-site share is built with its own gas generation in the state; what remains is
 in the US.
 
 Arrays are (units, samples) or (grid regions, samples), where a unit is a grid region's
-states without values of their own or one state with its own (``regions.units``); which grid
-region a unit belongs to is an input (``unit_region``, units x regions x samples, zero or one),
-like the shares and limits. Written with elementwise numpy only, so the tracer follows it.
+states without values of their own (the first units, one per grid region, in order) or one
+state with its own (``regions.units``); which grid region such a state's unit belongs to is an
+input (``unit_region``, split units x regions x samples, zero or one), like the shares and
+limits. Written with elementwise numpy only, so the tracer follows it.
 """
 
 from __future__ import annotations
@@ -28,25 +29,25 @@ def region_limits(national_limit, share, given, value):
 
 
 def of_region(region_values, membership):
-    """Each unit's value of its grid region: (units, samples) from (regions, samples)."""
-    units, regions = membership.shape[0], membership.shape[1]
-    rows = []
-    for u in range(units):
+    """Each unit's value of its grid region: (units, samples) from (regions, samples). The
+    first units are the grid regions themselves; ``membership`` (split units, regions,
+    samples; None when there are none) places the units of states with values of their own."""
+    rows = [region_values[g] for g in range(region_values.shape[0])]
+    for u in range(0 if membership is None else membership.shape[0]):
         total = membership[u, 0] * region_values[0]
-        for g in range(1, regions):
+        for g in range(1, region_values.shape[0]):
             total = total + membership[u, g] * region_values[g]
         rows.append(total)
     return np.stack(rows)
 
 
-def by_region(values, membership):
+def by_region(values, membership, regions: int):
     """Sum over the units of each grid region: (regions, samples) from (units, samples)."""
-    units, regions = membership.shape[0], membership.shape[1]
     rows = []
     for g in range(regions):
-        total = membership[0, g] * values[0]
-        for u in range(1, units):
-            total = total + membership[u, g] * values[u]
+        total = values[g]
+        for u in range(0 if membership is None else membership.shape[0]):
+            total = total + membership[u, g] * values[regions + u]
         rows.append(total)
     return np.stack(rows)
 
@@ -71,7 +72,8 @@ def connect(wanted, limit, region_limit, membership):
     built from what exceeds a limit, never as a difference of nearly equal totals)."""
     excess = np.maximum(wanted - limit, 0.0 * limit)
     allowed = wanted - excess
-    fit = of_region(_pro_rata(by_region(allowed, membership), region_limit), membership)
+    fit = of_region(_pro_rata(by_region(allowed, membership, len(region_limit)),
+                              region_limit), membership)
     return allowed * fit, excess + allowed * (1.0 - fit)
 
 
@@ -86,14 +88,16 @@ def site_starts(wanted, siting_share, unit_limit, region_limit, membership, relo
     """
     asked = wanted * siting_share
     first, blocked = connect(asked, unit_limit, region_limit, membership)
-    region_room = np.maximum(region_limit - by_region(first, membership), 0.0 * region_limit)
+    regions = len(region_limit)
+    region_room = np.maximum(region_limit - by_region(first, membership, regions),
+                             0.0 * region_limit)
     unit_room = np.maximum(unit_limit - first, 0.0 * first)
     total_room = region_room.sum(axis=0)
     moving = relocation_share * blocked.sum(axis=0)
     placed = np.minimum(moving, total_room)
     to_region = region_room * _pro_rata(total_room, placed)
     open_share = siting_share * (unit_room > 0.0)
-    region_open = of_region(by_region(open_share, membership), membership)
+    region_open = of_region(by_region(open_share, membership, regions), membership)
     with numpy.errstate(divide="ignore", invalid="ignore"):  # the branch not taken
         split = np.where(region_open > 0.0,
                          open_share / np.where(region_open > 0.0, region_open, 1.0), 0.0)
