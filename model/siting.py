@@ -1,13 +1,13 @@
 """Siting: where new data-centre capacity is built, state by state, within grid regions.
 
 Developers want to start capacity (``buildout.wanted_starts``); that national want is split
-among the states by their shares of the published construction pipeline. Each state
-connects what it wants within its own limit (a state moratorium is a limit of zero), and the
-states of a grid region share that region's limit pro rata. Of what a state could not
-connect, the scenario's relocation share moves to states that still have room (in proportion
-to their pipeline shares, within their own and their region's limits); of the rest, the
-on-site share is built with its own gas generation in the state; what remains is not built
-in the US.
+among the states by their shares of the published construction pipeline. A state with a
+limit of its own connects within it (a state moratorium is a limit of zero), and the states
+of a grid region share that region's limit pro rata. Of what could not connect, the
+scenario's relocation share moves to the grid regions in proportion to the room they have
+left, and within a region to its states with room (by pipeline share, within a state's own
+limit); of the rest, the on-site share is built with its own gas generation where it was
+blocked; what remains is not built in the US.
 
 Arrays are (units, samples) or (grid regions, samples), where a unit is a grid region's
 states without values of their own (the first units, one per grid region, in order) or one
@@ -58,6 +58,11 @@ def unit_limits(region_limit, membership, given, value):
     return given * value + (1.0 - given) * of_region(region_limit, membership)
 
 
+def _positive(x):
+    """max(x, 0) without a branch (the compiled engines follow only so many branches)."""
+    return x * (x > 0.0)
+
+
 def _pro_rata(asked, room):
     """The share of ``asked`` that fits in ``room``: 1 when it all fits (nothing asked
     included); the ratio, whose divisor is then above zero, where it does not."""
@@ -66,14 +71,20 @@ def _pro_rata(asked, room):
 
 
 def connect(wanted, limit, region_limit, membership):
-    """What each unit connects of what it ``wanted``, and what it cannot: within its own
-    limit, then scaled so its grid region stays within the region's limit. Returns two
-    (units, samples) arrays; the second is exactly zero where everything connects (it is
-    built from what exceeds a limit, never as a difference of nearly equal totals)."""
-    excess = np.maximum(wanted - limit, 0.0 * limit)
+    """What each unit connects of what it ``wanted``, and what it cannot: a state's unit
+    within its own limit, then every unit of a grid region scaled so the region stays within
+    its limit. Returns two (units, samples) arrays; the second is exactly zero where
+    everything connects (it is built from what exceeds a limit, never as a difference of
+    nearly equal totals)."""
+    regions = len(region_limit)
+    # a grid region's own unit has no limit beside its region's
+    excess = 0.0 * wanted
+    if len(wanted) > regions:
+        excess = np.concatenate([excess[:regions],
+                                 _positive(wanted[regions:] - limit[regions:])])
     allowed = wanted - excess
-    fit = of_region(_pro_rata(by_region(allowed, membership, len(region_limit)),
-                              region_limit), membership)
+    fit = of_region(_pro_rata(by_region(allowed, membership, regions), region_limit),
+                    membership)
     return allowed * fit, excess + allowed * (1.0 - fit)
 
 
@@ -84,30 +95,35 @@ def site_starts(wanted, siting_share, unit_limit, region_limit, membership, relo
     ``wanted`` is the national want (samples,); each unit asks for its pipeline share of it.
     What moves goes to the grid regions in proportion to the room they have left (so more
     wanted never connects less), and within a region to its units with room, by pipeline
-    share, within each unit's own room.
+    share, within a state's own room.
     """
+    regions = len(region_limit)
     asked = wanted * siting_share
     first, blocked = connect(asked, unit_limit, region_limit, membership)
-    regions = len(region_limit)
-    region_room = np.maximum(region_limit - by_region(first, membership, regions),
-                             0.0 * region_limit)
-    unit_room = np.maximum(unit_limit - first, 0.0 * first)
+    region_room = _positive(region_limit - by_region(first, membership, regions))
+    states = len(unit_limit) > regions  # states with values of their own
+    own_room = _positive(unit_limit[regions:] - first[regions:]) if states else None
     total_room = region_room.sum(axis=0)
     moving = relocation_share * blocked.sum(axis=0)
-    placed = np.minimum(moving, total_room)
-    to_region = region_room * _pro_rata(total_room, placed)
-    open_share = siting_share * (unit_room > 0.0)
+    beyond = _positive(moving - total_room)
+    to_region = region_room * _pro_rata(total_room, moving - beyond)
+    open_share = siting_share * (of_region(region_room, membership) > 0.0)
+    if states:
+        open_share = np.concatenate([open_share[:regions],
+                                     open_share[regions:] * (own_room > 0.0)])
     region_open = of_region(by_region(open_share, membership, regions), membership)
-    with numpy.errstate(divide="ignore", invalid="ignore"):  # the branch not taken
-        split = np.where(region_open > 0.0,
-                         open_share / np.where(region_open > 0.0, region_open, 1.0), 0.0)
-    to_unit = of_region(to_region, membership) * split
-    second = np.minimum(to_unit, unit_room)
+    to_unit = of_region(to_region, membership) * open_share / (region_open
+                                                               + (region_open <= 0.0))
+    # a grid region's own unit has room for what its region gives it; a state's, its own
+    second = to_unit
+    if states:
+        second = np.concatenate([to_unit[:regions], np.minimum(to_unit[regions:], own_room)])
     onsite = onsite_share * (1.0 - relocation_share) * blocked
     # what is not built, from its parts (exactly zero where nothing is left over): what does
     # not move and is not built on site, what moves beyond the room left, and what a region
-    # gives a unit beyond the unit's own room
+    # gives a state beyond the state's own room
     not_built = ((1.0 - onsite_share) * (1.0 - relocation_share) * blocked.sum(axis=0)
-                 + np.maximum(moving - total_room, 0.0 * moving)
-                 + np.maximum(to_unit - unit_room, 0.0 * unit_room).sum(axis=0))
+                 + beyond)
+    if states:
+        not_built = not_built + _positive(to_unit[regions:] - own_room).sum(axis=0)
     return first + second, onsite, not_built
