@@ -15,7 +15,7 @@ WORKLOADS: tuple[str, ...] = ("small_text", "large_text", "reasoning", "image", 
 
 WORKLOAD_LABELS: dict[str, str] = {
     "small_text": "Small text model (Llama 3.1 8B class, 8 billion active parameters)",
-    "large_text": "Chat: large text model (GPT-4o class, about 100 billion active parameters)",
+    "large_text": "Chat: large text model (flagship class, about 37 billion active parameters)",
     "reasoning": "Reasoning model (chat-class model, long hidden chain of thought)",
     "image": "Image generation (Stable Diffusion 3 Medium class, 1024x1024)",
     "video": "Video generation (CogVideoX-5B class, 6 s at 8 frames/s)",
