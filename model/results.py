@@ -458,6 +458,16 @@ OUTPUTS: tuple[Output, ...] = (
 OUTPUT_BY_NAME = {o.name: o for o in OUTPUTS}
 
 
+def third_coords(dims) -> dict[str, tuple]:
+    """xarray coordinates of the third dimensions in ``dims`` (``workload``, ``region``)."""
+    d = regions.data()
+    known = {
+        "workload": ("workload", list(WORKLOADS), {"long_name": "AI workload class"}),
+        "region": ("region", list(d.states), {"long_name": "US state (USPS code)"}),
+    }
+    return {name: known[name] for name in dims if name in known}
+
+
 def command_line() -> str:
     return " ".join(shlex.quote(a) for a in ["projection", *sys.argv[1:]])
 

@@ -27,7 +27,7 @@ from .ensemble import parameter_samples, simulate
 from .integrate import BLOCK_SAMPLES, CALIBRATION_TOLERANCE
 from .parameters import WORKLOADS
 from .requests import STREAM_BLOCK, EnsembleError
-from .results import OUTPUT_BY_NAME
+from .results import OUTPUT_BY_NAME, third_coords
 from .sampling import METHODS, Distribution, sample
 from .scenario import Scenario, _suggest, all_keys, check_bounds, parameter_for_key
 from .units import conversion_factor
@@ -231,7 +231,8 @@ def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
     for key, column in parameters.items():
         arrays[f"input:{key}"] = Array(("sample",), column, {})
     for name, v in values.items():
-        dims = ("year", "workload", "sample") if v.ndim == 3 else ("year", "sample")
+        dims = (("year", OUTPUT_BY_NAME[name].dim, "sample") if v.ndim == 3
+                else ("year", "sample"))
         arrays[name] = Array(dims, v, {"units": OUTPUT_BY_NAME[name].unit})
     _write_atomic(path, lambda target: write_netcdf3(target, arrays, dict(identity or {})))
 
@@ -494,14 +495,13 @@ def ensemble_percentiles(ensemble: Ensemble, q: Sequence[float] = PERCENTILES,
     for name in ensemble.outputs:
         o = OUTPUT_BY_NAME[name]
         values = found[name]
-        dims = ("percentile", "year", "workload")[: values.ndim]
+        dims = ("percentile", "year", o.dim)[: values.ndim]
         data[name] = (dims, values, {"units": o.unit, "long_name": o.long_name,
                                      "quantity_type": o.kind})
     coords: dict[str, tuple] = {"percentile": ("percentile", np.asarray(q, dtype=float),
                              {"long_name": "Percentile of the ensemble", "units": "percent"}),
               "year": ("year", ensemble.years, {"long_name": "Calendar year"})}
-    if any(len(v[0]) == 3 for v in data.values()):
-        coords["workload"] = ("workload", list(WORKLOADS), {"long_name": "AI workload class"})
+    coords.update(third_coords({v[0][-1] for v in data.values() if len(v[0]) == 3}))
     return xr.Dataset(data, coords=coords)
 
 
@@ -685,11 +685,11 @@ def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
         o = OUTPUT_BY_NAME[name]
         v = v.reshape(*v.shape[:-1], *shape)
         v = np.moveaxis(v, list(range(v.ndim - len(shape), v.ndim)), list(range(len(shape))))
-        dims = (*dims_grid, "year", "workload")[: v.ndim]
+        dims = (*dims_grid, "year", o.dim)[: v.ndim]
         data[name] = (dims, v, {"units": o.unit, "long_name": o.long_name,
                                 "quantity_type": o.kind})
-    if any(len(d[0]) == len(dims_grid) + 2 for d in data.values()):
-        coords["workload"] = ("workload", list(WORKLOADS), {"long_name": "AI workload class"})
+    coords.update(third_coords({d[0][-1] for d in data.values()
+                                if len(d[0]) == len(dims_grid) + 2}))
     ds = xr.Dataset(data, coords=coords)
     ds["usable"] = (dims_grid, ok.reshape(shape).astype(np.int8),
                     {"long_name": "1 where the run is finite and calibrated"})

@@ -324,7 +324,7 @@ def uncertainty_command(
         charts = files.charts_available()
         if charts:
             writers.update({f"fan_{name}.png": files.fan_chart(ds, name) for name in chosen
-                            if "workload" not in ds[name].dims})
+                            if not set(ds[name].dims) & {"workload", "region"}})
         written = _write(folder, "uncertainty", files.render(writers), ds, inputs, loaded,
                          replacing)
     except _user_errors() as exc:
@@ -458,7 +458,7 @@ def sweep_table(ds, outputs: Sequence[str], year: int) -> str:
 
     from projection.outputs.terminal import fmt, render_table
 
-    keys = [d for d in ds[outputs[0]].dims if d not in ("year", "workload")]
+    keys = [d for d in ds[outputs[0]].dims if d not in ("year", "workload", "region")]
     header = [*keys, *(f"{o} ({ds[o].attrs.get('units', '')})" for o in outputs)]
     rows = []
     grid = ds[outputs[0]].sel(year=year)
@@ -467,7 +467,9 @@ def sweep_table(ds, outputs: Sequence[str], year: int) -> str:
         cells = [f"{float(ds[k].values[i]):.4g}" for k, i in at.items()]
         for o in outputs:
             var = ds[o].sel(year=year).isel(at)
-            value = float(var.sum("workload") if "workload" in var.dims else var)
+            for third in ("workload", "region"):
+                var = var.sum(third) if third in var.dims else var
+            value = float(var)
             cells.append(fmt(value) if np.isfinite(value) else "left out")
         rows.append(cells)
     return f"{year}\n" + render_table(header, rows, left=3)
@@ -513,7 +515,8 @@ def sweep_command(
         last = int(ds["year"][-1])
         if charts:
             writers.update({f"sweep_{name}.png": files.sweep_chart(ds, name, last)
-                            for name in chosen if "workload" not in ds[name].dims})
+                            for name in chosen
+                            if not set(ds[name].dims) & {"workload", "region"}})
         written = _write(folder, "sweep", files.render(writers), ds, inputs, loaded, replacing)
     except _user_errors() as exc:
         _fail(str(exc))

@@ -233,9 +233,13 @@ def percentile_table(ds) -> str:
     years = [int(y) for y in ds["year"].values]
     header = ["", "unit", "", *(str(y) for y in years)]
     rows = []
+    by_state = []
     for name in ds.attrs["outputs"].split(","):
         label, unit, factor = output_label(name)
         var, run = ds[name], ds[f"{name}_run"]
+        if "region" in var.dims:  # 51 blocks would bury the table: the files hold them
+            by_state.append(name)
+            continue
         parts = ([(label, var, run)] if "workload" not in var.dims else
                  [(f"{label}: {w}", var.sel(workload=w), run.sel(workload=w))
                   for w in var["workload"].values])
@@ -244,7 +248,9 @@ def percentile_table(ds) -> str:
             for q in ds["percentile"].values:
                 rows.append(["", "", f"p{q:g}",
                              *(fmt(float(x) * factor) for x in v.sel(percentile=q).values)])
-    return render_table(header, rows, left=3)
+    note = (f"\nBy state (in the result files, not shown here): {', '.join(by_state)}."
+            if by_state else "")
+    return (render_table(header, rows, left=3) if rows else "") + note
 
 
 def members_summary(ds) -> str:

@@ -32,12 +32,12 @@ def write_netcdf(ds, path: Path) -> None:
 
 
 def write_long_csv(ds, path: Path, extra_dims: tuple[str, ...]) -> None:
-    """One row per variable and combination of ``extra_dims`` (and workload), one column a
-    year."""
+    """One row per variable and combination of ``extra_dims`` (and workload or state), one
+    column a year."""
     years = [int(y) for y in ds["year"].values]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["variable", *extra_dims, "workload", "unit", *years])
+        writer.writerow(["variable", *extra_dims, "workload", "region", "unit", *years])
         for name, var in ds.data_vars.items():
             if "year" not in var.dims:
                 continue
@@ -46,7 +46,8 @@ def write_long_csv(ds, path: Path, extra_dims: tuple[str, ...]) -> None:
             for index in np.ndindex(*[stacked.sizes[d] for d in index_dims]):
                 labels = {d: stacked[d].values[i] for d, i in zip(index_dims, index, strict=True)}
                 row = [name, *(_label(labels.get(d, "")) for d in extra_dims),
-                       _label(labels.get("workload", "")), var.attrs.get("units", "")]
+                       _label(labels.get("workload", "")), _label(labels.get("region", "")),
+                       var.attrs.get("units", "")]
                 writer.writerow(row + [_fmt(float(v)) for v in stacked.values[index]])
 
 
@@ -64,7 +65,7 @@ def iamc_percentile_rows(ds) -> list[list[str]]:
     rows = []
     for name in ds.attrs.get("outputs", "").split(","):
         out = OUTPUT_BY_NAME.get(name)
-        if out is None or out.iamc is None or "workload" in ds[name].dims:
+        if out is None or out.iamc is None or set(ds[name].dims) & {"workload", "region"}:
             continue
         unit = out.iamc_unit or out.unit
         rows.append([model, scenario, IAMC_REGION, out.iamc, unit,
@@ -376,7 +377,7 @@ def sweep_chart(ds, output: str, year: int) -> Callable[[Path], None]:
     def draw(fig) -> None:
         ax = fig.add_subplot()
         var = ds[output].sel(year=year)
-        keys = [d for d in var.dims if d != "workload"]
+        keys = [d for d in var.dims if d not in ("workload", "region")]
         unit = var.attrs.get("units", "")
         names = [f"{label} ({ds[k].attrs.get('units', '')})"
                  for label, k in zip(_labels(keys), keys, strict=True)]
