@@ -214,7 +214,7 @@ CALIBRATION_ERROR = "__calibration_error"
 
 
 def catalogue_outputs(flows, stocks, auxiliaries, p, years: int) -> dict:
-    """Every catalogue output (``results.OUTPUTS``) in its unit, (year, [workload or
+    """Every national catalogue output (``results.OUTPUTS``) in its unit, (year, [workload or
     source,] sample), as ``integrate.finish_block`` and ``results.to_labelled`` make them,
     and the calibration's largest miss (:data:`CALIBRATION_ERROR`)."""
     from .results import OUTPUTS
@@ -223,7 +223,9 @@ def catalogue_outputs(flows, stocks, auxiliaries, p, years: int) -> dict:
     flows = {**flows, **dynamics.derived_flows(flows, p, years, SECONDS_PER_YEAR)}
     raw = integrate.RawResult(np.arange(years), stocks, auxiliaries, flows, p,
                               np.zeros(1))
-    out = {o.name: o.compute(raw) * conversion_factor(o.base_unit, o.unit) for o in OUTPUTS}
+    # the states' outputs split units by data (each state's unit): the page shows the nation
+    out = {o.name: o.compute(raw) * conversion_factor(o.base_unit, o.unit) for o in OUTPUTS
+           if o.dim != "region"}
     first = {k: v[0] for k, v in flows.items()}
     out[CALIBRATION_ERROR] = integrate._misses(first, _targets(p))
     return out
@@ -268,14 +270,18 @@ def trace_all(shapes: Mapping[str, tuple[int, ...]], years: int,
                   full_shapes)
 
 
-def trace_parameters(keys: Sequence[str], scheduled: Sequence[str] = ()):
+def trace_parameters(keys: Sequence[str], scheduled: Sequence[str] = (),
+                     constants: Mapping[str, np.ndarray] | None = None):
     """The equations' parameters from the scenario's values in SI base units as written (a
     compound growth rate still compound), one input per scenario key: what
     ``Scenario.parameter_arrays`` does (``scenario.model_value``), traced. Each key of
     ``scheduled`` (a parameter without workloads) has a schedule
     (``projection.model.schedules``) given by inputs ``KEY@times`` (s since 1 January of
     the start year), ``KEY@values`` (SI base units as written; ``schedules.POINTS`` of
-    each) and ``KEY@ramp``, as ``scenario_schedules.schedule_arrays`` makes them."""
+    each) and ``KEY@ramp``, as ``scenario_schedules.schedule_arrays`` makes them.
+    ``constants`` (name -> array with a trailing sample axis of one) are inputs of the
+    equations that the page does not change: the scenario's regional arrays
+    (``regions.parameter_arrays``)."""
     from .parameters import PARAMETERS, WORKLOADS
     from .scenario import model_value, workload_key
     from .schedules import POINTS, RAMP, TIMES, VALUES
@@ -295,6 +301,7 @@ def trace_parameters(keys: Sequence[str], scheduled: Sequence[str] = ()):
             out[p.name + TIMES] = given[key + TIMES]
             out[p.name + VALUES] = model_value(p, given[key + VALUES])
             out[p.name + RAMP] = given[key + RAMP]
+        out.update({k: np.asarray(v, dtype=float) for k, v in (constants or {}).items()})
         return out
 
     shapes: dict[str, tuple[int, ...]] = {k: () for k in keys}

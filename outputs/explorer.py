@@ -267,6 +267,10 @@ def _script(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
+REGIONAL_PREFIXES = ("unit_", "region_", "state_")
+"""Names of the regional inputs (``projection.model.regions.parameter_arrays``)."""
+
+
 def model_script(scenario: Scenario) -> str:
     """The model as a script defining ``ProjectionModel`` (``model.codegen_js``), for the
     years of ``scenario``: ``ProjectionModel.simulate(ProjectionModel.parameters(given),
@@ -279,7 +283,9 @@ def model_script(scenario: Scenario) -> str:
     traces = trace_all(shapes, years)
     settings = {"year_length": SECONDS_PER_YEAR, "max_calibration_passes": MAX_CALIBRATION_PASSES,
                 "calibration_stop": CALIBRATION_STOP, "points": POINTS}
-    return model_source(traces, settings, trace_parameters(all_keys(), scheduled))
+    # the scenario's states and grid regions: data and regional entries the page keeps
+    regional = {k: v for k, v in arrays.items() if k.startswith(REGIONAL_PREFIXES)}
+    return model_source(traces, settings, trace_parameters(all_keys(), scheduled, regional))
 
 
 def initial_state(scenario: Scenario, given: Scenario, keys: list[str]) -> dict[str, str]:
