@@ -6,8 +6,9 @@ limit of its own connects within it (a state moratorium is a limit of zero), and
 of a grid region share that region's limit pro rata. Of what could not connect, the
 scenario's relocation share moves to the grid regions in proportion to the room they have
 left, and within a region to its states with room (by pipeline share, within a state's own
-limit); of the rest, the on-site share is built with its own gas generation where it was
-blocked; what remains is not built in the US.
+limit); of the rest (what does not move, and what moves but finds no room), the on-site
+share is built with its own gas generation where it was blocked; what remains is not built
+in the US.
 
 Arrays are (units, samples) or (grid regions, samples), where a unit is a grid region's
 states without values of their own (the first units, one per grid region, in order) or one
@@ -105,8 +106,8 @@ def site_starts(wanted, siting_share, unit_limit, region_limit, membership, relo
     own_room = _positive(unit_limit[regions:] - first[regions:]) if states else None
     total_room = region_room.sum(axis=0)
     moving = relocation_share * blocked.sum(axis=0)
-    beyond = _positive(moving - total_room)
-    to_region = region_room * _pro_rata(total_room, moving - beyond)
+    fits = _pro_rata(moving, total_room)  # the share of what moves that finds room
+    to_region = region_room * _pro_rata(total_room, moving * fits)
     open_share = siting_share * (of_region(region_room, membership) > 0.0)
     if states:
         open_share = np.concatenate([open_share[:regions],
@@ -118,12 +119,13 @@ def site_starts(wanted, siting_share, unit_limit, region_limit, membership, relo
     second = to_unit
     if states:
         second = np.concatenate([to_unit[:regions], np.minimum(to_unit[regions:], own_room)])
-    onsite = onsite_share * (1.0 - relocation_share) * blocked
-    # what is not built, from its parts (exactly zero where nothing is left over): what does
-    # not move and is not built on site, what moves beyond the room left, and what a region
-    # gives a state beyond the state's own room
-    not_built = ((1.0 - onsite_share) * (1.0 - relocation_share) * blocked.sum(axis=0)
-                 + beyond)
+    # what stays where it was blocked: what does not move, and what moves but finds no room;
+    # of it, the on-site share is built with its own generation
+    remaining = blocked * (1.0 - relocation_share * fits)
+    onsite = onsite_share * remaining
+    # what is not built, from its parts (exactly zero where nothing is left over): what stays
+    # and is not built on site, and what a region gives a state beyond the state's own room
+    not_built = (1.0 - onsite_share) * remaining.sum(axis=0)
     if states:
         not_built = not_built + _positive(to_unit[regions:] - own_room).sum(axis=0)
     return first + second, onsite, not_built
