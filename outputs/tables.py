@@ -21,6 +21,7 @@ import numpy as np
 from projection.model.labelled import Labelled, Variable, labelled
 from projection.model.results import OUTPUTS
 from projection.outputs.excel import write_workbook
+from projection.outputs.region_files import is_regional, regional_iamc_rows
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -110,6 +111,8 @@ def write_csv(ds: Results, path: Path) -> None:
         writer.writerow(["scenario", "variable", "workload", "unit", "quantity_type", *years])
         for scenario, sub in _by_scenario(ds):
             for out in OUTPUTS:
+                if is_regional(sub[out.name]):  # by state: projection_regions.csv
+                    continue
                 var = _series(sub[out.name])
                 if "workload" in var.dims:
                     rows = [(str(w), var.take("workload", i).values)
@@ -128,13 +131,14 @@ PERCENTILES = (0.05, 0.5, 0.95)
 
 
 def iamc_rows(ds: Results) -> list[list[str]]:
-    """Rows of the IAMC table (model, scenario, region, variable, unit, years...)."""
+    """Rows of the IAMC table (model, scenario, region, variable, unit, years...): the
+    national rows, then each state's and grid region's (``region_files``)."""
     ds = labelled(ds)
     model = f"projection {ds.attrs.get('model_version', '')}".strip()
     rows = []
     for scenario, sub in _by_scenario(ds):
         for out in OUTPUTS:
-            if out.iamc is None:
+            if out.iamc is None or is_regional(sub[out.name]):
                 continue
             var = sub[out.name]
             if "sample" in var.dims and var.sizes["sample"] > 1:
@@ -146,7 +150,7 @@ def iamc_rows(ds: Results) -> list[list[str]]:
             for name, values in variants:
                 rows.append([model, scenario, IAMC_REGION, name, out.iamc_unit or out.unit,
                              *(_fmt(float(v)) for v in values)])
-    return rows
+    return rows + regional_iamc_rows(ds, model)
 
 
 def write_iamc(ds: Results, path: Path) -> None:
