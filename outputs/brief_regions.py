@@ -68,7 +68,8 @@ def regions_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
                            "states whose data centres draw the most electricity are "]
     for i, code in enumerate(leading):
         parts += [geo.STATE_NAMES[code], " (", _num(b, ELECTRICITY, code, year, "TWh"), ", ",
-                  _num(b, SHARE, code, year, "%"), " of the state's electricity)",
+                  _num(b, SHARE, code, year, "%"),
+                  " of the state's electricity)" if i == 0 else ")",
                   ", " if i < len(leading) - 2 else (" and " if i == len(leading) - 2 else "")]
     parts += [": together ", Num(100 * sum(energy[s] for s in leading) / total, "%",
                                  {"quantity": "leading_states_share", "scenario": b.lead,

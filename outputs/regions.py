@@ -208,9 +208,20 @@ def water_stress(selection: Selection) -> str | None:
         return None
     if selection.kind == "state":
         _, score, label = known[0]
-        number = f" (score {score:.1f} of 5)" if score is not None else ""
+        number = f" ({score:.1f} on its scale of 0 to 5)" if score is not None else ""
         return f"Water stress (WRI Aqueduct): {label}{number}"
     return "Water stress (WRI Aqueduct): " + ", ".join(f"{s} {label}" for s, _, label in known)
+
+
+def stress_records(selection: Selection) -> dict[str, dict[str, Any]]:
+    """The WRI Aqueduct score and label of each of the selection's states that has one."""
+    geo = geography()
+    found = {}
+    for s in selection.states:
+        score, label = geo.WATER_STRESS.get(s, (None, None))
+        if label:
+            found[s] = {"score": score, "label": label}
+    return found
 
 
 # --- a region's table ----------------------------------------------------------------------------
@@ -261,6 +272,6 @@ def region_values(ds: Labelled | xr.Dataset, selection: Selection, years: Sequen
     view = region_view(ds, selection)
     return {"code": selection.code, "name": selection.name, "kind": selection.kind,
             "grid_region": selection.grid_region, "states": list(selection.states),
-            "water_stress": water_stress(selection),
+            "water_stress": stress_records(selection),
             "headlines": headline_values(view, years, scenario,
                                          available_headlines(view, selection))}
