@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import buildout, demand, hardware, impacts, schedules
+from . import buildout, demand, hardware, impacts, regions, schedules, siting
 from .parameters import CHAT, MARGINAL_SOURCES, SOURCES
 from .start import (  # noqa: F401  (the start state and calibration quantities, re-exported)
     INFEASIBLE_REASONS,
@@ -64,6 +64,8 @@ STATE_UNITS: dict[str, str] = {
     "onsite_capacity": "W",
     "clean_power_share": "dimensionless",
     "grid_mix": "dimensionless",
+    "state_capacity": "W",
+    "state_pipeline": "W",
 }
 """State variables (stocks) and their SI units. ``grid_mix`` is the generation share of each
 source (sources, samples), in the order of ``parameters.SOURCES``. ``training_demand``,
@@ -71,7 +73,9 @@ source (sources, samples), in the order of ``parameters.SOURCES``. ``training_de
 generative requests asked of the fleet (FLOP/s, served or not); ``other_inference_demand`` is
 the unattributed rest of the start year's busy fleet. ``onsite_pipeline`` and
 ``onsite_capacity`` are the parts of the construction pipeline and of operating capacity
-built with on-site (behind-the-meter) generation."""
+built with on-site (behind-the-meter) generation. ``state_capacity`` and ``state_pipeline``
+are operating capacity and the construction pipeline by state (states, samples); they sum to
+the national stocks."""
 
 CALIBRATION_UNITS: dict[str, str] = {
     "requests_start": "request/s",
@@ -103,6 +107,26 @@ MIX_UNITS: dict[str, str] = {
 }
 """The per-source parameters stacked into (sources, samples) arrays by ``with_derived``
 (``parameters.MIX_ARRAYS``), with their SI units."""
+
+REGION_UNITS: dict[str, str] = {
+    "state_start_share": "dimensionless",
+    "siting_share": "dimensionless",
+    "state_other_load_share": "dimensionless",
+    "region_limit_share": "dimensionless",
+    "region_limit_given": "dimensionless",
+    "region_interconnection_limit": "W/s",
+    "state_limit_given": "dimensionless",
+    "state_interconnection_limit": "W/s",
+    **{f"state_{source}_share": "dimensionless" for source in SOURCES},
+    "state_emission_rate": "kg/J",
+    "state_lifecycle_intensity": "kg/J",
+    "state_water_intensity": "m^3/J",
+    "location_intensity_start": "kg/J",
+    "lifecycle_intensity_start": "kg/J",
+    "power_water_start": "m^3/J",
+}
+"""The regional inputs (``regions.parameter_arrays``: (states or grid regions, samples)) and
+what ``with_derived`` computes from them, with their SI units."""
 
 FLOW_UNITS: dict[str, str] = {
     "generative_energy": "W",
@@ -140,6 +164,11 @@ FLOW_UNITS: dict[str, str] = {
     "construction_starts": "W/s",
     "construction_completions": "W/s",
     "capacity_retirements": "W/s",
+    "state_energy": "W",
+    "state_emissions": "kg/s",
+    "state_emissions_market_based": "kg/s",
+    "state_onsite_water": "m^3/s",
+    "state_indirect_water": "m^3/s",
 }
 """Flows that the integrator accumulates over each calendar year, with their SI units."""
 
@@ -469,10 +498,20 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
     retirements = moving * buildout.capacity_retirements(operating, p["facility_lifetime"])
     wanted = moving * buildout.wanted_starts(desired_capacity, operating, pipeline, retirements,
                                              p["start_adjustment_time"])
-    grid_starts = np.minimum(wanted, p["interconnection_limit"])
-    onsite = buildout.onsite_starts(wanted, p["interconnection_limit"],
-                                    p["onsite_generation_share"])
-    starts = grid_starts + onsite
+    # where it is built: each state's share of the pipeline, within its own and its grid
+    # region's connections; what cannot connect moves, is built on site, or is not built
+    index = regions.data().region_index
+    region_limit = siting.region_limits(
+        p["interconnection_limit"], p["region_limit_share"], p["region_limit_given"],
+        p["region_interconnection_limit"])
+    state_limit = siting.state_limits(region_limit, index, p["state_limit_given"],
+                                      p["state_interconnection_limit"])
+    state_grid, state_onsite, not_built = siting.site_starts(
+        wanted, p["siting_share"], state_limit, region_limit, index, p["relocation_share"],
+        p["onsite_generation_share"])
+    state_starts = state_grid + state_onsite
+    onsite = state_onsite.sum(axis=0)
+    starts = state_starts.sum(axis=0)
     completions = moving * buildout.construction_completions(pipeline, p["construction_time"])
     onsite_completions = moving * buildout.construction_completions(state["onsite_pipeline"],
                                                                     p["construction_time"])
@@ -483,14 +522,27 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
     # the load behind the meter is the on-site share of operating capacity, at the fleet's load
     behind_meter = delivered * state["onsite_capacity"] / operating
     from_grid = delivered - behind_meter
+    # each state carries the fleet's load in proportion to its operating capacity
+    state_capacity = state["state_capacity"]
+    weight = state_capacity / state_capacity.sum(axis=0)
+    state_completions = buildout.construction_completions(state["state_pipeline"],
+                                                          p["construction_time"])
 
     # --- facility, water, carbon -----------------------------------------------------------------
     conventional_it = conventional / state["conventional_pue"]
     wue_trend = impacts.trend(1.0, schedules.trend_rate(p, "onsite_wue_change"), time)
     grid_mix = state["grid_mix"]
-    power_water = impacts.power_water_intensity(grid_mix, p["source_water_intensity"])
-    location = impacts.location_based_intensity(grid_mix, p["source_emission_rate"])
-    lifecycle = impacts.lifecycle_intensity(grid_mix, p["source_carbon_intensity"])
+    state_power_water = p["state_water_intensity"] * impacts.power_water_intensity(
+        grid_mix, p["source_water_intensity"]) / p["power_water_start"]
+    power_water = (weight * state_power_water).sum(axis=0)
+    # each state's own mix, moving as the national mix moves from its start-year intensity
+    location_change = impacts.location_based_intensity(
+        grid_mix, p["source_emission_rate"]) / p["location_intensity_start"]
+    state_location = p["state_emission_rate"] * location_change
+    location = (weight * state_location).sum(axis=0)
+    lifecycle = (weight * p["state_lifecycle_intensity"]).sum(axis=0) * (
+        impacts.lifecycle_intensity(grid_mix, p["source_carbon_intensity"])
+        / p["lifecycle_intensity_start"])
     marginal = impacts.marginal_intensity(grid_mix, p["source_emission_rate"], MARGINAL_MASK)
     contracted = impacts.contracted_share(
         p["contracted_share_start"] * p["facility_energy_start"], from_grid,
@@ -502,6 +554,16 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
     gas_water = p["source_water_intensity"][SOURCES.index("natural_gas")]
     behind_meter_emissions = impacts.emissions(behind_meter, gas)
     behind_meter_water = impacts.indirect_water(behind_meter, gas_water)
+    state_from_grid = from_grid * weight
+    state_emissions = (impacts.emissions(state_from_grid, state_location)
+                       + behind_meter_emissions * weight)
+    state_market = (impacts.emissions(
+        state_from_grid, impacts.market_based_intensity(state_location, contracted))
+                    + behind_meter_emissions * weight)
+    onsite_water = ((impacts.onsite_water(ai_it, p["ai_wue"])
+                     + impacts.onsite_water(conventional_it, p["conventional_wue"])) * wue_trend)
+    state_indirect = (impacts.indirect_water(state_from_grid, state_power_water)
+                      + behind_meter_water * weight)
     derivatives = {
         "operating_capacity": completions - retirements,
         "construction_pipeline": starts - completions,
@@ -516,18 +578,18 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
             p["clean_power_adjustment_time"]),
         "grid_mix": demand.first_order_adjustment(grid_mix, p["grid_share_target"],
                                                   p["grid_mix_adjustment_time"]),
+        "state_pipeline": state_starts - state_completions,
+        "state_capacity": state_completions - buildout.capacity_retirements(
+            state_capacity, p["facility_lifetime"]),
     }
     flows = {
         "deferred_energy": deferred_ai + deferred_conventional,
-        "grid_shortfall": wanted - grid_starts - onsite,
+        "grid_shortfall": not_built,
         "it_energy": ai_it + conventional_it,
-        "onsite_water": (impacts.onsite_water(ai_it, p["ai_wue"])
-                         + impacts.onsite_water(conventional_it, p["conventional_wue"]))
-        * wue_trend,
-        "indirect_water": impacts.indirect_water(from_grid, power_water) + behind_meter_water,
-        "emissions": impacts.emissions(from_grid, location) + behind_meter_emissions,
-        "emissions_market_based": impacts.emissions(from_grid, market)
-        + behind_meter_emissions,
+        "onsite_water": (onsite_water * weight).sum(axis=0),
+        "indirect_water": state_indirect.sum(axis=0),
+        "emissions": state_emissions.sum(axis=0),
+        "emissions_market_based": state_market.sum(axis=0),
         "emissions_lifecycle": impacts.emissions(from_grid, lifecycle)
         + impacts.emissions(behind_meter, gas_lifecycle),
         "emissions_new_load": impacts.emissions(new_load, marginal),
@@ -538,8 +600,14 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
+        "state_energy": delivered * weight,
+        "state_emissions": state_emissions,
+        "state_emissions_market_based": state_market,
+        "state_onsite_water": onsite_water * weight,
+        "state_indirect_water": state_indirect,
     }
     intensities = {"grid_intensity": location, "market_grid_intensity": market,
                    "lifecycle_grid_intensity": lifecycle, "marginal_grid_intensity": marginal,
                    "contracted_share": contracted, "power_water_intensity": power_water}
     return derivatives, flows, intensities
+

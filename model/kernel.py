@@ -45,7 +45,9 @@ CACHE_VARIABLE = "PROJECTION_KERNEL_CACHE"
 THREADS_VARIABLE = "PROJECTION_KERNEL_THREADS"
 """Environment variable: threads that one block's samples are split over (default: one per
 core, or one inside a worker process, where the pool already uses the cores)."""
-SOURCE_FILES = sorted(Path(__file__).resolve().parent.glob("*.py"))
+SOURCE_FILES = [*sorted(Path(__file__).resolve().parent.glob("*.py")),
+                *sorted(Path(__file__).resolve().parent.glob("data/*.csv")),
+                *sorted(Path(__file__).resolve().parent.glob("data/sources/*.csv"))]
 """Files whose content names the compiled engine: any change in the model package makes a
 new one."""
 LANES = 16

@@ -39,6 +39,7 @@ SHORT_LABELS: dict[str, str] = {
     "hardware.supply_start": "accelerators deliverable to US centres, first year",
     "hardware.supply_growth": "growth of the accelerator supply",
     "buildout.onsite_generation_share": "share of unconnected build that runs on on-site gas",
+    "buildout.relocation_share": "share of unconnected build that moves to other states",
     "carbon.contracted_share_start": "clean-power contracts' share, start year",
     # --- hardware
     "hardware.shipments_start": "AI chips shipped in the year before the start",

@@ -254,6 +254,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("buildout", "onsite_generation_share", "dimensionless", "fraction",
        "Share of the construction starts beyond the interconnection limit that developers "
        "build with their own on-site gas generation (behind the meter) instead of waiting."),
+    _p("buildout", "relocation_share", "dimensionless", "fraction",
+       "Share of the construction a state or grid region cannot connect that developers "
+       "move to states with room left; the rest is built on site (onsite_generation_share) "
+       "or not in the US."),
     _p("buildout", "facility_lifetime", "yr", "positive",
        "Average service life of a data centre before retirement."),
     _p("buildout", "demand_smoothing_time", "yr", "positive",

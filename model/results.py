@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import __version__
+from . import __version__, regions
 from .dynamics import CALIBRATION_UNITS
 from .integrate import RawResult
 from .labelled import Labelled, Variable
@@ -38,15 +38,19 @@ class Output:
     flags: tuple[str, ...] = ()
     """For a variable of integer codes: what each code 0, 1, ... means (CF ``flag_values``
     and ``flag_meanings``)."""
+    dim: str = "workload"
+    """The dimension of a three-dimensional output beside year and sample: ``workload``, or
+    ``region`` (the states, ``projection.model.regions``)."""
 
     def model_values(self, raw: RawResult) -> np.ndarray:
-        """Values in ``unit``, laid out as the model lays them out: (year, [workload,] sample)."""
+        """Values in ``unit``, laid out as the model lays them out: (year, [workload or
+        region,] sample)."""
         if self.name in raw.outputs:  # kept by ``simulate(..., keep=...)``
             return raw.outputs[self.name]
         return self.compute(raw) * conversion_factor(self.base_unit, self.unit)
 
     def values(self, raw: RawResult) -> np.ndarray:
-        """Values in ``unit``, laid out (year, sample[, workload])."""
+        """Values in ``unit``, laid out (year, sample[, workload or region])."""
         values = self.model_values(raw)
         return np.moveaxis(values, 1, -1) if values.ndim == 3 else values
 
@@ -119,6 +123,27 @@ def _per_request(raw: RawResult, workload: int | None = None) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = energy / served
     return np.where(served > 0, ratio, raw.auxiliaries["energy_per_request"][:, pick])
+
+
+def _state_weight(raw: RawResult) -> np.ndarray:
+    """Each state's share of operating capacity on 1 January, (year, state, sample)."""
+    capacity = raw.stocks["state_capacity"]
+    return capacity / capacity.sum(axis=1, keepdims=True)
+
+
+def _state_share(raw: RawResult) -> np.ndarray:
+    """Data centres' share of each state's electricity: their electricity over it plus the
+    state's share of US electricity outside data centres."""
+    energy = raw.flows["state_energy"]
+    other = (raw.flows["us_other_electricity"][:, None, :]
+             * raw.parameters["state_other_load_share"])
+    return energy / (energy + other)
+
+
+def _state_peak(raw: RawResult) -> np.ndarray:
+    """Peak data-centre demand of each state, W: its average power over the year divided by
+    the load factor that capacity is planned for."""
+    return raw.flows["state_energy"] / SECONDS_PER_YEAR / raw.parameters["load_factor_start"]
 
 
 def _per_household(raw: RawResult) -> np.ndarray:
@@ -333,6 +358,29 @@ OUTPUTS: tuple[Output, ...] = (
              f"Share of {SOURCE_LABELS[source].lower()} in the generation mix of the grid where "
              "data centres draw power", _mix_share(i), "dimensionless")
       for i, source in enumerate(SOURCES)),
+    Output("state_electricity", FLOW, E, "Data-centre electricity delivered in the state "
+           "(facility level)", _flow("state_energy"), ENERGY, dim="region"),
+    Output("state_electricity_share", DERIVED, "percent", "Data-centre share of the state's "
+           "electricity consumption", _state_share, "dimensionless", dim="region"),
+    Output("state_capacity", STOCK, POWER_CAPACITY, "Operating data-centre capacity in the "
+           "state", _stock("state_capacity"), "W", dim="region"),
+    Output("state_data_centres", STOCK, "data_centre", "Number of operating data centres in "
+           "the state (the fleet's average size)",
+           lambda raw: raw.stocks["data_centres"][:, None, :] * _state_weight(raw),
+           "dimensionless", dim="region"),
+    Output("state_peak_demand", DERIVED, POWER_CAPACITY, "Peak data-centre demand in the state: "
+           "average power over the planning load factor", _state_peak, "W", dim="region"),
+    Output("state_emissions", FLOW, "Mt", "CO2 emissions of the state's data-centre "
+           "electricity, location-based (the state's generation mix)",
+           _flow("state_emissions"), "kg", dim="region"),
+    Output("state_emissions_market_based", FLOW, "Mt", "CO2 emissions of the state's "
+           "data-centre electricity, market-based", _flow("state_emissions_market_based"),
+           "kg", dim="region"),
+    Output("state_onsite_water", FLOW, "GL", "On-site water consumption of the state's data "
+           "centres (billion litres)", _flow("state_onsite_water"), "m^3", dim="region"),
+    Output("state_indirect_water", FLOW, "GL", "Water consumed generating the state's "
+           "data-centre electricity (billion litres)", _flow("state_indirect_water"), "m^3",
+           dim="region"),
     Output("us_electricity", FLOW, E, "US electricity consumption (outside data centres plus "
            "data centres)", _flow("us_electricity"), ENERGY),
     Output("us_other_electricity", FLOW, E, "US electricity consumption outside data centres",
@@ -365,11 +413,18 @@ def to_labelled(raw: RawResult, provenance: Mapping[str, str | int] | None = Non
         "workload": Variable(("workload",), np.array(list(WORKLOADS)),
                              {"long_name": "AI workload class",
                               "labels": json.dumps(WORKLOAD_LABELS)}),
+        "region": Variable(("region",), np.array(list(regions.data().states)),
+                           {"long_name": "US state (USPS code)",
+                            "labels": json.dumps(regions.data().state_names)}),
+        "grid_region": Variable(("region",), np.array([regions.data().region_of[s]
+                                                       for s in regions.data().states]),
+                                {"long_name": "Grid region where the state's load connects",
+                                 "labels": json.dumps(regions.data().grid_region_names)}),
     }
     data_vars = {}
     for out in available_outputs(raw):
         values = out.values(raw)
-        dims = ("year", "sample", "workload")[: values.ndim]
+        dims = ("year", "sample", out.dim)[: values.ndim]
         attrs = {"units": out.unit, "long_name": out.long_name, "quantity_type": out.kind}
         if out.flags:
             attrs["flag_values"] = np.arange(len(out.flags), dtype=float)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import regions
 from .dynamics import INFEASIBLE_REASONS, infeasible_start, start_ai_power, start_peak_work
 from .ensemble import simulate
 from .errors import InfeasibleStartError, RunError
@@ -32,6 +33,7 @@ def provenance(scenario: Scenario) -> dict[str, str | int]:
         "scenario_file": str(scenario.path),
         "scenario_files": json.dumps([str(f) for f in scenario.files]),
         "scenario_sha256": scenario.sha256,
+        "regions_data_sha256": regions.data().sha256,
         "resolved_parameters": json.dumps(scenario.resolved()),
         "start_year": scenario.start_year,
         "end_year": scenario.end_year,

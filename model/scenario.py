@@ -62,6 +62,7 @@ from .scenario_ranges import (
     check_kept_ranges,
     with_parent_range,
 )
+from .scenario_regions import regional_arrays
 from .scenario_schedules import check_years, described, schedule_arrays
 from .settings import OPTION as SET_OPTION
 from .units import SECONDS_PER_YEAR
@@ -129,6 +130,7 @@ class Scenario:
                 arrays[p.name] = model_value(p, np.array([self.entries[p.key].base_value]))
             arrays.update(schedule_arrays(self.entries, p, arrays[p.name], self.start_year,
                                           p.name in forced))
+        arrays.update(regional_arrays(self.entries, self.start_year))
         return arrays
 
     def resolved(self) -> dict[str, dict[str, str]]:

@@ -7,6 +7,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+from . import scenario_regions
 from .parameters import PARAMETERS, SECTIONS, WORKLOAD_PARAMETERS, WORKLOADS
 from .safe_io import printable
 from .scenario_keys import (
@@ -51,6 +52,9 @@ def _flatten_entries(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for section, table in data.items():
         if section in ("scenario", CORRELATIONS):
+            continue
+        if section == scenario_regions.SECTION:
+            flat.update(scenario_regions.flatten(path, table))
             continue
         if section not in SECTIONS:
             home = _home(section)

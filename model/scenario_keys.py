@@ -46,6 +46,8 @@ def parameter_for_key(key: str) -> Parameter:
     if key in BY_KEY:
         return BY_KEY[key]
     parts = key.split(".")
+    if len(parts) == 4 and parts[0] == "regions" and f"{parts[2]}.{parts[3]}" in BY_KEY:
+        return BY_KEY[f"{parts[2]}.{parts[3]}"]  # a state's or grid region's own value
     if len(parts) == 3 and parts[0] == "workloads" and parts[1] in WORKLOADS:
         for p in WORKLOAD_PARAMETERS:
             if p.name == parts[2]:

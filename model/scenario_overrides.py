@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from . import scenario_regions
 from .scenario_entries import Entry, _parse_entry
 from .scenario_keys import ScenarioError, _suggest, all_keys
-from .scenario_ranges import with_parent_range
+from .scenario_ranges import RANGE_KEYS, with_parent_range
 from .scenario_schedules import _brief
 from .settings import OPTION as SET_OPTION
 from .settings import SOURCE as SET_SOURCE
@@ -40,7 +41,12 @@ def override_entries(overrides: Mapping[str, Any], loaded: Mapping[str, Entry],
         if not isinstance(key, str):
             raise ScenarioError(origin, _brief(key), "expected a scenario key (text), e.g. "
                                 "'demand.adoption_growth'")
-        if key not in known:
+        if key.startswith(f"{scenario_regions.SECTION}."):
+            scenario_regions.check_key(origin, key)
+            if isinstance(raw, Mapping) and any(k in raw for k in RANGE_KEYS):
+                raise ScenarioError(origin, key, "a regional value takes no range (the "
+                                    "national value's range is sampled)")
+        elif key not in known:
             raise ScenarioError(origin, str(key), f"unknown key{_suggest(str(key), known)}")
         if isinstance(raw, str) and ";" in raw:  # the short form of a schedule, as --set
             raw = parse_setting(f"{key}={raw}", origin)[1]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import schedules
+from . import regions, schedules
 from .parameters import MIX_SHARE_KEYS, SHARE_PARAMETERS, WORKLOADS, Parameter
 from .scenario_keys import (
     MAX_END_YEAR,
@@ -30,6 +30,7 @@ from .scenario_keys import (
     model_value,
     workload_key,
 )
+from .scenario_regions import split_key
 from .units import SECONDS_PER_YEAR, UnitError, read_value
 
 YEAR = re.compile(r"^[0-9]{4}$")
@@ -110,6 +111,8 @@ def _brief(value: Any, limit: int = 60) -> str:
 
 def not_schedulable(key: str, p: Parameter) -> str | None:
     """Why parameter ``p`` (named by ``key``) cannot have a schedule, or None if it can."""
+    regional = split_key(key)
+    key = regional[1] if regional else key  # a state's or region's value: as the national
     if p.section == "start" or p.name.endswith("_start"):
         return "it describes the calibrated start year, which every scenario holds"
     if p.name in SHARE_PARAMETERS or key in MIX_SHARE_KEYS:
@@ -130,6 +133,8 @@ def time_varying_keys() -> frozenset[str]:
 
     values = {q.name: np.full((len(WORKLOADS), 1) if q.per_workload else (1,), 0.5)
               for q in PARAMETERS}
+    regional = regions.parameter_arrays({}, 0.5)
+    values.update({k: np.full(v.shape, 0.5) for k, v in regional.items()})
     with np.errstate(all="ignore"):
         full = dynamics.with_derived({**values, **dynamics.first_calibration(
             values, SECONDS_PER_YEAR)})

@@ -65,7 +65,31 @@ def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     full["target_utilisation"] = np.minimum(
         p["start_utilisation"] * p["planned_utilisation_ratio"], p["max_operating_utilisation"])
     full["busy_peak_start"] = p["start_utilisation"] * installed_capability
+    full.update(state_intensities(p, mix))
     return full
+
+
+def state_intensities(p: Mapping[str, Array], mix: Mapping[str, Array]) -> dict[str, Array]:
+    """Each state's operational emission rate, life-cycle intensity and power-plant water
+    intensity from its own generation mix (``state_{source}_share``, (states, samples)), and
+    the same of the national mix in the start year, by which the states' figures are scaled
+    as the national mix changes (``STATE_INTENSITY_UNITS``)."""
+    shares = [p[f"state_{source}_share"] for source in SOURCES]
+    out = {}
+    for name, per_source in (("state_emission_rate", "source_emission_rate"),
+                             ("state_lifecycle_intensity", "source_carbon_intensity"),
+                             ("state_water_intensity", "source_water_intensity")):
+        total = shares[0] * mix[per_source][0]
+        for k in range(1, len(SOURCES)):
+            total = total + shares[k] * mix[per_source][k]
+        out[name] = total
+    out["location_intensity_start"] = impacts.location_based_intensity(
+        mix["grid_share_start"], mix["source_emission_rate"])
+    out["lifecycle_intensity_start"] = impacts.lifecycle_intensity(
+        mix["grid_share_start"], mix["source_carbon_intensity"])
+    out["power_water_start"] = impacts.power_water_intensity(
+        mix["grid_share_start"], mix["source_water_intensity"])
+    return out
 
 
 def _given_or_initial(p: Mapping[str, Array], fleet: Mapping[str, Array] | None):
@@ -192,6 +216,10 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     )
     # a published start stock, the same whatever the scenario assumes about construction
     state["construction_pipeline"] = p["construction_pipeline_start"] * 1.0
+    # by state: operating capacity where the start year's load is, the pipeline where the
+    # published construction is
+    state["state_capacity"] = p["operating_capacity_start"] * p["state_start_share"]
+    state["state_pipeline"] = p["construction_pipeline_start"] * p["siting_share"]
     return state
 
 

@@ -157,28 +157,50 @@ def summed(ds: Labelled | xr.Dataset, name: str, states: Sequence[str]) -> Varia
     return Variable(var.dims[:axis] + var.dims[axis + 1:], values, dict(var.attrs))
 
 
+def consumption(ds: Labelled | xr.Dataset) -> Variable:
+    """The electricity consumed in each state (TWh, data centres included), laid out as the
+    share: its data-centre electricity plus its part of US electricity outside data centres,
+    as the model shares that out (``regions.parameter_arrays``: by the states' retail sales
+    outside data centres). Without ``us_other_electricity`` in ``ds``, each state's
+    consumption is its data-centre electricity over its share (unknown where both are 0)."""
+    ds = labelled(ds)
+    own = ds[SHARE]
+    electricity = ds[ELECTRICITY]
+    dc = np.transpose(electricity.values, [electricity.dims.index(d) for d in own.dims])
+    axis = own.dims.index(REGION)
+    if "us_other_electricity" in ds:
+        other = ds["us_other_electricity"]
+        rest = [d for d in own.dims if d != REGION]
+        national = np.expand_dims(np.transpose(other.values, [other.dims.index(d) for d in rest]),
+                                  axis)
+        part = geography().parameter_arrays({}, 0.0)["state_other_load_share"][:, 0]
+        order = [str(c) for c in ds[REGION].values]
+        states = list(geography().STATES)
+        part = part[[states.index(c) for c in order]]
+        shape = [1] * own.values.ndim
+        shape[axis] = len(part)
+        values = dc + national * part.reshape(shape)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(own.values > 0, dc / (own.values / 100.0), np.nan)
+    return Variable(own.dims, values, {"units": electricity.attrs.get("units", "TWh")})
+
+
 def share(ds: Labelled | xr.Dataset, states: Sequence[str]) -> Variable:
     """The data-centre share of the electricity consumed in ``states``, in percent: one
     state's own, or the sum of their data-centre electricity over the sum of their
-    electricity (each state's consumption is its data-centre electricity over its share).
-    Not a number where a member state's consumption cannot be known (no data-centre
-    electricity and a share of zero)."""
+    consumption (:func:`consumption`), never an average of their shares."""
     ds = labelled(ds)
     own = ds[SHARE]
-    if len(states) == 1:
-        axis = own.dims.index(REGION)
-        return Variable(own.dims[:axis] + own.dims[axis + 1:],
-                        np.take(own.values, _indices(ds, states)[0], axis=axis),
-                        dict(own.attrs))
-    electricity = ds[ELECTRICITY]
-    order = [electricity.dims.index(d) for d in own.dims]
-    dc = np.transpose(electricity.values, order)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        total = np.where(own.values > 0, dc / (own.values / 100.0), np.nan)
     axis = own.dims.index(REGION)
     index = _indices(ds, states)
+    if len(states) == 1:
+        return Variable(own.dims[:axis] + own.dims[axis + 1:],
+                        np.take(own.values, index[0], axis=axis), dict(own.attrs))
+    electricity = ds[ELECTRICITY]
+    dc = np.transpose(electricity.values, [electricity.dims.index(d) for d in own.dims])
     dc_sum = np.take(dc, index, axis=axis).sum(axis=axis)
-    total_sum = np.take(total, index, axis=axis).sum(axis=axis)
+    total_sum = np.take(consumption(ds).values, index, axis=axis).sum(axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = 100.0 * dc_sum / total_sum
     return Variable(own.dims[:axis] + own.dims[axis + 1:], values, dict(own.attrs))

@@ -111,7 +111,7 @@ def write_csv(ds: Results, path: Path) -> None:
         writer.writerow(["scenario", "variable", "workload", "unit", "quantity_type", *years])
         for scenario, sub in _by_scenario(ds):
             for out in OUTPUTS:
-                if is_regional(sub[out.name]):  # by state: projection_regions.csv
+                if out.name not in sub or is_regional(sub[out.name]):  # states: their own table
                     continue
                 var = _series(sub[out.name])
                 if "workload" in var.dims:

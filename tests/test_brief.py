@@ -8,7 +8,6 @@ without Chromium skips these tests, except in CI (CI=true), where that is a fail
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import re
@@ -31,10 +30,7 @@ BODY_SCREENS = 4
 """Screens of text and charts above the appendix: a five-minute read (an assumption: a minute
 a screen, and a minute for the first one)."""
 COMMAND = [sys.executable, "-m", "projection.outputs.cli", "brief"]
-HAS_STATES = importlib.util.find_spec("projection.model.regions") is not None
-CHARTS = ["capacity", "carbon", "electricity", "fan", "sensitivity", "water",
-          *(["map"] if HAS_STATES else [])]
-"""The charts of the briefing: the map of the states once the model has them."""
+CHARTS = ["capacity", "carbon", "electricity", "fan", "map", "sensitivity", "water"]
 
 
 def projection(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -182,8 +178,6 @@ def test_no_two_labels_of_a_chart_overlap(layout):
 
 def test_the_map_colours_every_state_by_its_share_and_names_the_leading_states(page,
                                                                              shipped_results):
-    if not HAS_STATES:
-        pytest.skip("the model has no states yet")
     from projection.model.regions import STATE_NAMES, STATES
 
     figure = re.search(r'<figure id="chart-map">.*?</figure>', page.dom, flags=re.S).group(0)

@@ -47,7 +47,8 @@ def test_run_prints_headline_table_and_writes_the_result_files(high_run):
     assert header.split()[-4:] == ["2024", "2026", "2028", "2030"]
     assert sorted(p.name for p in out.iterdir()) == [
         "projection.csv", "projection.meta.json", "projection.nc", "projection_iamc.csv",
-        "projection_iamc.meta.json", "projection_iamc.xlsx"]
+        "projection_iamc.meta.json", "projection_iamc.xlsx", "projection_regions.csv",
+        "projection_regions.meta.json"]
 
 
 def test_netcdf_is_labelled_and_carries_provenance(high_run):

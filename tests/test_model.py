@@ -17,6 +17,7 @@ from projection.model.dynamics import (
     CALIBRATION_UNITS,
     FLOW_UNITS,
     MIX_UNITS,
+    REGION_UNITS,
     STATE_UNITS,
     SUM_FLOWS,
     initial_state,
@@ -100,7 +101,8 @@ def test_equations_are_dimensionally_consistent():
     parameter_units = {par.name: par.unit for par in PARAMETERS}
     parameter_units = {k: ("1/yr" if BY_NAME[k].kind == "growth" else u)
                        for k, u in parameter_units.items()}
-    p_q = _with_units(p, {**parameter_units, **CALIBRATION_UNITS, **MIX_UNITS})
+    p_q = _with_units(p, {**parameter_units, **CALIBRATION_UNITS, **MIX_UNITS,
+                                **REGION_UNITS})
     assert set(p_q) == set(p), "every parameter and calibration quantity has a unit"
     state_q = _with_units(state, STATE_UNITS)
     d_q, f_q, a_q = rates(state_q, p_q, ureg.Quantity(time, "s"), with_auxiliaries=True)
@@ -123,7 +125,7 @@ def test_a_unit_error_in_an_equation_would_be_caught():
     units = {par.name: par.unit for par in PARAMETERS}
     units = {k: ("1/yr" if BY_NAME[k].kind == "growth" else u) for k, u in units.items()}
     units["ai_pue_target"] = "J"  # a PUE with a unit: (target - pue) no longer adds up
-    p_q = _with_units(p_bad, {**units, **CALIBRATION_UNITS, **MIX_UNITS})
+    p_q = _with_units(p_bad, {**units, **CALIBRATION_UNITS, **MIX_UNITS, **REGION_UNITS})
     state_q = _with_units(initial_state(p), STATE_UNITS)
     with pytest.raises(Exception, match="(?i)dimension|cannot convert"):
         rates(state_q, p_q, ureg.Quantity(0.0, "s"))

@@ -18,8 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from test_new_user import SCRIPT, in_pipe, in_terminal  # noqa: E402
 
-regions = pytest.importorskip("projection.model.regions",
-                              reason="the model has no states and grid regions yet")
+from projection.model import regions  # noqa: E402
 
 ADDITIVE = {  # regional output -> the national output its states add up to
     "state_electricity": "facility_energy",

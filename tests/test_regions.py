@@ -1,334 +1,208 @@
-"""States and grid regions in the tables, files and map, on regional results made by hand from a
-national run (``region_standin``): choosing a region, summing it, writing it, drawing it."""
+"""States and grid regions: the start state by state reproduces its source, every state's
+results add up to the nation's, a state's moratorium acts where the issue says it must, and
+regional entries are checked as national ones are."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import xarray as xr
 
-sys.path.insert(0, str(Path(__file__).parent))
+from projection.model import regions
+from projection.model.ensemble import simulate
+from projection.model.regions import RegionDataError
+from projection.model.scenario import ScenarioError, load_scenario
 
-from region_standin import with_regions  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+ADDITIVE = {  # state flow or stock -> the national one it sums to
+    ("flows", "state_energy"): ("flows", "facility_energy"),
+    ("flows", "state_emissions"): ("flows", "emissions"),
+    ("flows", "state_emissions_market_based"): ("flows", "emissions_market_based"),
+    ("flows", "state_onsite_water"): ("flows", "onsite_water"),
+    ("flows", "state_indirect_water"): ("flows", "indirect_water"),
+    ("stocks", "state_capacity"): ("stocks", "operating_capacity"),
+    ("stocks", "state_pipeline"): ("stocks", "construction_pipeline"),
+}
+TWH = 3.6e15
 
-from projection.model.labelled import Labelled  # noqa: E402
 
-SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(scope="module")
-def geo():
-    """The model's geography, or the stand-in while the model has none."""
-    try:
-        from projection.model import regions
-    except ImportError:
-        import geography_standin as regions
-
-        import projection.model
-
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setitem(sys.modules, "projection.model.regions", regions)
-            mp.setattr(projection.model, "regions", regions, raising=False)
-            yield regions
-        return
-    yield regions
+def _run(name: str, end: int = 2050, **overrides: str):
+    scenario = load_scenario(SCENARIOS / f"{name}.toml", end_year=end, overrides=overrides)
+    return simulate(scenario.parameter_arrays(), scenario.start_year, end,
+                    scenario.substeps_per_year)
 
 
 @pytest.fixture(scope="module")
-def national() -> Labelled:
-    from projection.model.run import run_labelled
-    from projection.model.scenario import find_scenario, load_scenario
-
-    return run_labelled(load_scenario(find_scenario("baseline")))
+def to_2050():
+    return {name: _run(name) for name in SHIPPED}
 
 
-@pytest.fixture(scope="module")
-def ds(geo, national) -> Labelled:
-    """The model's run with its states, or regional outputs made by hand from the national
-    ones while the model has none."""
-    from projection.outputs.regions import has_regions
-
-    return national if has_regions(national) else with_regions(national, geo)
-
-
-def largest_grid_region(geo) -> str:
-    return max(geo.GRID_REGIONS, key=lambda g: len(geo.MEMBERS[g]))
+@pytest.mark.parametrize("name", SHIPPED)
+def test_national_totals_are_the_sums_of_the_states_to_1e9(to_2050, name):
+    raw = to_2050[name]
+    for (group, part), (total_group, total) in ADDITIVE.items():
+        states = getattr(raw, group)[part].sum(axis=1)
+        national = getattr(raw, total_group)[total]
+        np.testing.assert_allclose(states, national, rtol=1e-9, atol=1e-9 * national.max(),
+                                   err_msg=part)
 
 
-# --- choosing a state or grid region ------------------------------------------------------------
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_state_stays_finite_non_negative_and_below_its_whole_electricity(to_2050, name):
+    from projection.model.results import to_labelled
 
-def test_a_state_is_chosen_by_its_code_in_any_case_or_by_its_name(geo):
-    from projection.outputs.regions import select_region
-
-    for text in ("VA", "va", " Va ", "Virginia", "virginia"):
-        chosen = select_region(text)
-        assert (chosen.code, chosen.kind, chosen.states) == ("VA", "state", ("VA",))
-        assert chosen.grid_region == geo.REGION_OF["VA"]
-    assert select_region("dc").code == "DC"
-
-
-def test_a_grid_region_is_chosen_by_its_code_and_holds_its_member_states(geo):
-    from projection.outputs.regions import select_region
-
-    code = largest_grid_region(geo)
-    chosen = select_region(code.lower())
-    assert chosen.kind == "grid region" and chosen.code == code
-    assert set(chosen.states) == set(geo.MEMBERS[code]) and len(chosen.states) > 1
+    ds = to_labelled(to_2050[name]).take("sample", 0)
+    for var in ("state_electricity", "state_capacity", "state_data_centres",
+                "state_peak_demand", "state_emissions", "state_emissions_market_based",
+                "state_onsite_water", "state_indirect_water", "state_electricity_share"):
+        values = ds[var].values
+        assert np.all(np.isfinite(values)), var
+        assert np.all(values >= 0.0), var
+    share = ds["state_electricity_share"].values
+    assert np.all(share < 100.0)
 
 
-@pytest.mark.parametrize("text", ["VX", "Virgina", "PJMM", "", "\x1b[31mVA"])
-def test_an_unknown_region_is_one_line_naming_the_option_with_close_matches(geo, text):
-    from projection.outputs.regions import RegionError, select_region
-
-    with pytest.raises(RegionError) as caught:
-        select_region(text)
-    message = str(caught.value)
-    assert message.startswith("--region: ") and "\n" not in message and "\x1b" not in message
-    assert "not a state or grid region" in message
-    if text in ("VX", "Virgina"):
-        assert "did you mean" in message and "VA" in message.split("did you mean")[1]
-
-
-# --- a region's figures -------------------------------------------------------------------------
-
-def test_a_grid_region_sums_its_states_and_recomputes_its_share_from_the_sums(geo, ds):
-    from projection.outputs.regions import region_view, select_region
-
-    chosen = select_region(largest_grid_region(geo))
-    view = region_view(ds, chosen)
-    index = [list(geo.STATES).index(s) for s in chosen.states]
-    for name in ("state_electricity", "state_capacity", "state_emissions", "state_peak_demand",
-                 "state_indirect_water"):
-        np.testing.assert_allclose(view[name].values, ds[name].values[:, index].sum(axis=1),
-                                   rtol=1e-12)
-    electricity = ds["state_electricity"].values[:, index]
-    consumption = electricity / (ds["state_electricity_share"].values[:, index] / 100)
-    expected = 100 * electricity.sum(axis=1) / consumption.sum(axis=1)
-    np.testing.assert_allclose(view["state_electricity_share"].values, expected, rtol=1e-12)
-    averaged = ds["state_electricity_share"].values[:, index].mean(axis=1)
-    assert not np.allclose(view["state_electricity_share"].values, averaged, rtol=1e-3)
+def test_start_year_places_load_where_epri_2024_puts_it():
+    """Calibration: each state's share of the start year's data-centre electricity is its
+    2023 load in EPRI 2024's table (share of the state's electricity x its retail sales)."""
+    raw = _run("baseline", end=2025)
+    d = regions.data()
+    published = d.dc_share_2023 * d.retail_sales_2023
+    model = raw.flows["state_energy"][0, :, 0] / raw.flows["facility_energy"][0, 0]
+    np.testing.assert_allclose(model, published / published.sum(), rtol=1e-9, atol=1e-12)
+    # the largest loads of EPRI's table lead the model's start year
+    assert d.states[int(np.argmax(model))] == "VA"
 
 
-def test_a_state_keeps_its_own_share_and_an_unknowable_region_share_prints_a_dash(geo, ds):
-    from projection.outputs.regions import region_table, region_view, select_region
-
-    va = region_view(ds, select_region("VA"))
-    i = list(geo.STATES).index("VA")
-    np.testing.assert_array_equal(va["state_electricity_share"].values,
-                                  ds["state_electricity_share"].values[:, i])
-    code = largest_grid_region(geo)
-    broken = Labelled(ds.coords, dict(ds.data_vars), ds.attrs)
-    j = list(geo.STATES).index(geo.MEMBERS[code][0])
-    for name in ("state_electricity", "state_electricity_share"):
-        values = ds[name].values.copy()
-        values[:, j] = 0.0  # no data centres: the state's consumption cannot be recovered
-        broken.data_vars[name] = type(ds[name])(ds[name].dims, values, ds[name].attrs)
-    line = next(r for r in region_table(broken, select_region(code)).splitlines()
-                if "share of the region's electricity" in r)
-    assert line.split()[-1] == "-" and "nan" not in line
+MORATORIUM = "0 GW/yr"
 
 
-def test_the_region_table_has_every_figure_with_its_unit_for_the_headline_years(geo, ds):
-    from projection.outputs.regions import region_table, select_region
-    from projection.outputs.terminal import fmt
-
-    table = region_table(ds, select_region("VA"), [2024, 2030])
-    lines = table.splitlines()
-    assert lines[0].split() == ["unit", "2024", "2030"]
-    for label, unit in (("Data-centre electricity", "TWh"), ("share of the state's electricity",
-                        "%"), ("Operating capacity (1 Jan)", "GW"), ("Peak demand", "GW"),
-                        ("Carbon, location-based", "Mt CO2"), ("Carbon, market-based", "Mt CO2"),
-                        ("Water consumed on site", "billion L"), ("at power plants",
-                                                                   "billion L")):
-        row = next(r for r in lines if label in r)
-        assert f"  {unit}  " in row, row
-    i = list(geo.STATES).index("VA")
-    row = next(r for r in lines if r.startswith("Data-centre electricity"))
-    assert row.split()[-1] == fmt(float(ds["state_electricity"].values[-1, i]))
-    if geo.WATER_STRESS["VA"][1]:
-        assert lines[-1].startswith("Water stress (WRI Aqueduct): ")
+@pytest.mark.parametrize("state", ["VA", "TX", "GA", "AZ"])
+def test_a_state_moratorium_lowers_its_load_and_others_gain_at_most_what_it_displaced(state):
+    before = _run("baseline", end=2035)
+    after = _run("baseline", end=2035, **{
+        f"regions.{state}.buildout.interconnection_limit": f"15 GW/yr; 2027: {MORATORIUM}"})
+    i = regions.data().states.index(state)
+    change = (after.flows["state_energy"] - before.flows["state_energy"])[:, :, 0] / TWH
+    drop = -change[:, i]
+    others = change.sum(axis=1) - change[:, i]
+    national = -(after.flows["facility_energy"] - before.flows["facility_energy"])[:, 0] / TWH
+    assert np.all(drop[:3] == 0.0)  # through 2026 nothing changes
+    assert drop[-1] > 0.0  # the state's load falls once the moratorium binds
+    assert np.all(drop >= -1e-9)
+    assert np.all(others <= drop + 1e-9)  # others gain at most what was displaced
+    assert np.all(national <= drop + 1e-9)  # the nation loses no more than the state
 
 
-# --- files --------------------------------------------------------------------------------------
-
-def test_the_regions_csv_reads_in_pandas_and_its_states_sum_to_the_nation(geo, ds, tmp_path):
-    from projection.outputs.region_files import write_regions_csv
-
-    path = tmp_path / "projection_regions.csv"
-    write_regions_csv(ds, path)
-    table = pd.read_csv(path, keep_default_na=False)
-    assert list(table.columns) == ["scenario", "year", "region", "grid_region", "variable",
-                                   "unit", "value"]
-    assert set(table["region"]) == set(geo.STATES)
-    assert (table["grid_region"] == table["region"].map(geo.REGION_OF)).all()
-    sums = table.groupby(["variable", "year"])["value"].sum()
-    for regional, national in (("state_electricity", "facility_energy"),
-                               ("state_capacity", "operating_capacity"),
-                               ("state_emissions", "emissions"),
-                               ("state_onsite_water", "onsite_water")):
-        for k, year in enumerate(ds["year"].values):
-            # six significant digits a value in the file
-            assert sums[(regional, int(year))] == pytest.approx(
-                float(ds[national].values[k]), rel=1e-5), (regional, year)
+def test_relocation_moves_blocked_construction_to_other_states():
+    kept = _run("baseline", end=2032, **{
+        "regions.VA.buildout.interconnection_limit": MORATORIUM,
+        "buildout.relocation_share": "0 %"})
+    moved = _run("baseline", end=2032, **{
+        "regions.VA.buildout.interconnection_limit": MORATORIUM,
+        "buildout.relocation_share": "100 %"})
+    assert (moved.stocks["operating_capacity"][-1, 0]
+            > kept.stocks["operating_capacity"][-1, 0])
 
 
-def test_the_national_csv_holds_no_state_rows(ds, tmp_path):
-    from projection.outputs.tables import write_csv
-
-    write_csv(ds, tmp_path / "projection.csv")
-    table = pd.read_csv(tmp_path / "projection.csv")
-    assert not table["variable"].str.startswith("state_").any()
-    assert "facility_energy" in set(table["variable"])
-
-
-def test_iamc_rows_name_each_state_and_grid_region_and_sum_to_the_national_rows(geo, ds,
-                                                                                 tmp_path):
-    from projection.outputs.tables import write_iamc
-
-    path = tmp_path / "projection_iamc.csv"
-    write_iamc(ds, path)
-    table = pd.read_csv(path)
-    assert set(table["region"]) == {"United States", *(geo.IAMC_NAMES[s] for s in geo.STATES),
-                                    *(geo.IAMC_NAMES[g] for g in geo.GRID_REGIONS)}
-    national = table[table["region"] == "United States"].set_index("variable")
-    states = table[table["region"].isin([geo.IAMC_NAMES[s] for s in geo.STATES])]
-    for variable in ("Final Energy|Electricity|Data Centers", "Capacity|Data Centers",
-                     "Emissions|CO2|Data Centers", "Emissions|CO2 (Market-based)|Data Centers",
-                     "Water Consumption|Data Centers|Direct", "Water Consumption|Data Centers"):
-        rows = states[states["variable"] == variable]
-        assert len(rows) == len(geo.STATES), variable
-        assert rows["unit"].iloc[0] == national.loc[variable, "unit"]
-        np.testing.assert_allclose(rows["2030"].sum(), national.loc[variable, "2030"],
-                                   rtol=1e-4, err_msg=variable)
-    code = largest_grid_region(geo)
-    region = table[table["region"] == geo.IAMC_NAMES[code]].set_index("variable")
-    members = table[table["region"].isin([geo.IAMC_NAMES[s] for s in geo.MEMBERS[code]])]
-    energy = "Final Energy|Electricity|Data Centers"
-    np.testing.assert_allclose(region.loc[energy, "2028"],
-                               members[members["variable"] == energy]["2028"].sum(), rtol=1e-4)
-    water = region.loc["Water Consumption|Data Centers", "2030"]
-    parts = sum(region.loc[f"Water Consumption|Data Centers|{p}", "2030"]
-                for p in ("Direct", "Indirect"))
-    assert water == pytest.approx(parts, rel=1e-4)
+def test_a_closed_grid_region_connects_nothing_in_any_of_its_states():
+    raw = _run("baseline", end=2032, **{"regions.ERCOT.buildout.interconnection_limit":
+                                        MORATORIUM})
+    d = regions.data()
+    members = [d.states.index(s) for s in d.states if d.region_of[s] == "ERCOT"]
+    pipeline = raw.stocks["state_pipeline"][:, members, 0].sum(axis=1)
+    assert np.all(np.diff(pipeline[1:]) <= 1e-6)  # only completions drain it
 
 
-def test_pyam_reads_the_state_rows(geo, ds, tmp_path):
-    pyam = pytest.importorskip("pyam")
-    from projection.outputs.tables import write_iamc
-
-    write_iamc(ds, tmp_path / "iamc.csv")
-    frame = pyam.IamDataFrame(tmp_path / "iamc.csv")
-    assert geo.IAMC_NAMES["VA"] in frame.region and "United States" in frame.region
-
-
-def test_netcdf_has_the_region_dimension_with_grid_regions_and_passes_cf(geo, ds, tmp_path):
-    from test_outputs import cf_check, cf_errors
-
-    from projection.outputs.netcdf import write_netcdf
-
-    path = tmp_path / "projection.nc"
-    write_netcdf(ds, path)
-    with xr.open_dataset(path) as nc:
-        assert nc["state_electricity"].dims == ("year", "region")
-        assert [str(s) for s in nc["region"].values] == list(geo.STATES)
-        assert "grid_region" in nc.coords
-        assert [str(g) for g in nc["grid_region"].values] == [geo.REGION_OF[s]
-                                                              for s in geo.STATES]
-        np.testing.assert_allclose(nc["state_electricity"].sum("region").values,
-                                   nc["facility_energy"].values, rtol=1e-9)
-        va = nc["state_electricity"].sel(region="VA")
-        assert va.dims == ("year",)
-    passed, data = cf_check(path, tmp_path)
-    assert passed and not cf_errors(data), cf_errors(data)
+def test_a_regional_table_in_a_scenario_file_is_read_like_a_national_one(tmp_path):
+    path = tmp_path / "va.toml"
+    path.write_text(
+        '[scenario]\nname = "va"\ntitle = "VA"\ndescription = "VA moratorium"\n'
+        'extends = "baseline"\n'
+        '[regions.VA]\nbuildout.interconnection_limit = { value = "15 GW/yr", '
+        'schedule = { 2027 = "0 GW/yr" }, source = "assumption: a moratorium" }\n',
+        encoding="utf-8")
+    scenario = load_scenario(path)
+    assert "regions.VA.buildout.interconnection_limit" in scenario.resolved()
+    p = scenario.parameter_arrays()
+    assert "state_interconnection_limit@times" in p
 
 
-# --- the map ------------------------------------------------------------------------------------
-
-def draw_map(geo, shares: dict[str, float]) -> str:
-    from projection.outputs.tile_map import tile_map
-
-    return tile_map(shares, geo.TILES, names=geo.STATE_NAMES, title="Share, 2028",
-                    subtitle="Baseline scenario", desc="A map of states.")
-
-
-def text_boxes(root) -> list[tuple[str, float, float, float, float]]:
-    """Each text element's box, its width over-estimated at 0.62 of the font size a
-    character (DejaVu Sans is narrower: the page tests measure the drawn text)."""
-    from projection.outputs.tile_map import CHAR_WIDTH
-
-    boxes = []
-    for t in root.iter(f"{SVG}text"):
-        size = float(t.get("font-size"))
-        width = len(t.text) * size * CHAR_WIDTH
-        x, y = float(t.get("x")), float(t.get("y"))
-        left = x - width / 2 if t.get("text-anchor") == "middle" else x
-        boxes.append((t.text, left, y - size * 0.8, left + width, y + size * 0.2))
-    return boxes
-
-
-def test_the_map_has_a_labelled_tile_per_state_a_title_a_legend_and_no_overlap(geo):
-    from projection.outputs.tile_map import classes
-
-    rng = np.random.default_rng(0)
-    shares = {s: float(v) for s, v in zip(geo.STATES, rng.uniform(0, 40, len(geo.STATES)),
-                                          strict=True)}
-    root = ET.fromstring(draw_map(geo, shares))
-    assert root.find(f"{SVG}title").text == "Share, 2028" and root.find(f"{SVG}desc").text
-    tiles = [g for g in root.iter(f"{SVG}g") if g.get("class") == "tile"]
-    assert sorted(g.get("data-region") for g in tiles) == sorted(geo.STATES)
-    for g in tiles:
-        code, value = [t.text for t in g.iter(f"{SVG}text")]
-        assert code == g.get("data-region") and value.endswith(" %")
-        rect = g.find(f"{SVG}rect")
-        for t in g.iter(f"{SVG}text"):  # inside its square
-            x = float(t.get("x"))
-            assert float(rect.get("x")) < x < float(rect.get("x")) + float(rect.get("width"))
-    texts = [t.text for t in root.iter(f"{SVG}text")]
-    for word in classes():
-        assert word in texts
-    boxes = text_boxes(root)
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            overlap = min(a[3], b[3]) - max(a[1], b[1]), min(a[4], b[4]) - max(a[2], b[2])
-            assert not (overlap[0] > 0 and overlap[1] > 0), (a, b)
-    width = float(root.get("width"))
-    assert all(0 <= box[1] and box[3] <= width for box in boxes)
+@pytest.mark.parametrize("table, needle", [
+    ('[regions.ZZ]\nbuildout.interconnection_limit = { value = "0 GW/yr", source = "x" }\n',
+     "regions.ZZ: unknown state or grid region"),
+    ('[regions.VA]\ndemand.adoption_growth = { value = "10 %/yr", source = "x" }\n',
+     "demand.adoption_growth is national"),
+    ('[regions.VA]\nbuildout.interconnection_limit = { value = "0 GW/yr", low = "0 GW/yr", '
+     'high = "1 GW/yr", source = "x" }\n', "takes no range"),
+    ('[regions.VA]\nbuildout.interconnection_limit = { value = "0 TWh", source = "x" }\n',
+     "regions.VA.buildout.interconnection_limit"),
+    ('regions = 3\n', "expected tables such as [regions.VA]"),
+])
+def test_bad_regional_entries_are_refused_with_one_line_naming_them(tmp_path, table, needle):
+    path = tmp_path / "bad.toml"
+    head = ('[scenario]\nname = "bad"\ntitle = "t"\ndescription = "d"\n'
+            'extends = "baseline"\n')
+    if table.startswith("regions ="):
+        path.write_text(table + head, encoding="utf-8")
+    else:
+        path.write_text(head + table, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert needle in message and "\n" not in message
 
 
-def test_every_tile_colour_sets_its_text_at_a_contrast_of_4_5_to_1(geo):
-    from projection.outputs.tile_map import COLOURS, SHARE_BREAKS, contrast
-
-    values = [0.5, *(b + 0.5 for b in SHARE_BREAKS), float("nan")]
-    shares = {s: values[i % len(values)] for i, s in enumerate(geo.STATES)}
-    root = ET.fromstring(draw_map(geo, shares))
-    fills = set()
-    for g in root.iter(f"{SVG}g"):
-        if g.get("class") != "tile":
-            continue
-        fill = g.find(f"{SVG}rect").get("fill")
-        fills.add(fill)
-        for t in g.iter(f"{SVG}text"):
-            assert contrast(t.get("fill"), fill) >= 4.5, (fill, t.get("fill"))
-    assert set(COLOURS) <= fills
-    assert "not known" in [t.text for t in root.iter(f"{SVG}text")]
-
-
-def test_the_contrast_ratio_is_wcag_s():
-    from projection.outputs.tile_map import contrast
-
-    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
-    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # WCAG's example
+def test_set_reaches_one_state_from_the_command_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "projection.outputs.cli", "run",
+         str(SCENARIOS / "baseline.toml"), "--output", str(tmp_path / "out"),
+         "--set", "regions.VA.buildout.interconnection_limit=15 GW/yr; 2027: 0 GW/yr"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "projection.outputs.cli", "run",
+         str(SCENARIOS / "baseline.toml"), "--output", str(tmp_path / "bad"),
+         "--set", "regions.VX.buildout.interconnection_limit=0 GW/yr"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "regions.VX" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()
 
 
-def test_the_map_classes_put_each_share_in_its_class():
-    from projection.outputs.tile_map import class_of, classes
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
 
-    assert classes()[0] == "under 2 %" and classes()[-1] == "30 % or more"
-    assert [class_of(v) for v in (0.0, 1.99, 2.0, 7.0, 19.9, 25.0, 30.0, 80.0)] == [
-        0, 0, 1, 2, 3, 4, 5, 5]
-    assert class_of(float("nan")) is None
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda t: t.replace(",pipeline_share,", ",pipeline,", 1), "pipeline_share: column"),
+    (lambda t: t.replace("\nAL,Alabama,USA|Alabama,SOUTHEAST,1.7,",
+                         "\nAL,Alabama,USA|Alabama,SOUTHEAST,x1.7,", 1), "AL.dc_share_2023"),
+    (lambda t: t.replace("\nAL,Alabama,USA|Alabama,SOUTHEAST,",
+                         "\nAL,Alabama,USA|Alabama,NOWHERE,", 1), "AL.grid_region"),
+])
+def test_a_damaged_regional_data_file_is_refused_with_one_line(tmp_path, edit, needle):
+    states = _write(tmp_path / "states.csv", edit(regions.STATES_FILE.read_text("utf-8")))
+    grid = _write(tmp_path / "grid.csv", regions.GRID_REGIONS_FILE.read_text("utf-8"))
+    with pytest.raises(RegionDataError) as err:
+        regions.read(states, grid)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_shipped_regional_files_hold_every_state_once_with_sources():
+    import tomllib
+
+    d = regions.data()
+    assert len(d.states) == 51 and len(set(d.states)) == 51 and "DC" in d.states
+    assert abs(d.pipeline_share.sum() - 1.0) < 1e-12
+    np.testing.assert_allclose(d.mix.sum(axis=1), 1.0, rtol=1e-12)
+    meta = tomllib.loads(regions.METADATA_FILE.read_text("utf-8"))
+    text = str(meta)
+    for column in ("dc_share_2023", "retail_sales_2023", "pipeline_share", "connection_limit"):
+        assert column in text

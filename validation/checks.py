@@ -238,7 +238,7 @@ def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
 
 
 TEXT_FIELDS = ("scenario", "key", "reference", "energy", "constant", "workload", "output",
-               "title", "target", "miss", "tolerance_reason")
+               "title", "target", "miss", "tolerance_reason", "region")
 YEAR_FIELDS = ("year", "base_year")
 TARGETS = ("low", "high")
 """``miss = "..."``: why the model is known to lie outside the tolerance (two published figures
@@ -249,6 +249,7 @@ it a pass and flags the explanation as stale."""
 
 def _check_fields(path: Path, cid: str, check: dict[str, Any]) -> None:
     """Each field of a check has the type and, where the set is known, a value it can take."""
+    from projection.model import regions
     from projection.model.results import OUTPUT_BY_NAME
     from projection.model.scenario import all_keys
 
@@ -261,7 +262,7 @@ def _check_fields(path: Path, cid: str, check: dict[str, Any]) -> None:
             raise ReferenceDataError(path, f"{cid}.{name}",
                                      f"got {check[name]!r}, expected a year such as 2028")
     known = {"workload": WORKLOADS, "output": tuple(OUTPUT_BY_NAME), "key": tuple(all_keys()),
-             "target": TARGETS}
+             "target": TARGETS, "region": regions.data().states}
     for name, options in known.items():
         if name in check and check[name] not in options:
             close = difflib.get_close_matches(check[name], options, n=1)
@@ -386,11 +387,13 @@ def _in_unit(quantity, unit: str) -> float:
     return float(quantity.to(unit.replace("%", "percent")).magnitude)
 
 
-def _output_value(ds: xr.Dataset, output: str, year: int,
-                  workload: str | None = None) -> tuple[float, str]:
+def _output_value(ds: xr.Dataset, output: str, year: int, workload: str | None = None,
+                  region: str | None = None) -> tuple[float, str]:
     da = ds[output].sel(year=year)
     if workload is not None:
         da = da.sel(workload=workload)
+    if region is not None:
+        da = da.sel(region=region)
     return float(da), ds[output].attrs["units"]
 
 
@@ -474,7 +477,7 @@ def _year(ctx: Context, check: dict[str, Any], ds: xr.Dataset, name: str = "year
 def _output(ctx: Context, check: dict[str, Any], ref: Reference) -> float:
     ds = ctx.run(check["scenario"])
     value, unit = _output_value(ds, check["output"], _year(ctx, check, ds),
-                                check.get("workload"))
+                                check.get("workload"), check.get("region"))
     return convert(value, unit, ref.unit)
 
 
