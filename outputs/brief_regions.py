@@ -11,6 +11,9 @@ from .charts import Chart
 from .regions import ELECTRICITY, SHARE, geography, has_regions
 from .tile_map import tile_map
 
+LEGEND_TITLE = 24
+"""Longest scenario title in the map's legend (shortened with an ellipsis beyond it; the
+caption gives it whole)."""
 LEADING_STATES = 3
 """States named in the sentence: those drawing the most data-centre electricity."""
 
@@ -30,6 +33,7 @@ def map_chart(b: Briefing, source: str) -> Chart:
     geo = geography()
     year = b.headline_years[0]
     title = b.scenario(b.lead).title
+    named = title if len(title) <= LEGEND_TITLE else title[:LEGEND_TITLE - 1].rstrip() + "\u2026"
     shares = _by_state(b, SHARE, year)
     ranked = sorted(shares, key=lambda s: -shares[s] if np.isfinite(shares[s]) else np.inf)
     listed = "; ".join(f"{geo.STATE_NAMES[s]} {shares[s]:.1f} %" for s in ranked)
@@ -39,12 +43,13 @@ def map_chart(b: Briefing, source: str) -> Chart:
            f"share), each square labelled with the state's code and its share. States from "
            f"the largest share: {listed}.")
     svg = tile_map(shares, geo.TILES, names=geo.STATE_NAMES,
-                   title=f"Data centres' share of each state's electricity, {year}",
-                   subtitle=f"{title} scenario; electricity delivered to data centres over "
-                            "all electricity consumed in the state",
+                   title=f"Data centres' share of each state's electricity, {year}, {title} "
+                         "scenario",
+                   legend=("Share of the state's", f"electricity, {year}",
+                           f"({named} scenario)"),
                    desc=alt)
-    return Chart("map", f"Where: data centres' share of each state's electricity, {year}",
-                 svg, alt, source)
+    return Chart("map", f"Where: data centres' share of each state's electricity in {year}, "
+                 f"{title} scenario", svg, alt, source)
 
 
 def _num(b: Briefing, output: str, code: str, year: int, unit: str) -> Num:
@@ -79,5 +84,6 @@ def regions_section(b: Briefing, charts: dict[str, Chart]) -> list[Block]:
     if top not in leading:
         parts += [" The share is largest in ", geo.STATE_NAMES[top], " (",
                   _num(b, SHARE, top, year, "%"), ")."]
-    return [Heading("Where: the states", 2, "states"), Para(tuple(parts)),
-            Figure(charts["map"])]
+    # the map first: the page sets it beside the sentence (brief_html.STYLE, #chart-map)
+    return [Heading("Where: the states", 2, "states"), Figure(charts["map"]),
+            Para(tuple(parts))]

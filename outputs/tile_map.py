@@ -17,14 +17,15 @@ import numpy as np
 
 from .chart_layout import INK
 
-TILE = 46
-"""Side of a state's square, in pixels (CSS pixels of the page)."""
-GAP = 4
-MARGIN = 10
-TITLE_SIZE = 14
-LABEL_SIZE = 12
-VALUE_SIZE = 10
+TILE = 32
+"""Side of a state's square, in pixels (CSS pixels of the page): the map takes about 300
+pixels of height, so that the briefing's body stays within its screens."""
+GAP = 3
+MARGIN = 8
+LABEL_SIZE = 11
+VALUE_SIZE = 9
 LEGEND_SIZE = 11
+LEGEND_ROW = 19
 FONT = "'DejaVu Sans', 'Liberation Sans', Arial, sans-serif"
 CHAR_WIDTH = 0.62
 """Width of a character in DejaVu Sans as a share of the font size, on the wide side (for
@@ -85,26 +86,24 @@ def short(value: float) -> str:
 
 
 def tile_map(values: Mapping[str, float], tiles: Mapping[str, tuple[int, int]], *,
-             title: str, subtitle: str, desc: str, names: Mapping[str, str] | None = None,
+             title: str, desc: str, legend: Sequence[str] = (),
+             names: Mapping[str, str] | None = None,
              label: Callable[[float], str] = short,
              breaks: Sequence[float] = SHARE_BREAKS) -> str:
     """The map as an ``<svg>`` element: a ``<title>`` and a ``<desc>`` (read by screen
-    readers), the title and subtitle as text, a square per state of ``tiles`` with its code
-    and ``label(value)``, and the legend of the classes below."""
+    readers; the page's caption shows the title), a square per state of ``tiles`` with its
+    code and ``label(value)``, and to the right the legend: its heading (``legend``, a line
+    each) and a swatch per class."""
     names = names or {}
     rows = max(r for r, _ in tiles.values()) + 1
     cols = max(c for _, c in tiles.values()) + 1
     step = TILE + GAP
-    top = MARGIN + TITLE_SIZE + 6 + LEGEND_SIZE + 12
-    width = MARGIN * 2 + cols * step - GAP
+    top = MARGIN
+    grid_right = MARGIN + cols * step - GAP
     grid_bottom = top + rows * step - GAP
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="HEIGHT" '
-           f'viewBox="0 0 {width} HEIGHT" font-family="{html.escape(FONT, quote=True)}">',
-           f"<title>{html.escape(title)}</title>", f"<desc>{html.escape(desc)}</desc>",
-           f'<text x="{MARGIN}" y="{MARGIN + TITLE_SIZE}" font-size="{TITLE_SIZE}" '
-           f'font-weight="bold" fill="{INK}">{html.escape(title)}</text>',
-           f'<text x="{MARGIN}" y="{MARGIN + TITLE_SIZE + 6 + LEGEND_SIZE}" '
-           f'font-size="{LEGEND_SIZE}" fill="{INK}">{html.escape(subtitle)}</text>']
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="WIDTH" height="HEIGHT" '
+           f'viewBox="0 0 WIDTH HEIGHT" font-family="{html.escape(FONT, quote=True)}">',
+           f"<title>{html.escape(title)}</title>", f"<desc>{html.escape(desc)}</desc>"]
     present: set[int | None] = set()
     for code, (row, col) in sorted(tiles.items(), key=lambda item: item[1]):
         value = float(values.get(code, np.nan))
@@ -120,23 +119,30 @@ def tile_map(values: Mapping[str, float], tiles: Mapping[str, tuple[int, int]], 
             f'</title><rect x="{x}" y="{y}" width="{TILE}" height="{TILE}" fill="{fill}" '
             f'stroke="{INK}" stroke-width="0.6"'
             + (' stroke-dasharray="3 2"' if index is None else "") + "/>"
-            f'<text x="{x + TILE / 2:g}" y="{y + 19}" font-size="{LABEL_SIZE}" '
+            f'<text x="{x + TILE / 2:g}" y="{y + 14}" font-size="{LABEL_SIZE}" '
             f'font-weight="bold" text-anchor="middle" fill="{ink}">{html.escape(code)}</text>'
-            f'<text x="{x + TILE / 2:g}" y="{y + 36}" font-size="{VALUE_SIZE}" '
+            f'<text x="{x + TILE / 2:g}" y="{y + 26}" font-size="{VALUE_SIZE}" '
             f'text-anchor="middle" fill="{ink}">{html.escape(label(value))}</text></g>')
     items = [(COLOURS[i], text) for i, text in enumerate(classes(breaks))]
     if None in present:
         items.append((MISSING, "not known"))
-    x, y = MARGIN, grid_bottom + 14
+    x = grid_right + 18
+    y = top
+    widest = 0.0
+    for line in legend:
+        out.append(f'<text x="{x}" y="{y + LEGEND_SIZE}" font-size="{LEGEND_SIZE}" '
+                   f'fill="{INK}">{html.escape(line)}</text>')
+        widest = max(widest, len(line) * LEGEND_SIZE * CHAR_WIDTH)
+        y += LEGEND_ROW
+    y += 4 if legend else 0
     for fill, text in items:
-        item_width = 14 + 5 + len(text) * LEGEND_SIZE * CHAR_WIDTH + 14
-        if x + item_width > width - MARGIN:  # the next row of the legend
-            x, y = MARGIN, y + LEGEND_SIZE + 10
         out.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="{fill}" '
                    f'stroke="{INK}" stroke-width="0.6"/>'
                    f'<text x="{x + 19}" y="{y + 11}" font-size="{LEGEND_SIZE}" '
                    f'fill="{INK}">{html.escape(text)}</text>')
-        x += round(item_width)
-    height = y + 14 + MARGIN
+        widest = max(widest, 19 + len(text) * LEGEND_SIZE * CHAR_WIDTH)
+        y += LEGEND_ROW
+    width = round(x + widest + MARGIN)
+    height = max(grid_bottom, y) + MARGIN
     out.append("</svg>")
-    return "".join(out).replace("HEIGHT", str(height))
+    return "".join(out).replace("WIDTH", str(width)).replace("HEIGHT", str(height))

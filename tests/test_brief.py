@@ -161,7 +161,7 @@ def test_every_chart_has_units_a_source_and_the_baseline(page, layout):
         assert f"baseline: {BASELINE}" in fig
     for chart in layout["charts"]:
         text = " ".join(label["text"] for label in chart["labels"])
-        if chart["id"] == "chart-map":  # one scenario's states, named in the map's subtitle
+        if chart["id"] == "chart-map":  # one scenario's states, named in the map's legend
             assert " %" in text and "High growth scenario" in text, text
             continue
         assert any(unit in text for unit in ("TWh", "GW", "billion litres", "Mt CO2")), text

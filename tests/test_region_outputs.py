@@ -258,7 +258,8 @@ def draw_map(geo, shares: dict[str, float]) -> str:
     from projection.outputs.tile_map import tile_map
 
     return tile_map(shares, geo.TILES, names=geo.STATE_NAMES, title="Share, 2028",
-                    subtitle="Baseline scenario", desc="A map of states.")
+                    legend=("Share of the state's", "electricity, 2028"),
+                    desc="A map of states.")
 
 
 def text_boxes(root) -> list[tuple[str, float, float, float, float]]:
