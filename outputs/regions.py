@@ -94,8 +94,8 @@ class Selection:
     def title(self) -> str:
         if self.kind == "state":
             return f"{self.name} ({self.code}), grid region {self.grid_region}"
-        return (f"{self.name} ({self.code}), grid region of {len(self.states)} states: "
-                f"{', '.join(self.states)}")
+        count = "one state" if len(self.states) == 1 else f"{len(self.states)} states"
+        return f"{self.name} ({self.code}), grid region of {count}: {', '.join(self.states)}"
 
     @property
     def where(self) -> str:
