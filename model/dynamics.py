@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import buildout, demand, hardware, impacts, regions, schedules, siting
+from . import buildout, demand, hardware, impacts, schedules, siting
 from .parameters import CHAT, MARGINAL_SOURCES, SOURCES
 from .start import (  # noqa: F401  (the start state and calibration quantities, re-exported)
     INFEASIBLE_REASONS,
@@ -64,8 +64,11 @@ STATE_UNITS: dict[str, str] = {
     "onsite_capacity": "W",
     "clean_power_share": "dimensionless",
     "grid_mix": "dimensionless",
-    "state_capacity": "W",
-    "state_pipeline": "W",
+    "unit_capacity": "W",
+    "unit_pipeline": "W",
+    "free_pipeline": "dimensionless",
+    "free_capacity_from_pipeline": "dimensionless",
+    "free_capacity": "dimensionless",
 }
 """State variables (stocks) and their SI units. ``grid_mix`` is the generation share of each
 source (sources, samples), in the order of ``parameters.SOURCES``. ``training_demand``,
@@ -73,9 +76,12 @@ source (sources, samples), in the order of ``parameters.SOURCES``. ``training_de
 generative requests asked of the fleet (FLOP/s, served or not); ``other_inference_demand`` is
 the unattributed rest of the start year's busy fleet. ``onsite_pipeline`` and
 ``onsite_capacity`` are the parts of the construction pipeline and of operating capacity
-built with on-site (behind-the-meter) generation. ``state_capacity`` and ``state_pipeline``
-are operating capacity and the construction pipeline by state (states, samples); they sum to
-the national stocks."""
+built with on-site (behind-the-meter) generation. ``unit_capacity`` and ``unit_pipeline``
+are operating capacity and the construction pipeline by siting unit (``regions.units``: units,
+samples); they sum to the national stocks. ``free_pipeline``, ``free_capacity_from_pipeline``
+and ``free_capacity`` are what one watt of start-year pipeline or capacity leaves in the
+pipeline or in operation with no construction started since (the responses by which
+``results`` splits a unit's stocks among its states)."""
 
 CALIBRATION_UNITS: dict[str, str] = {
     "requests_start": "request/s",
@@ -109,18 +115,22 @@ MIX_UNITS: dict[str, str] = {
 (``parameters.MIX_ARRAYS``), with their SI units."""
 
 REGION_UNITS: dict[str, str] = {
-    "state_start_share": "dimensionless",
-    "siting_share": "dimensionless",
-    "state_other_load_share": "dimensionless",
+    "unit_start_share": "dimensionless",
+    "unit_siting_share": "dimensionless",
+    "unit_limit_given": "dimensionless",
+    "unit_interconnection_limit": "W/s",
+    "unit_region": "dimensionless",
     "region_limit_share": "dimensionless",
     "region_limit_given": "dimensionless",
     "region_interconnection_limit": "W/s",
-    "state_limit_given": "dimensionless",
-    "state_interconnection_limit": "W/s",
-    **{f"state_{source}_share": "dimensionless" for source in SOURCES},
-    "state_emission_rate": "kg/J",
-    "state_lifecycle_intensity": "kg/J",
-    "state_water_intensity": "m^3/J",
+    "state_start_share": "dimensionless",
+    "state_siting_share": "dimensionless",
+    "state_other_load_share": "dimensionless",
+    "state_unit": "dimensionless",
+    **{f"unit_{source}_share": "dimensionless" for source in SOURCES},
+    "unit_emission_rate": "kg/J",
+    "unit_lifecycle_intensity": "kg/J",
+    "unit_water_intensity": "m^3/J",
     "location_intensity_start": "kg/J",
     "lifecycle_intensity_start": "kg/J",
     "power_water_start": "m^3/J",
@@ -164,11 +174,16 @@ FLOW_UNITS: dict[str, str] = {
     "construction_starts": "W/s",
     "construction_completions": "W/s",
     "capacity_retirements": "W/s",
-    "state_energy": "W",
-    "state_emissions": "kg/s",
-    "state_emissions_market_based": "kg/s",
-    "state_onsite_water": "m^3/s",
-    "state_indirect_water": "m^3/s",
+    "unit_energy": "W",
+    "unit_emissions": "kg/s",
+    "unit_emissions_market_based": "kg/s",
+    "unit_onsite_water": "m^3/s",
+    "unit_indirect_water": "m^3/s",
+    **{f"split_{name}_{x}": unit for name, unit in (
+        ("energy", "dimensionless"), ("onsite_water", "m^3/J"), ("grid", "dimensionless"),
+        ("market", "dimensionless"), ("water", "dimensionless"),
+        ("behind_meter_emissions", "kg/J"), ("behind_meter_water", "m^3/J"))
+       for x in ("capacity", "pipeline")},
 }
 """Flows that the integrator accumulates over each calendar year, with their SI units."""
 
@@ -500,18 +515,18 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
                                              p["start_adjustment_time"])
     # where it is built: each state's share of the pipeline, within its own and its grid
     # region's connections; what cannot connect moves, is built on site, or is not built
-    index = regions.data().region_index
+    membership = p["unit_region"] if "unit_region" in p else None
     region_limit = siting.region_limits(
         p["interconnection_limit"], p["region_limit_share"], p["region_limit_given"],
         p["region_interconnection_limit"])
-    state_limit = siting.state_limits(region_limit, index, p["state_limit_given"],
-                                      p["state_interconnection_limit"])
-    state_grid, state_onsite, not_built = siting.site_starts(
-        wanted, p["siting_share"], state_limit, region_limit, index, p["relocation_share"],
-        p["onsite_generation_share"])
-    state_starts = state_grid + state_onsite
-    onsite = state_onsite.sum(axis=0)
-    starts = state_starts.sum(axis=0)
+    unit_limit = siting.unit_limits(region_limit, membership, p["unit_limit_given"],
+                                    p["unit_interconnection_limit"])
+    unit_grid, unit_onsite, not_built = siting.site_starts(
+        wanted, p["unit_siting_share"], unit_limit, region_limit, membership,
+        p["relocation_share"], p["onsite_generation_share"])
+    unit_starts = unit_grid + unit_onsite
+    onsite = unit_onsite.sum(axis=0)
+    starts = unit_starts.sum(axis=0)
     completions = moving * buildout.construction_completions(pipeline, p["construction_time"])
     onsite_completions = moving * buildout.construction_completions(state["onsite_pipeline"],
                                                                     p["construction_time"])
@@ -522,25 +537,26 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
     # the load behind the meter is the on-site share of operating capacity, at the fleet's load
     behind_meter = delivered * state["onsite_capacity"] / operating
     from_grid = delivered - behind_meter
-    # each state carries the fleet's load in proportion to its operating capacity
-    state_capacity = state["state_capacity"]
-    weight = state_capacity / state_capacity.sum(axis=0)
-    state_completions = buildout.construction_completions(state["state_pipeline"],
-                                                          p["construction_time"])
+    # each unit carries the fleet's load in proportion to its operating capacity
+    unit_capacity = state["unit_capacity"]
+    weight = unit_capacity / unit_capacity.sum(axis=0)
+    unit_completions = buildout.construction_completions(state["unit_pipeline"],
+                                                         p["construction_time"])
 
     # --- facility, water, carbon -----------------------------------------------------------------
     conventional_it = conventional / state["conventional_pue"]
     wue_trend = impacts.trend(1.0, schedules.trend_rate(p, "onsite_wue_change"), time)
     grid_mix = state["grid_mix"]
-    state_power_water = p["state_water_intensity"] * impacts.power_water_intensity(
+    water_change = impacts.power_water_intensity(
         grid_mix, p["source_water_intensity"]) / p["power_water_start"]
-    power_water = (weight * state_power_water).sum(axis=0)
+    unit_power_water = p["unit_water_intensity"] * water_change
+    power_water = (weight * unit_power_water).sum(axis=0)
     # each state's own mix, moving as the national mix moves from its start-year intensity
     location_change = impacts.location_based_intensity(
         grid_mix, p["source_emission_rate"]) / p["location_intensity_start"]
-    state_location = p["state_emission_rate"] * location_change
-    location = (weight * state_location).sum(axis=0)
-    lifecycle = (weight * p["state_lifecycle_intensity"]).sum(axis=0) * (
+    unit_location = p["unit_emission_rate"] * location_change
+    location = (weight * unit_location).sum(axis=0)
+    lifecycle = (weight * p["unit_lifecycle_intensity"]).sum(axis=0) * (
         impacts.lifecycle_intensity(grid_mix, p["source_carbon_intensity"])
         / p["lifecycle_intensity_start"])
     marginal = impacts.marginal_intensity(grid_mix, p["source_emission_rate"], MARGINAL_MASK)
@@ -554,16 +570,28 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
     gas_water = p["source_water_intensity"][SOURCES.index("natural_gas")]
     behind_meter_emissions = impacts.emissions(behind_meter, gas)
     behind_meter_water = impacts.indirect_water(behind_meter, gas_water)
-    state_from_grid = from_grid * weight
-    state_emissions = (impacts.emissions(state_from_grid, state_location)
+    unit_from_grid = from_grid * weight
+    unit_emissions = (impacts.emissions(unit_from_grid, unit_location)
                        + behind_meter_emissions * weight)
-    state_market = (impacts.emissions(
-        state_from_grid, impacts.market_based_intensity(state_location, contracted))
+    unit_market = (impacts.emissions(
+        unit_from_grid, impacts.market_based_intensity(unit_location, contracted))
                     + behind_meter_emissions * weight)
     onsite_water = ((impacts.onsite_water(ai_it, p["ai_wue"])
                      + impacts.onsite_water(conventional_it, p["conventional_wue"])) * wue_trend)
-    state_indirect = (impacts.indirect_water(state_from_grid, state_power_water)
+    unit_indirect = (impacts.indirect_water(unit_from_grid, unit_power_water)
                       + behind_meter_water * weight)
+    # what results needs to share a unit's flows among its states exactly: each national
+    # flow per watt of capacity, times the responses of start-year capacity and pipeline
+    total_capacity = unit_capacity.sum(axis=0)
+    per_watt = {"capacity": state["free_capacity"] / total_capacity,
+                "pipeline": state["free_capacity_from_pipeline"] / total_capacity}
+    split = {
+        "energy": delivered, "onsite_water": onsite_water,
+        "grid": from_grid * location_change,
+        "market": from_grid * location_change * (1.0 - contracted),
+        "water": from_grid * water_change,
+        "behind_meter_emissions": behind_meter_emissions,
+        "behind_meter_water": behind_meter_water}
     derivatives = {
         "operating_capacity": completions - retirements,
         "construction_pipeline": starts - completions,
@@ -578,18 +606,23 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
             p["clean_power_adjustment_time"]),
         "grid_mix": demand.first_order_adjustment(grid_mix, p["grid_share_target"],
                                                   p["grid_mix_adjustment_time"]),
-        "state_pipeline": state_starts - state_completions,
-        "state_capacity": state_completions - buildout.capacity_retirements(
-            state_capacity, p["facility_lifetime"]),
+        "unit_pipeline": unit_starts - unit_completions,
+        "unit_capacity": unit_completions - buildout.capacity_retirements(
+            unit_capacity, p["facility_lifetime"]),
+        # what start-year stocks leave with nothing started since: a linear response
+        "free_pipeline": -state["free_pipeline"] / p["construction_time"],
+        "free_capacity_from_pipeline": state["free_pipeline"] / p["construction_time"]
+        - state["free_capacity_from_pipeline"] / p["facility_lifetime"],
+        "free_capacity": -state["free_capacity"] / p["facility_lifetime"],
     }
     flows = {
         "deferred_energy": deferred_ai + deferred_conventional,
         "grid_shortfall": not_built,
         "it_energy": ai_it + conventional_it,
         "onsite_water": (onsite_water * weight).sum(axis=0),
-        "indirect_water": state_indirect.sum(axis=0),
-        "emissions": state_emissions.sum(axis=0),
-        "emissions_market_based": state_market.sum(axis=0),
+        "indirect_water": unit_indirect.sum(axis=0),
+        "emissions": unit_emissions.sum(axis=0),
+        "emissions_market_based": unit_market.sum(axis=0),
         "emissions_lifecycle": impacts.emissions(from_grid, lifecycle)
         + impacts.emissions(behind_meter, gas_lifecycle),
         "emissions_new_load": impacts.emissions(new_load, marginal),
@@ -600,11 +633,13 @@ def supply_side(state, p, time, moving, *, demanded, deferred_work, new_power_pe
         "construction_starts": starts,
         "construction_completions": completions,
         "capacity_retirements": retirements,
-        "state_energy": delivered * weight,
-        "state_emissions": state_emissions,
-        "state_emissions_market_based": state_market,
-        "state_onsite_water": onsite_water * weight,
-        "state_indirect_water": state_indirect,
+        "unit_energy": delivered * weight,
+        "unit_emissions": unit_emissions,
+        "unit_emissions_market_based": unit_market,
+        "unit_onsite_water": onsite_water * weight,
+        "unit_indirect_water": unit_indirect,
+        **{f"split_{name}_{x}": value * per_watt[x] for name, value in split.items()
+           for x in per_watt},
     }
     intensities = {"grid_intensity": location, "market_grid_intensity": market,
                    "lifecycle_grid_intensity": lifecycle, "marginal_grid_intensity": marginal,

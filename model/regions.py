@@ -228,8 +228,7 @@ REGIONAL_KEYS: frozenset[str] = frozenset({"buildout.interconnection_limit"})
 the levers whose meaning is regional (a state's or grid region's connections; zero is a
 moratorium). The other parameters act on the national fleet."""
 
-LIMIT_NAMES = {"state": "state_interconnection_limit", "grid": "region_interconnection_limit"}
-GIVEN_NAMES = {"state": "state_limit_given", "grid": "region_limit_given"}
+LIMIT_NAMES = {"state": "unit_interconnection_limit", "grid": "region_interconnection_limit"}
 
 
 def level(code: str) -> str | None:
@@ -242,32 +241,87 @@ def level(code: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Units:
+    """The siting units of a run: one per grid region (its states that have no value of their
+    own), then one per state that has its own value, in the order of ``STATES``.
+
+    New construction inside a unit is shared by its states in proportion to their pipeline
+    shares, and every state of a unit draws the same mix, so the engines integrate units
+    (eleven for a run without state policy) and ``results`` recovers each state exactly:
+    its stocks from the unit's by the linearity of construction and retirement
+    (``dynamics`` integrates the unit responses), its flows by its share of the unit's
+    capacity on 1 January of the year."""
+
+    codes: tuple[str, ...]
+    region_index: tuple[int, ...]  # unit -> grid region
+    state_unit: tuple[int, ...]  # state -> unit
+
+
+def units(split: frozenset[str] | set[str] = frozenset()) -> Units:
+    """The siting units when the states in ``split`` have values of their own."""
+    d = data()
+    own = [s for s in d.states if s in split]
+    codes = (*d.grid_regions, *own)
+    region_index = (*range(len(d.grid_regions)),
+                    *(d.grid_regions.index(d.region_of[s]) for s in own))
+    state_unit = tuple(codes.index(s) if s in split else d.grid_regions.index(d.region_of[s])
+                       for s in d.states)
+    return Units(codes, region_index, state_unit)
+
+
+def _by_unit(values: np.ndarray, u: Units) -> np.ndarray:
+    out = np.zeros(len(u.codes))
+    np.add.at(out, np.array(u.state_unit), values)
+    return out
+
+
 def parameter_arrays(given: Mapping[str, float], national_limit: float) -> dict[str, np.ndarray]:
-    """The regional inputs of a one-sample run, (states or grid regions, 1), SI base units.
+    """The regional inputs of a one-sample run, SI base units: per siting unit ``unit_*``
+    (units, 1), per grid region ``region_*`` (grid regions, 1), per state ``state_*``
+    (states, 1; what ``results`` splits the units by).
 
     ``given`` maps a state or grid-region code to the interconnection limit its scenario table
     sets (W/s); where none is set, a grid region's limit is the national limit times its share
     of the regions' published limits, and a state's the limit of its grid region.
     """
     d = data()
+    u = units({code for code in given if code in d.states})
     shares = d.connection_limit / d.connection_limit.sum()
     region_value = np.array([given.get(g, national_limit * s)
                              for g, s in zip(d.grid_regions, shares, strict=True)])
-    inherited = region_value[list(d.region_index)]
-    state_value = np.array([given.get(s, v) for s, v in zip(d.states, inherited, strict=True)])
+    unit_value = np.array([given.get(code, region_value[g])
+                           for code, g in zip(u.codes, u.region_index, strict=True)])
     other = d.retail_sales_2023 * (1.0 - d.dc_share_2023)
-    start = d.retail_sales_2023 * d.dc_share_2023
+    load = d.retail_sales_2023 * d.dc_share_2023
+    start = load / load.sum()
+    # a unit draws its grid region's mix; an isolated region's unit, its states' mixes
+    # weighted by their start-year load (their plain mean where they have none)
+    weight = _by_unit(start, u)[list(u.state_unit)]
+    count = _by_unit(np.ones(len(d.states)), u)[list(u.state_unit)]
+    per_state = np.where(weight[:, None] > 0, start[:, None] / np.where(weight > 0, weight, 1.0)
+                         [:, None], 1.0 / count[:, None]) * d.supply_mix
+    unit_mix = np.stack([_by_unit(per_state[:, k], u) for k in range(len(SOURCES))], axis=1)
     column = {
-        "state_start_share": start / start.sum(),
-        "siting_share": d.pipeline_share,
-        "state_other_load_share": other / other.sum(),
+        "unit_start_share": _by_unit(start, u),
+        "unit_siting_share": _by_unit(d.pipeline_share, u),
+        "unit_limit_given": np.array([1.0 if c in given and c in d.states else 0.0
+                                      for c in u.codes]),
+        "unit_interconnection_limit": unit_value,
         "region_limit_share": shares,
         "region_limit_given": np.array([1.0 if g in given else 0.0 for g in d.grid_regions]),
         "region_interconnection_limit": region_value,
-        "state_limit_given": np.array([1.0 if s in given else 0.0 for s in d.states]),
-        "state_interconnection_limit": state_value,
+        "state_start_share": start,
+        "state_siting_share": d.pipeline_share,
+        "state_other_load_share": other / other.sum(),
+        "state_unit": np.array(u.state_unit, dtype=float),
     }
     arrays = {k: v[:, None].astype(float) for k, v in column.items()}
+    split = len(u.codes) - len(d.grid_regions)
+    if split:
+        membership = np.zeros((split, len(d.grid_regions), 1))
+        membership[np.arange(split), list(u.region_index[len(d.grid_regions):]), 0] = 1.0
+        arrays["unit_region"] = membership
     for k, source in enumerate(SOURCES):
-        arrays[f"state_{source}_share"] = d.supply_mix[:, k][:, None].copy()
+        arrays[f"unit_{source}_share"] = unit_mix[:, k][:, None].copy()
     return arrays

@@ -125,16 +125,77 @@ def _per_request(raw: RawResult, workload: int | None = None) -> np.ndarray:
     return np.where(served > 0, ratio, raw.auxiliaries["energy_per_request"][:, pick])
 
 
-def _state_weight(raw: RawResult) -> np.ndarray:
-    """Each state's share of operating capacity on 1 January, (year, state, sample)."""
-    capacity = raw.stocks["state_capacity"]
-    return capacity / capacity.sum(axis=1, keepdims=True)
+def _state_terms(raw: RawResult):
+    """Per state: its unit, its pipeline share within the unit (f), and what its start-year
+    capacity and pipeline differ by from that share of the unit's (c, q), (state, sample)."""
+    p = raw.parameters
+    unit = np.asarray(p["state_unit"])[:, 0].astype(int)
+    capacity0 = p["operating_capacity_start"] * p["state_start_share"]
+    pipeline0 = p["construction_pipeline_start"] * p["state_siting_share"]
+    units = raw.stocks["unit_capacity"].shape[1]
+
+    def by_unit(v: np.ndarray) -> np.ndarray:
+        return np.stack([v[unit == u].sum(axis=0) for u in range(units)])[unit]
+
+    siting = by_unit(p["state_siting_share"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(siting > 0, p["state_siting_share"] / siting, 0.0)
+    return (unit, share, capacity0 - share * by_unit(capacity0),
+            pipeline0 - share * by_unit(pipeline0))
+
+
+def state_capacity(raw: RawResult) -> np.ndarray:
+    """Operating capacity of each state on 1 January, W, (year, state, sample): its pipeline
+    share of its siting unit's (``regions.units``), corrected by what its own start-year
+    capacity and pipeline leave beyond that share (``free_*``: construction and retirement
+    are linear, so this is exact)."""
+    unit, share, c, q = _state_terms(raw)
+    s = raw.stocks
+    return (share * s["unit_capacity"][:, unit] + s["free_capacity"][:, None, :] * c
+            + s["free_capacity_from_pipeline"][:, None, :] * q)
+
+
+def _state_flow(name: str, per_watt: Callable[[RawResult, str], np.ndarray]
+                ) -> Callable[[RawResult], np.ndarray]:
+    """A unit flow shared among the unit's states exactly: the pipeline share of the unit's,
+    plus each state's own start-year capacity and pipeline beyond that share times the flow
+    per watt of capacity they carried (``per_watt(raw, "capacity" or "pipeline")``, (year,
+    unit or 1, sample), integrated by the model)."""
+    def compute(raw: RawResult) -> np.ndarray:
+        unit, share, c, q = _state_terms(raw)
+        return (share * raw.flows[name][:, unit] + c * per_watt(raw, "capacity")[:, unit]
+                + q * per_watt(raw, "pipeline")[:, unit])
+    return compute
+
+
+def _national(*names: str) -> Callable[[RawResult, str], np.ndarray]:
+    return lambda raw, x: sum(raw.flows[f"split_{n}_{x}"] for n in names)[:, None, :] * \
+        np.ones((1, raw.stocks["unit_capacity"].shape[1], 1))
+
+
+def _by_rate(grid: str, rate: str, behind_meter: str) -> Callable[[RawResult, str], np.ndarray]:
+    return lambda raw, x: (raw.flows[f"split_{grid}_{x}"][:, None, :]
+                           * raw.parameters[rate][None, :, :]
+                           + raw.flows[f"split_{behind_meter}_{x}"][:, None, :])
+
+
+STATE_FLOWS = {
+    "energy": _state_flow("unit_energy", _national("energy")),
+    "onsite_water": _state_flow("unit_onsite_water", _national("onsite_water")),
+    "emissions": _state_flow("unit_emissions", _by_rate("grid", "unit_emission_rate",
+                                                        "behind_meter_emissions")),
+    "emissions_market_based": _state_flow(
+        "unit_emissions_market_based",
+        _by_rate("market", "unit_emission_rate", "behind_meter_emissions")),
+    "indirect_water": _state_flow("unit_indirect_water", _by_rate(
+        "water", "unit_water_intensity", "behind_meter_water")),
+}
 
 
 def _state_share(raw: RawResult) -> np.ndarray:
     """Data centres' share of each state's electricity: their electricity over it plus the
     state's share of US electricity outside data centres."""
-    energy = raw.flows["state_energy"]
+    energy = STATE_FLOWS["energy"](raw)
     other = (raw.flows["us_other_electricity"][:, None, :]
              * raw.parameters["state_other_load_share"])
     return energy / (energy + other)
@@ -143,7 +204,14 @@ def _state_share(raw: RawResult) -> np.ndarray:
 def _state_peak(raw: RawResult) -> np.ndarray:
     """Peak data-centre demand of each state, W: its average power over the year divided by
     the load factor that capacity is planned for."""
-    return raw.flows["state_energy"] / SECONDS_PER_YEAR / raw.parameters["load_factor_start"]
+    return (STATE_FLOWS["energy"](raw) / SECONDS_PER_YEAR
+            / raw.parameters["load_factor_start"])
+
+
+def _state_centres(raw: RawResult) -> np.ndarray:
+    capacity = state_capacity(raw)
+    return raw.stocks["data_centres"][:, None, :] * capacity / capacity.sum(axis=1,
+                                                                             keepdims=True)
 
 
 def _per_household(raw: RawResult) -> np.ndarray:
@@ -359,27 +427,26 @@ OUTPUTS: tuple[Output, ...] = (
              "data centres draw power", _mix_share(i), "dimensionless")
       for i, source in enumerate(SOURCES)),
     Output("state_electricity", FLOW, E, "Data-centre electricity delivered in the state "
-           "(facility level)", _flow("state_energy"), ENERGY, dim="region"),
+           "(facility level)", STATE_FLOWS["energy"], ENERGY, dim="region"),
     Output("state_electricity_share", DERIVED, "percent", "Data-centre share of the state's "
            "electricity consumption", _state_share, "dimensionless", dim="region"),
     Output("state_capacity", STOCK, POWER_CAPACITY, "Operating data-centre capacity in the "
-           "state", _stock("state_capacity"), "W", dim="region"),
+           "state", state_capacity, "W", dim="region"),
     Output("state_data_centres", STOCK, "data_centre", "Number of operating data centres in "
            "the state (the fleet's average size)",
-           lambda raw: raw.stocks["data_centres"][:, None, :] * _state_weight(raw),
-           "dimensionless", dim="region"),
+           _state_centres, "dimensionless", dim="region"),
     Output("state_peak_demand", DERIVED, POWER_CAPACITY, "Peak data-centre demand in the state: "
            "average power over the planning load factor", _state_peak, "W", dim="region"),
     Output("state_emissions", FLOW, "Mt", "CO2 emissions of the state's data-centre "
            "electricity, location-based (the state's generation mix)",
-           _flow("state_emissions"), "kg", dim="region"),
+           STATE_FLOWS["emissions"], "kg", dim="region"),
     Output("state_emissions_market_based", FLOW, "Mt", "CO2 emissions of the state's "
-           "data-centre electricity, market-based", _flow("state_emissions_market_based"),
+           "data-centre electricity, market-based", STATE_FLOWS["emissions_market_based"],
            "kg", dim="region"),
     Output("state_onsite_water", FLOW, "GL", "On-site water consumption of the state's data "
-           "centres (billion litres)", _flow("state_onsite_water"), "m^3", dim="region"),
+           "centres (billion litres)", STATE_FLOWS["onsite_water"], "m^3", dim="region"),
     Output("state_indirect_water", FLOW, "GL", "Water consumed generating the state's "
-           "data-centre electricity (billion litres)", _flow("state_indirect_water"), "m^3",
+           "data-centre electricity (billion litres)", STATE_FLOWS["indirect_water"], "m^3",
            dim="region"),
     Output("us_electricity", FLOW, E, "US electricity consumption (outside data centres plus "
            "data centres)", _flow("us_electricity"), ENERGY),

@@ -102,8 +102,10 @@ def regional_arrays(entries: Mapping[str, Entry], start_year: int) -> dict[str, 
         {code: float(model_value(parameter, np.array(e.base_value)))
          for code, e in given.items()}, national)
     d = regions.data()
-    for level, codes in (("state", d.states), ("grid", d.grid_regions)):
-        rows = [given.get(code) for code in codes]
+    split = regions.units({code for code in given if code in d.states})
+    for level, codes in (("state", split.codes), ("grid", d.grid_regions)):
+        rows = [given.get(code) if (level == "grid") == (code in d.grid_regions) else None
+                for code in codes]
         if not any(e is not None and e.schedule for e in rows):
             continue
         name = regions.LIMIT_NAMES[level]

@@ -65,20 +65,20 @@ def with_derived(p: Mapping[str, Array]) -> dict[str, Array]:
     full["target_utilisation"] = np.minimum(
         p["start_utilisation"] * p["planned_utilisation_ratio"], p["max_operating_utilisation"])
     full["busy_peak_start"] = p["start_utilisation"] * installed_capability
-    full.update(state_intensities(p, mix))
+    full.update(unit_intensities(p, mix))
     return full
 
 
-def state_intensities(p: Mapping[str, Array], mix: Mapping[str, Array]) -> dict[str, Array]:
-    """Each state's operational emission rate, life-cycle intensity and power-plant water
-    intensity from its own generation mix (``state_{source}_share``, (states, samples)), and
-    the same of the national mix in the start year, by which the states' figures are scaled
-    as the national mix changes (``STATE_INTENSITY_UNITS``)."""
-    shares = [p[f"state_{source}_share"] for source in SOURCES]
+def unit_intensities(p: Mapping[str, Array], mix: Mapping[str, Array]) -> dict[str, Array]:
+    """Each siting unit's operational emission rate, life-cycle intensity and power-plant
+    water intensity from the generation mix it draws (``unit_{source}_share``, (units,
+    samples)), and the same of the national mix in the start year, by which the units'
+    figures are scaled as the national mix changes (``dynamics.REGION_UNITS``)."""
+    shares = [p[f"unit_{source}_share"] for source in SOURCES]
     out = {}
-    for name, per_source in (("state_emission_rate", "source_emission_rate"),
-                             ("state_lifecycle_intensity", "source_carbon_intensity"),
-                             ("state_water_intensity", "source_water_intensity")):
+    for name, per_source in (("unit_emission_rate", "source_emission_rate"),
+                             ("unit_lifecycle_intensity", "source_carbon_intensity"),
+                             ("unit_water_intensity", "source_water_intensity")):
         total = shares[0] * mix[per_source][0]
         for k in range(1, len(SOURCES)):
             total = total + shares[k] * mix[per_source][k]
@@ -216,10 +216,13 @@ def initial_state(p: Mapping[str, Array]) -> dict[str, Array]:
     )
     # a published start stock, the same whatever the scenario assumes about construction
     state["construction_pipeline"] = p["construction_pipeline_start"] * 1.0
-    # by state: operating capacity where the start year's load is, the pipeline where the
-    # published construction is
-    state["state_capacity"] = p["operating_capacity_start"] * p["state_start_share"]
-    state["state_pipeline"] = p["construction_pipeline_start"] * p["siting_share"]
+    # by siting unit: operating capacity where the start year's load is, the pipeline where
+    # the published construction is; and the unit responses of the start-year stocks
+    state["unit_capacity"] = p["operating_capacity_start"] * p["unit_start_share"]
+    state["unit_pipeline"] = p["construction_pipeline_start"] * p["unit_siting_share"]
+    state["free_pipeline"] = np.ones_like(p["construction_pipeline_start"])
+    state["free_capacity_from_pipeline"] = np.zeros_like(p["construction_pipeline_start"])
+    state["free_capacity"] = np.ones_like(p["construction_pipeline_start"])
     return state
 
 

@@ -14,21 +14,21 @@ import pytest
 from projection.model import regions
 from projection.model.ensemble import simulate
 from projection.model.regions import RegionDataError
+from projection.model.results import OUTPUT_BY_NAME
 from projection.model.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
-ADDITIVE = {  # state flow or stock -> the national one it sums to
-    ("flows", "state_energy"): ("flows", "facility_energy"),
-    ("flows", "state_emissions"): ("flows", "emissions"),
-    ("flows", "state_emissions_market_based"): ("flows", "emissions_market_based"),
-    ("flows", "state_onsite_water"): ("flows", "onsite_water"),
-    ("flows", "state_indirect_water"): ("flows", "indirect_water"),
-    ("stocks", "state_capacity"): ("stocks", "operating_capacity"),
-    ("stocks", "state_pipeline"): ("stocks", "construction_pipeline"),
+ADDITIVE = {  # state output -> the national output it sums to
+    "state_electricity": "facility_energy",
+    "state_emissions": "emissions",
+    "state_emissions_market_based": "emissions_market_based",
+    "state_onsite_water": "onsite_water",
+    "state_indirect_water": "indirect_water",
+    "state_capacity": "operating_capacity",
+    "state_data_centres": "data_centres",
 }
-TWH = 3.6e15
 
 
 def _run(name: str, end: int = 2050, **overrides: str):
@@ -42,13 +42,32 @@ def to_2050():
     return {name: _run(name) for name in SHIPPED}
 
 
+def _output(raw, name: str) -> np.ndarray:
+    return OUTPUT_BY_NAME[name].model_values(raw)
+
+
+def _state(raw, name: str) -> np.ndarray:
+    """A state output in TWh, GW ... (year, state) of the first sample."""
+    return _output(raw, name)[:, :, 0]
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_national_totals_are_the_sums_of_the_states_to_1e9(to_2050, name):
     raw = to_2050[name]
-    for (group, part), (total_group, total) in ADDITIVE.items():
-        states = getattr(raw, group)[part].sum(axis=1)
-        national = getattr(raw, total_group)[total]
+    for part, total in ADDITIVE.items():
+        states = _output(raw, part).sum(axis=1)
+        national = _output(raw, total)
         np.testing.assert_allclose(states, national, rtol=1e-9, atol=1e-9 * national.max(),
+                                   err_msg=part)
+
+
+def test_a_state_with_its_own_value_sums_with_the_others_too():
+    raw = _run("baseline", end=2035, **{
+        "regions.VA.buildout.interconnection_limit": "15 GW/yr; 2027: 0 GW/yr",
+        "regions.TX.buildout.interconnection_limit": "2 GW/yr"})
+    for part, total in ADDITIVE.items():
+        np.testing.assert_allclose(_output(raw, part).sum(axis=1), _output(raw, total),
+                                   rtol=1e-9, atol=1e-9 * _output(raw, total).max(),
                                    err_msg=part)
 
 
@@ -73,7 +92,7 @@ def test_start_year_places_load_where_epri_2024_puts_it():
     raw = _run("baseline", end=2025)
     d = regions.data()
     published = d.dc_share_2023 * d.retail_sales_2023
-    model = raw.flows["state_energy"][0, :, 0] / raw.flows["facility_energy"][0, 0]
+    model = _state(raw, "state_electricity")[0] / _output(raw, "facility_energy")[0, 0]
     np.testing.assert_allclose(model, published / published.sum(), rtol=1e-9, atol=1e-12)
     # the largest loads of EPRI's table lead the model's start year
     assert d.states[int(np.argmax(model))] == "VA"
@@ -88,15 +107,16 @@ def test_a_state_moratorium_lowers_its_load_and_others_gain_at_most_what_it_disp
     after = _run("baseline", end=2035, **{
         f"regions.{state}.buildout.interconnection_limit": f"15 GW/yr; 2027: {MORATORIUM}"})
     i = regions.data().states.index(state)
-    change = (after.flows["state_energy"] - before.flows["state_energy"])[:, :, 0] / TWH
+    change = _state(after, "state_electricity") - _state(before, "state_electricity")
     drop = -change[:, i]
     others = change.sum(axis=1) - change[:, i]
-    national = -(after.flows["facility_energy"] - before.flows["facility_energy"])[:, 0] / TWH
-    assert np.all(drop[:3] == 0.0)  # through 2026 nothing changes
+    national = -(_output(after, "facility_energy") - _output(before, "facility_energy"))[:, 0]
+    scale = 1e-9 * _state(before, "state_electricity").sum(axis=1).max()
+    assert np.all(np.abs(drop[:3]) <= scale)  # through 2026 nothing changes
     assert drop[-1] > 0.0  # the state's load falls once the moratorium binds
-    assert np.all(drop >= -1e-9)
-    assert np.all(others <= drop + 1e-9)  # others gain at most what was displaced
-    assert np.all(national <= drop + 1e-9)  # the nation loses no more than the state
+    assert np.all(drop >= -scale)
+    assert np.all(others <= drop + scale)  # others gain at most what was displaced
+    assert np.all(national <= drop + scale)  # the nation loses no more than the state
 
 
 def test_relocation_moves_blocked_construction_to_other_states():
@@ -115,8 +135,15 @@ def test_a_closed_grid_region_connects_nothing_in_any_of_its_states():
                                         MORATORIUM})
     d = regions.data()
     members = [d.states.index(s) for s in d.states if d.region_of[s] == "ERCOT"]
-    pipeline = raw.stocks["state_pipeline"][:, members, 0].sum(axis=1)
-    assert np.all(np.diff(pipeline[1:]) <= 1e-6)  # only completions drain it
+    capacity = _state(raw, "state_capacity")[:, members].sum(axis=1)
+    p = raw.parameters
+    start = (p["operating_capacity_start"] * p["state_start_share"])[members, 0].sum()
+    pipeline = (p["construction_pipeline_start"] * p["state_siting_share"])[members, 0].sum()
+    # what the start-year capacity and pipeline leave, with nothing started since
+    left = (raw.stocks["free_capacity"][:, 0] * start
+            + raw.stocks["free_capacity_from_pipeline"][:, 0] * pipeline)
+    np.testing.assert_allclose(capacity, left / 1e9, rtol=1e-9)  # GW
+    assert capacity[-1] < capacity.max()  # once the pipeline is built, it only retires
 
 
 def test_a_regional_table_in_a_scenario_file_is_read_like_a_national_one(tmp_path):
@@ -130,7 +157,7 @@ def test_a_regional_table_in_a_scenario_file_is_read_like_a_national_one(tmp_pat
     scenario = load_scenario(path)
     assert "regions.VA.buildout.interconnection_limit" in scenario.resolved()
     p = scenario.parameter_arrays()
-    assert "state_interconnection_limit@times" in p
+    assert "unit_interconnection_limit@times" in p
 
 
 @pytest.mark.parametrize("table, needle", [
