@@ -15,6 +15,7 @@ import numpy as np
 
 from projection.model.labelled import Labelled, Variable, labelled
 from projection.model.results import OUTPUT_BY_NAME
+from projection.outputs.csv_text import number_text
 from projection.outputs.regions import REGION, REGIONAL, geography, has_regions, summed
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ def regional_names(ds: Labelled) -> list[str]:
 def write_regions_csv(ds: Labelled | xr.Dataset, path: Path) -> None:
     """Long form, one row a value: scenario, year, region (the state's USPS code),
     grid_region, variable, unit, value."""
-    from projection.outputs.tables import number_text
-
     ds = labelled(ds)
     states = [str(s) for s in ds[REGION].values]
     grid = ([str(g) for g in ds["grid_region"].values] if "grid_region" in ds
@@ -99,8 +98,6 @@ def regional_iamc_rows(ds: Labelled | xr.Dataset, model: str) -> list[list[str]]
     """IAMC rows of every state and grid region (summed from its states), named by the
     community's region names (``projection.model.regions.IAMC_NAMES``), under the national
     rows' variable names: a run's values (none for an ensemble of several samples)."""
-    from projection.outputs.tables import number_text
-
     ds = labelled(ds)
     if not has_regions(ds) or ds.dims.get("sample", 1) > 1:
         return []  # an ensemble's states: its percentiles are not kept by state

@@ -20,6 +20,7 @@ import numpy as np
 
 from projection.model.labelled import Labelled, Variable, labelled
 from projection.model.results import OUTPUTS
+from projection.outputs.csv_text import number_text
 from projection.outputs.excel import write_workbook
 from projection.outputs.region_files import is_regional, regional_iamc_rows
 
@@ -79,12 +80,6 @@ def _by_scenario(ds: Labelled) -> Iterable[tuple[str, Labelled]]:
             yield str(name), ds.take("scenario", i)
     else:
         yield _scenarios(ds)[0], ds
-
-
-def number_text(value: float) -> str:
-    """A number as the CSV files write it: six significant digits, empty when not finite, and
-    never "-0" (a flow clipped at zero from below is zero)."""
-    return "" if not np.isfinite(value) else f"{value + 0.0:.6g}"
 
 
 _fmt = number_text
