@@ -133,10 +133,11 @@ def select_region(text: str, option: str = "--region") -> Selection:
         states = tuple(s for s in geo.STATES if s in geo.MEMBERS[code])
         return Selection(code, geo.GRID_REGION_NAMES.get(code, code), "grid region", states,
                          code)
-    near = close_matches(wanted) if wanted else []
+    near = close_matches(wanted) if 0 < len(wanted) <= 40 else []
     hint = f" (did you mean {', '.join(near)}?)" if near else ""
     examples = ", ".join(geo.GRID_REGIONS[:3])
-    raise RegionError(f"{option}: {shown(text)!r} is not a state or grid region{hint}; "
+    given = str(text) if len(str(text)) <= 40 else str(text)[:39] + "\u2026"
+    raise RegionError(f"{option}: {shown(given)!r} is not a state or grid region{hint}; "
                       f"expected a state's USPS code such as VA or DC, or a grid region such "
                       f"as {examples}")
 
