@@ -11,7 +11,6 @@ averaged.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -105,6 +104,8 @@ class Selection:
 
 def close_matches(text: str, limit: int = 4) -> list[str]:
     """Codes of states and grid regions close to ``text`` (by code or by name)."""
+    import difflib
+
     geo = geography()
     names = {**{c: c for c in (*geo.STATES, *geo.GRID_REGIONS)},
              **{n.upper(): c for c, n in geo.STATE_NAMES.items()},
