@@ -41,6 +41,7 @@ from .brief_data import (
 )
 from .brief_html import GENERATOR, TITLE, render_html
 from .brief_markdown import md_text, render_markdown
+from .brief_regions import regions_section
 from .brief_text import (
     carbon_section,
     charts_section,
@@ -64,7 +65,8 @@ def blocks(b: Briefing, charts: Sequence[Chart]) -> list[Block]:
     by_key = {c.key: c for c in charts}
     return [
         *first_screen(b), *charts_section(b, by_key), *everyday(b), *water_section(b, by_key),
-        *carbon_section(b, by_key), *limitations(b), *appendix(b, by_key),
+        *carbon_section(b, by_key), *regions_section(b, by_key), *limitations(b),
+        *appendix(b, by_key),
     ]
 
 
@@ -110,5 +112,9 @@ def make_charts(b: Briefing) -> list[Chart]:
                  + " and ".join(labels),
             source=f"{source} Accounting basis: "
                    + "; ".join(basis for _, basis in emissions) + ".", titles=titles))
+    from .brief_regions import available, map_chart
+
+    if available(b):
+        made.append(map_chart(b, source))
     return made
 

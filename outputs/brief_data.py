@@ -168,10 +168,13 @@ class Briefing:
     def scenario(self, name: str) -> Scenario:
         return next(s for s in self.scenarios if s.name == name)
 
-    def value(self, output: str, scenario: str, year: int, workload: str | None = None) -> float:
+    def value(self, output: str, scenario: str, year: int, workload: str | None = None,
+              region: str | None = None) -> float:
         sel: dict[str, Any] = {"scenario": scenario, "year": year}
         if workload is not None:
             sel["workload"] = workload
+        if region is not None:
+            sel["region"] = region
         return float(self.ds[output].sel(sel).values)
 
 

@@ -71,6 +71,8 @@ figure { margin: 1rem 0; break-inside: avoid; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.8rem; color: #333; }
 figcaption b { display: block; font-size: 0.95rem; color: #1a1a1a; }
+h2 { clear: both; }
+#chart-map { float: left; max-width: 37rem; margin: 0.4rem 1.5rem 0.6rem 0; }
 code { font-size: 0.85rem; }
 @page { size: A4; margin: 14mm; }
 @media print { body { margin: 0; max-width: none; } h2, h3 { break-after: avoid; }

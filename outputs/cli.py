@@ -43,8 +43,10 @@ USER_ERRORS = (ProjectionError,)
 EXIT_BAD_INPUT = 2
 DEFAULT_RESULTS = Path("results")
 RESULT_FILES = ("projection.nc", "projection.csv", "projection.meta.json",
-                "projection_iamc.csv", "projection_iamc.meta.json", "projection_iamc.xlsx")
-SIDECARS = ("projection.meta.json", "projection_iamc.meta.json")
+                "projection_iamc.csv", "projection_iamc.meta.json", "projection_iamc.xlsx",
+                "projection_regions.csv", "projection_regions.meta.json")
+SIDECARS = ("projection.meta.json", "projection_iamc.meta.json",
+            "projection_regions.meta.json")
 
 EndYear = Annotated[
     int | None,
@@ -69,6 +71,12 @@ Force = Annotated[
 Quiet = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="Print nothing but errors (no table, no progress)."),
+]
+Region = Annotated[
+    str | None,
+    typer.Option("--region", metavar="CODE", help="Print the table of one state (its USPS "
+                 "code, such as VA or DC) or grid region (such as PJM or ERCOT: the sum of its "
+                 "states) instead of the national one; the files keep every state."),
 ]
 JsonOutput = Annotated[
     bool,
@@ -126,6 +134,8 @@ def parse_years(given: Sequence[str] | None, years: Sequence[int]) -> list[int] 
 
 def _result_writers(ds: Results, extra: dict[str, Any]) -> dict[str, Any]:
     from projection.outputs.netcdf import write_netcdf
+    from projection.outputs.region_files import REGIONS_CSV, REGIONS_SIDECAR, write_regions_csv
+    from projection.outputs.regions import has_regions
     from projection.outputs.tables import (
         write_csv,
         write_iamc,
@@ -133,7 +143,7 @@ def _result_writers(ds: Results, extra: dict[str, Any]) -> dict[str, Any]:
         write_sidecar,
     )
 
-    return {
+    writers = {
         "projection.nc": lambda p: write_netcdf(ds, p),
         "projection.csv": lambda p: write_csv(ds, p),
         "projection.meta.json": lambda p: write_sidecar(ds, p, "projection.csv", extra),
@@ -142,6 +152,10 @@ def _result_writers(ds: Results, extra: dict[str, Any]) -> dict[str, Any]:
                                                              extra),
         "projection_iamc.xlsx": lambda p: write_iamc_workbook(ds, p),
     }
+    if has_regions(ds):  # every state, whatever --region asked to print
+        writers[REGIONS_CSV] = lambda p: write_regions_csv(ds, p)
+        writers[REGIONS_SIDECAR] = lambda p: write_sidecar(ds, p, REGIONS_CSV, extra)
+    return writers
 
 
 def check_replaceable(folder: Path, ds: Results, force: bool,
@@ -171,9 +185,10 @@ def write_results(ds: Results, folder: Path, force: bool,
     paths = list(scenario_paths) if scenario_paths is not None else list(inputs)[:1]
     check_output_folder(folder, inputs=inputs)
     replacing = check_replaceable(folder, ds, force, paths)
-    extra = {MADE_FOR: made_for(folder, paths), FILES: list(RESULT_FILES)}
-    return write_all(folder, _result_writers(ds, extra), inputs=inputs, datasets=[ds],
-                     stale=replacing.stale)
+    extra: dict[str, Any] = {MADE_FOR: made_for(folder, paths)}
+    writers = _result_writers(ds, extra)
+    extra[FILES] = list(writers)  # the files this result writes (a rerun removes the others)
+    return write_all(folder, writers, inputs=inputs, datasets=[ds], stale=replacing.stale)
 
 
 def _report(written: Sequence[Path], quiet: bool) -> None:
@@ -191,14 +206,16 @@ def run(
     substeps: Substeps = None,
     year: Years = None,
     settings: Settings = None,
+    region: Region = None,
     json_output: JsonOutput = False,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
-    """Run one scenario: print the headline figures and write NetCDF, CSV, IAMC (CSV and
-    Excel) files with provenance sidecars. With --end-year the default folder is
-    results/<scenario name>-<end year>/."""
+    """Run one scenario: print the headline figures (of the US, or of one state or grid region
+    with --region) and write NetCDF, CSV, IAMC (CSV and Excel) files with provenance sidecars.
+    With --end-year the default folder is results/<scenario name>-<end year>/."""
     try:
+        selection = _selection(region)
         with progress(3, quiet or json_output) as step:
             step("reading the scenario")
             from projection.model.run import run_labelled
@@ -214,6 +231,7 @@ def run(
             from projection.outputs.terminal import headline_years
 
             shown = parse_years(year, years) or headline_years(years)
+            _check_regional(ds, selection)
             step("writing the results")
             name = loaded.name if end_year is None else f"{loaded.name}-{end_year}"
             folder = output if output is not None else DEFAULT_RESULTS / name
@@ -224,18 +242,49 @@ def run(
     from projection.outputs.terminal import headline_table, headline_values
 
     if json_output:
-        typer.echo(json.dumps({
+        record = {
             "scenario": loaded.name, "title": loaded.title, "scenario_file": str(loaded.path),
             "scenario_sha256": loaded.sha256, "years": shown,
             "headlines": headline_values(ds, shown), "files": [str(p) for p in written],
-        }, indent=2))
+        }
+        if selection is not None:
+            from projection.outputs.regions import region_values
+
+            record["region"] = region_values(ds, selection, shown)
+            del record["headlines"]
+        typer.echo(json.dumps(record, indent=2))
         return
     if not quiet:
         typer.echo(f"{loaded.title} ({loaded.name}), {loaded.path}")
-        typer.echo(headline_table(ds, shown))
+        if selection is not None:
+            from projection.outputs.regions import region_table
+
+            typer.echo(selection.title)
+            typer.echo(region_table(ds, selection, shown))
+        else:
+            typer.echo(headline_table(ds, shown))
         typer.echo("Energy, water and carbon are calendar-year totals; capacity and centres "
                    "are counted on 1 January.")
     _report(written, quiet)
+
+
+def _selection(region: str | None):
+    """The state or grid region of ``--region`` (checked before any work), or None."""
+    if region is None:
+        return None
+    from projection.outputs.regions import select_region
+
+    return select_region(region)
+
+
+def _check_regional(ds: Results, selection) -> None:
+    """Refuse ``--region`` before anything is written when the results hold no states."""
+    if selection is None:
+        return
+    from projection.outputs.regions import RegionError, has_regions
+
+    if not has_regions(ds):
+        raise RegionError("--region: these results hold no states or grid regions")
 
 
 def compare_folder(names: Sequence[str], end_year: int | None) -> Path:
@@ -257,13 +306,16 @@ def compare(
         "--year", metavar="YEARS", help="Year(s) to tabulate: '--year 2028,2035' or the "
         "option repeated (default: 2028, 2030 and the last year).")] = None,
     settings: Settings = None,
+    region: Region = None,
     json_output: JsonOutput = False,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
-    """Run several scenarios; print their headline figures side by side with each one's
-    difference from the first (absolute and in %)."""
+    """Run several scenarios; print their headline figures (of the US, or of one state or grid
+    region with --region) side by side with each one's difference from the first (absolute
+    and in %)."""
     try:
+        selection = _selection(region)
         with progress(len(scenarios) + 1, quiet or json_output) as step:
             from projection.model.run import compare as compare_scenarios
             from projection.model.scenario import find_scenario
@@ -279,6 +331,7 @@ def compare(
 
             wanted = parse_years(year, years) or [
                 y for y in headline_years(years) if y >= 2028] or [years[-1]]
+            _check_regional(ds, selection)
             step("writing the results")
             names = [str(s) for s in ds["scenario"].values]
             folder = output if output is not None else compare_folder(names, end_year)
@@ -289,19 +342,34 @@ def compare(
     from projection.outputs.terminal import comparison_table, headline_values
 
     if json_output:
-        typer.echo(json.dumps({
+        record: dict[str, Any] = {
             "scenarios": names, "reference": names[0], "years": wanted,
             "headlines": {n: headline_values(ds, wanted, scenario=n) for n in names},
             "files": [str(p) for p in written],
-        }, indent=2))
+        }
+        if selection is not None:
+            from projection.outputs.regions import region_values
+
+            del record["headlines"]
+            record["region"] = {n: region_values(ds, selection, wanted, scenario=n)
+                                for n in names}
+        typer.echo(json.dumps(record, indent=2))
         return
     requested = json.loads(ds.attrs["end_years_requested"])
     if len(set(requested.values())) > 1 and not quiet:
         typer.echo(f"note: the scenarios end in different years; all are compared to "
                    f"{years[-1]}, the earliest", err=True)
     if not quiet:
+        if selection is not None:
+            from projection.outputs.regions import region_comparison, water_stress
+
+            typer.echo(selection.title)
+            stress = water_stress(selection)
+            if stress:
+                typer.echo(stress)
         for y in wanted:
-            typer.echo(comparison_table(ds, y))
+            typer.echo(comparison_table(ds, y) if selection is None
+                       else region_comparison(ds, selection, y))
             typer.echo("")
     _report(written, quiet)
 

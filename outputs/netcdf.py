@@ -92,12 +92,19 @@ def write_netcdf(ds: xr.Dataset | Labelled, path: Path) -> None:
 
 def write_labelled(ds: xr.Dataset | Labelled, path: Path) -> None:
     """Any labelled results as they are, as a NetCDF classic file that xarray reads back to
-    the same Dataset: floating-point data variables carry ``_FillValue = NaN`` and booleans
-    ``dtype = "bool"``, as xarray writes them."""
+    the same Dataset: floating-point data variables carry ``_FillValue = NaN``, booleans
+    ``dtype = "bool"`` and the variables on the dimension of an auxiliary coordinate (the
+    ``grid_region`` of each state) a ``coordinates`` attribute naming it, as xarray writes
+    them."""
     ds = labelled(ds)
     arrays = {}
+    auxiliary = {k: v.dims for k, v in ds.coords.items() if v.dims != (k,)}
     for name, var in ds.variables.items():
         attrs = dict(var.attrs)
+        if name in ds.data_vars:  # CF: the auxiliary coordinates (a state's grid region) named
+            named = [k for k, dims in auxiliary.items() if set(dims) <= set(var.dims)]
+            if named:
+                attrs["coordinates"] = " ".join(named)
         if var.dtype.kind == "f" and name in ds.data_vars:
             attrs = {"_FillValue": np.array(np.nan, dtype=var.dtype), **attrs}
         elif var.dtype.kind == "b":

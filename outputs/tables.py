@@ -20,7 +20,9 @@ import numpy as np
 
 from projection.model.labelled import Labelled, Variable, labelled
 from projection.model.results import OUTPUTS
+from projection.outputs.csv_text import number_text
 from projection.outputs.excel import write_workbook
+from projection.outputs.region_files import is_regional, regional_iamc_rows
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -80,12 +82,6 @@ def _by_scenario(ds: Labelled) -> Iterable[tuple[str, Labelled]]:
         yield _scenarios(ds)[0], ds
 
 
-def number_text(value: float) -> str:
-    """A number as the CSV files write it: six significant digits, empty when not finite, and
-    never "-0" (a flow clipped at zero from below is zero)."""
-    return "" if not np.isfinite(value) else f"{value + 0.0:.6g}"
-
-
 _fmt = number_text
 
 
@@ -110,7 +106,7 @@ def write_csv(ds: Results, path: Path) -> None:
         writer.writerow(["scenario", "variable", "workload", "unit", "quantity_type", *years])
         for scenario, sub in _by_scenario(ds):
             for out in OUTPUTS:
-                if out.dim == "region" or out.name not in sub:  # states: their own table
+                if out.name not in sub or is_regional(sub[out.name]):  # states: their own table
                     continue
                 var = _series(sub[out.name])
                 if "workload" in var.dims:
@@ -130,13 +126,14 @@ PERCENTILES = (0.05, 0.5, 0.95)
 
 
 def iamc_rows(ds: Results) -> list[list[str]]:
-    """Rows of the IAMC table (model, scenario, region, variable, unit, years...)."""
+    """Rows of the IAMC table (model, scenario, region, variable, unit, years...): the
+    national rows, then each state's and grid region's (``region_files``)."""
     ds = labelled(ds)
     model = f"projection {ds.attrs.get('model_version', '')}".strip()
     rows = []
     for scenario, sub in _by_scenario(ds):
         for out in OUTPUTS:
-            if out.iamc is None:
+            if out.iamc is None or is_regional(sub[out.name]):
                 continue
             var = sub[out.name]
             if "sample" in var.dims and var.sizes["sample"] > 1:
@@ -148,7 +145,7 @@ def iamc_rows(ds: Results) -> list[list[str]]:
             for name, values in variants:
                 rows.append([model, scenario, IAMC_REGION, name, out.iamc_unit or out.unit,
                              *(_fmt(float(v)) for v in values)])
-    return rows
+    return rows + regional_iamc_rows(ds, model)
 
 
 def write_iamc(ds: Results, path: Path) -> None:

@@ -122,6 +122,8 @@ def headline_years(years: Sequence[int]) -> list[int]:
 
 
 def fmt(value: float) -> str:
+    if not np.isfinite(value):
+        return "-"  # a figure that cannot be known (a region's share with a member unknown)
     magnitude = abs(value)
     if magnitude >= 1000:
         return f"{value:,.0f}"
@@ -166,27 +168,35 @@ def render_table(header: list[str], rows: list[list[str]], left: int = 2) -> str
     return "\n".join(lines)
 
 
-def headline_table(ds: xr.Dataset | Labelled, years: Sequence[int] | None = None) -> str:
+def headline_table(ds: xr.Dataset | Labelled, years: Sequence[int] | None = None,
+                   headlines: Sequence[Headline] = HEADLINES) -> str:
     """One scenario: a row per headline figure, a column per year (default: the headline
     years)."""
     ds = labelled(ds)
     years = years or headline_years([int(y) for y in ds["year"].values])
     rows = []
-    for h in HEADLINES:
+    for h in headlines:
         var = h.value(ds)
         rows.append([h.label, h.unit, *(_cell(h, _point(_at(ds, var, year=y))) for y in years)])
     return render_table(["", "unit", *(str(y) for y in years)], rows)
 
 
 def headline_values(ds: xr.Dataset | Labelled, years: Sequence[int],
-                    scenario: str | None = None) -> list[dict[str, Any]]:
+                    scenario: str | None = None,
+                    headlines: Sequence[Headline] = HEADLINES) -> list[dict[str, Any]]:
     """The headline figures as records (label, unit, {year: value}), for ``--json``; one
     ``scenario`` of a comparison."""
     ds = labelled(ds)
     where = {} if scenario is None else {"scenario": scenario}
     return [{"label": h.label.strip(), "unit": h.unit,
-             "values": {str(y): _point(_at(ds, h.value(ds), year=y, **where)) for y in years}}
-            for h in HEADLINES]
+             "values": {str(y): _known(_point(_at(ds, h.value(ds), year=y, **where)))
+                        for y in years}}
+            for h in headlines]
+
+
+def _known(value: float) -> float | None:
+    """A value for JSON: null where it cannot be known (JSON has no NaN)."""
+    return value if np.isfinite(value) else None
 
 
 NEAR_ZERO_BASE = 0.1
@@ -201,7 +211,8 @@ def _difference(value: float, reference: float, relative: bool = True) -> list[s
     return [("+" if change >= 0 else "-") + fmt(abs(change)), percent]
 
 
-def comparison_table(ds: xr.Dataset | Labelled, year: int) -> str:
+def comparison_table(ds: xr.Dataset | Labelled, year: int,
+                     headlines: Sequence[Headline] = HEADLINES) -> str:
     """Several scenarios (a ``scenario`` dimension) for one year: a column per scenario and,
     after each but the first, its difference from the first (absolute and in %)."""
     ds = labelled(ds)
@@ -211,7 +222,7 @@ def comparison_table(ds: xr.Dataset | Labelled, year: int) -> str:
     for s in scenarios[1:]:
         header += [s, f"vs {first}", "%"]
     rows = []
-    for h in HEADLINES:
+    for h in headlines:
         var = _at(ds, h.value(ds), year=year)
         reference = _point(_at(ds, var, scenario=first))
         row = [h.label, h.unit, _cell(h, reference)]

@@ -65,8 +65,8 @@ def iamc_percentile_rows(ds) -> list[list[str]]:
     rows = []
     for name in ds.attrs.get("outputs", "").split(","):
         out = OUTPUT_BY_NAME.get(name)
-        if out is None or out.iamc is None or set(ds[name].dims) & {"workload", "region"}:
-            continue
+        if out is None or out.iamc is None or {"workload", "region"} & set(ds[name].dims):
+            continue  # by workload or by state: no national row
         unit = out.iamc_unit or out.unit
         rows.append([model, scenario, IAMC_REGION, out.iamc, unit,
                      *(_fmt(float(v)) for v in ds[f"{name}_run"].values)])

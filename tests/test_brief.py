@@ -30,6 +30,7 @@ BODY_SCREENS = 4
 """Screens of text and charts above the appendix: a five-minute read (an assumption: a minute
 a screen, and a minute for the first one)."""
 COMMAND = [sys.executable, "-m", "projection.outputs.cli", "brief"]
+CHARTS = ["capacity", "carbon", "electricity", "fan", "map", "sensitivity", "water"]
 
 
 def projection(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -122,7 +123,7 @@ def test_page_opens_without_errors_network_or_broken_images(page, layout):
     assert page.requests == []
     assert page.images == []  # charts are inline SVG, not images
     charts = re.findall(r'<figure id="chart-([a-z]+)"', page.dom)
-    assert sorted(charts) == ["capacity", "carbon", "electricity", "fan", "sensitivity", "water"]
+    assert sorted(charts) == sorted(CHARTS)
     for chart in layout["charts"]:
         assert chart["box"]["right"] - chart["box"]["left"] > 300, chart["id"]
         assert len(chart["labels"]) > 10, chart["id"]  # its text is text the browser draws
@@ -160,6 +161,9 @@ def test_every_chart_has_units_a_source_and_the_baseline(page, layout):
         assert f"baseline: {BASELINE}" in fig
     for chart in layout["charts"]:
         text = " ".join(label["text"] for label in chart["labels"])
+        if chart["id"] == "chart-map":  # one scenario's states, named in the map's legend
+            assert " %" in text and "High growth scenario" in text, text
+            continue
         assert any(unit in text for unit in ("TWh", "GW", "billion litres", "Mt CO2")), text
         assert title in text, chart["id"]  # the baseline is drawn and named on every chart
         if chart["id"] != "chart-sensitivity":
@@ -167,9 +171,28 @@ def test_every_chart_has_units_a_source_and_the_baseline(page, layout):
 
 
 def test_no_two_labels_of_a_chart_overlap(layout):
-    assert len(layout["charts"]) == 6
+    assert len(layout["charts"]) == len(CHARTS)
     for chart in layout["charts"]:
         assert overlaps(chart["labels"]) == [], chart["id"]
+
+
+def test_the_map_colours_every_state_by_its_share_and_names_the_leading_states(page,
+                                                                             shipped_results):
+    from projection.model.regions import STATE_NAMES, STATES
+
+    figure = re.search(r'<figure id="chart-map">.*?</figure>', page.dom, flags=re.S).group(0)
+    assert "<title>" in figure and "<desc>" in figure
+    tiles = dict(re.findall(r'<g class="tile" data-region="([A-Z]{2})" data-value="([^"]+)"',
+                            figure))
+    assert sorted(tiles) == sorted(STATES)
+    ds = shipped_results[LEAD].sel(year=2028)  # the headline year: LBNL's
+    for code, value in tiles.items():
+        assert float(value) == pytest.approx(
+            float(ds["state_electricity_share"].sel(region=code)), rel=1e-12), code
+    section = re.search(r'<h2 id="states">.*?<h2', page.dom, flags=re.S).group(0)
+    sentence = re.sub(r"<figure.*?</figure>", "", section, flags=re.S)
+    top = str(ds["state_electricity"].idxmax("region").values)
+    assert STATE_NAMES[top] in sentence
 
 
 def test_overlap_check_catches_overlapping_labels():
@@ -189,8 +212,9 @@ def test_every_number_from_an_output_equals_the_model(page, shipped_results):
             continue
         ds = shipped_results[item["scenario"]]
         sel = {"year": int(item["year"])}
-        if "workload" in item:
-            sel["workload"] = item["workload"]
+        for dim in ("workload", "region"):
+            if dim in item:
+                sel[dim] = item[dim]
         model = float(ds[item["output"]].sel(sel))
         if item.get("unit"):  # shown in another unit than the catalogue's
             model = float(parse_quantity(f"{model} {ds[item['output']].attrs['units']}")

@@ -47,7 +47,8 @@ def test_run_prints_headline_table_and_writes_the_result_files(high_run):
     assert header.split()[-4:] == ["2024", "2026", "2028", "2030"]
     assert sorted(p.name for p in out.iterdir()) == [
         "projection.csv", "projection.meta.json", "projection.nc", "projection_iamc.csv",
-        "projection_iamc.meta.json", "projection_iamc.xlsx"]
+        "projection_iamc.meta.json", "projection_iamc.xlsx", "projection_regions.csv",
+        "projection_regions.meta.json"]
 
 
 def test_netcdf_is_labelled_and_carries_provenance(high_run):
@@ -88,7 +89,8 @@ def test_iamc_table_parents_equal_the_sum_of_children(high_run):
     _, out = high_run
     rows = read_rows(out / "projection_iamc.csv")
     assert list(rows[0])[:5] == ["model", "scenario", "region", "variable", "unit"]
-    table = {r["variable"]: np.array([float(r[str(y)]) for y in range(2024, 2031)]) for r in rows}
+    table = {r["variable"]: np.array([float(r[str(y)]) for y in range(2024, 2031)])
+             for r in rows if r["region"] == "United States"}
     dc = "Final Energy|Electricity|Data Centers"
     families = {
         dc: [f"{dc}|AI", f"{dc}|Conventional"],
@@ -98,7 +100,10 @@ def test_iamc_table_parents_equal_the_sum_of_children(high_run):
     }
     for parent, children in families.items():
         np.testing.assert_allclose(sum(table[c] for c in children), table[parent], rtol=1e-5)
-    assert {r["region"] for r in rows} == {"United States"}
+    from projection.model.regions import GRID_REGIONS, IAMC_NAMES, STATES
+
+    places = {IAMC_NAMES[c] for c in (*STATES, *GRID_REGIONS)}
+    assert {r["region"] for r in rows} == {"United States", *places}
     assert rows[0]["model"].startswith("projection ")
     assert "Capacity|Data Centers" in table and "Emissions|CO2|Data Centers" in table
     # the other carbon bases are trees of their own, not children of the location-based total
