@@ -31,6 +31,25 @@ def kernel_cache(tmp_path_factory):
     del os.environ[variable]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def iam_units_cache(tmp_path_factory):
+    """pyam's units (``iam_units``) keep pint's parsed definitions in a folder of this session,
+    not the user's: pint's entries there name the files of the installation that wrote them,
+    and one written by a virtual environment since deleted breaks ``import pyam`` for every
+    other (tests/test_caches.py)."""
+    import os
+
+    variable = "IAM_UNITS_CACHE"
+    before = os.environ.get(variable)
+    folder = tmp_path_factory.mktemp("iam-units")
+    os.environ[variable] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ[variable]
+    else:
+        os.environ[variable] = before
+
+
 @pytest.fixture(scope="session")
 def scenario_dir() -> Path:
     return SCENARIOS
