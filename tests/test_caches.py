@@ -73,36 +73,40 @@ def stale_user_cache(tmp_path, monkeypatch) -> Path:
     return base
 
 
+REGISTRY_PROBE = (
+    "import pint; from projection.model import units; ureg = units.registry();"
+    "print(ureg.Quantity(1.0, 'TWh').to('J').magnitude,"
+    " ureg.Quantity(2.0, 'household').to('dimensionless').magnitude,"
+    " units._pint_cache_folder(pint), pint.__file__)"
+)
+"""Builds the project's registry in a fresh process (this one keeps the registry that the
+modules imported already hold) and prints two conversions, its cache folder and pint's file."""
+
+
+def registry_in_a_fresh_process(cache_home: Path) -> list[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    done = subprocess.run([sys.executable, "-c", REGISTRY_PROBE], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_the_unit_registry_is_built_despite_a_stale_entry_in_its_cache(stale_user_cache):
-    from projection.model import units
-
-    units.registry.cache_clear()
-    try:
-        ureg = units.registry()
-        assert ureg.Quantity(1.0, "TWh").to("J").magnitude == pytest.approx(3.6e15)
-        assert ureg.Quantity(1.0, "household").to("dimensionless").magnitude == 1.0
-    finally:
-        units.registry.cache_clear()
+    twh, households, _, _ = registry_in_a_fresh_process(stale_user_cache)
+    assert float(twh) == pytest.approx(3.6e15)
+    assert float(households) == 2.0
 
 
-def test_the_registry_caches_in_a_folder_of_its_own_installation(tmp_path, monkeypatch):
-    import pint
-
-    from projection.model import units
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    own = units._pint_cache_folder(pint)
-    assert own == units._pint_cache_folder(pint)  # the same installation, the same folder
-    units.registry.cache_clear()
-    try:
-        units.registry()
-    finally:
-        units.registry.cache_clear()
+def test_the_registry_caches_in_a_folder_of_its_own_installation(tmp_path):
+    _, _, folder, pint_file = registry_in_a_fresh_process(tmp_path)
+    own = Path(folder)
+    assert tmp_path in own.parents
     sources = [json.loads(p.read_text())["source"] for p in own.glob("*.json")]
-    folder = str(Path(pint.__file__).resolve().parent)
     files = [s for s in sources if s.endswith(".txt")]
-    assert files and all(s.startswith(folder) for s in files)  # entries of this pint alone
+    pint_folder = str(Path(pint_file).resolve().parent)
+    assert files and all(s.startswith(pint_folder) for s in files)  # entries of this pint
     assert not (tmp_path / "pint").exists()  # pint's shared folder is not used
+    assert registry_in_a_fresh_process(tmp_path)[2] == folder  # the same one the next time
 
 
 def test_commands_run_with_stale_entries_in_every_user_cache(stale_user_cache, tmp_path):
