@@ -57,7 +57,7 @@ _LAZY = {
     "Samples": "projection.model.ensemble",
     "Scenario": "projection.model.scenario",
     "uncertainty": "projection.model.uncertainty",
-    "sweep": "projection.model.uncertainty",
+    "sweep": "projection.model.sweep",
     "sensitivity": "projection.validation.sensitivity",
 }
 """Names this package hands out from the model, imported when first asked for."""

@@ -128,12 +128,43 @@ def engine(shapes: Mapping[str, tuple[int, ...]], demand_only: bool) -> Engine:
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"engine_{'demand' if demand_only else 'full'}_{name}.py"
-        module = _load(path, lambda: generate_source(traced, LANES, not demand_only),
-                       f"projection_engine_{name}")
+
+        def compiled():
+            module = _load(path, lambda: generate_source(traced, LANES, not demand_only),
+                           f"projection_engine_{name}")
+            tables = [np.empty((0, layout.size, LANES))
+                      for layout in (traced.flows, traced.stocks, traced.auxiliaries)]
+            # no column: numba compiles the engine (or loads its machine code) and runs nothing
+            module.run(np.empty((traced.parameters.size, LANES)), 0, 1, 1.0, False, *tables,
+                       0, 0, 0)
+            return module
+
+        module = _one_process_at_a_time(path, compiled)
         return Engine(module.run, traced.parameters, traced.stocks, traced.flows,
                       traced.auxiliaries)
 
     return _once(_engines, key, make)
+
+
+def _one_process_at_a_time(path: Path, make):
+    """``make()`` holding an exclusive lock on a file beside ``path``: processes that need
+    the same engine at once (commands started together on a fresh machine, test workers)
+    compile it once, and the others wait for it and load it from the cache folder. Without
+    file locks (not POSIX) or a lock file, each compiles what it needs, as before."""
+    try:
+        import fcntl
+    except ImportError:
+        return make()
+    try:
+        handle = open(path.with_name(f"{path.name}.lock"), "a")
+    except OSError:
+        return make()
+    with handle:  # closing the file releases the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        return make()
 
 
 _local = threading.local()
@@ -276,10 +307,17 @@ def function_engine(label: str, fn, shapes: Mapping[str, tuple[int, ...]]) -> Fu
         name = _cache_name(key)
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        module = _load(folder / f"function_{label}_{name}.py",
-                       lambda: generate_function_source(traced.graph, traced.parameters,
-                                                        traced.nodes, LANES),
-                       f"projection_function_{name}")
+        path = folder / f"function_{label}_{name}.py"
+
+        def compiled():
+            module = _load(path, lambda: generate_function_source(
+                traced.graph, traced.parameters, traced.nodes, LANES),
+                f"projection_function_{name}")
+            module.run(np.empty((traced.parameters.size, LANES)),  # compiled, runs nothing
+                       np.empty((traced.outputs.size, LANES)), 0, 0)
+            return module
+
+        module = _one_process_at_a_time(path, compiled)
         return FunctionEngine(module.run, traced.parameters, traced.outputs, traced.order)
 
     return _once(_functions, key, make)

@@ -1,18 +1,18 @@
-"""Ensembles over a scenario's declared uncertainty: Monte Carlo percentiles and sweeps.
+"""Ensembles over a scenario's declared uncertainty: Monte Carlo percentiles.
 
 :func:`uncertainty` draws every declared distribution (``model.sampling``), runs the members
 through the vectorised engine in blocks and returns percentiles of the chosen yearly outputs.
 With a folder, each finished block is written to its own NetCDF file as it completes and only
 the chosen outputs are kept, so memory stays bounded whatever the sample count, and an
-interrupted run resumes from its last finished block with the same result. :func:`sweep` runs
-a grid over one or two parameters, the grid axes becoming dimensions of the result.
+interrupted run resumes from its last finished block with the same result. The block files
+themselves are :mod:`.block_files`' and the workers :mod:`.pools`'. Sweeps, a grid
+over one or two parameters whose axes become dimensions of the result, are :mod:`.sweep`'s.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future
@@ -22,15 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from . import budget
+from .block_files import block_name, block_spans, read_block, write_atomic, write_block, write_text
 from .blocks import block_identity, check_block
 from .ensemble import parameter_samples, simulate
-from .integrate import BLOCK_SAMPLES, CALIBRATION_TOLERANCE
+from .integrate import CALIBRATION_TOLERANCE
 from .parameters import WORKLOADS
+from .pools import local_pool, xla_workers  # noqa: F401  (xla_workers: re-exported)
 from .requests import STREAM_BLOCK, EnsembleError
 from .results import OUTPUT_BY_NAME, third_coords
 from .sampling import METHODS, Distribution, sample
-from .scenario import Scenario, _suggest, all_keys, check_bounds, parameter_for_key
-from .units import conversion_factor
+from .scenario import Scenario, _suggest, all_keys
 
 HEADLINE_OUTPUTS: tuple[str, ...] = (
     "facility_energy",
@@ -182,77 +183,7 @@ def evaluate(scenario: Scenario, values: Mapping[str, np.ndarray], outputs: Sequ
     return out, ok, raw.calibration_error
 
 
-# --- streaming blocks to disk -------------------------------------------------------------------
-
-def block_spans(n: int, size: int = STREAM_BLOCK) -> list[tuple[int, int]]:
-    edges = [*range(0, n, size), n]
-    return list(zip(edges[:-1], edges[1:], strict=True))
-
-
-def _block_name(span: tuple[int, int]) -> str:
-    return f"block_{span[0]:011d}_{span[1]:011d}.nc"
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    temporary = None
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                         dir=path.parent)
-        os.close(fd)
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except OSError as exc:  # named by the file meant, never by the temporary one
-        raise EnsembleError(path, "", f"cannot be written ({exc.strerror or 'error'})") from None
-    finally:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-
-
-def _write_block(path: Path, span: tuple[int, int], years: np.ndarray,
-                 values: Mapping[str, np.ndarray], ok: np.ndarray, miss: np.ndarray,
-                 parameters: Mapping[str, np.ndarray],
-                 identity: Mapping[str, object] | None = None) -> None:
-    """One finished block as a NetCDF classic file (``model.netcdf3``: a few header fields
-    and the arrays, with none of HDF5's per-variable work; xarray reads it)."""
-    from .netcdf3 import INT32, Array, write_netcdf3
-
-    # sample numbers beyond 32 bits become doubles (exact to 2**53)
-    sample = np.arange(*span, dtype=np.int64 if span[1] <= INT32.max else np.float64)
-    arrays = {
-        "year": Array(("year",), years, {}),
-        "sample": Array(("sample",), sample, {}),
-        "usable": Array(("sample",), ok.astype(np.int8), {}),
-        "calibration_error": Array(("sample",), miss, {}),
-    }
-    for key, column in parameters.items():
-        arrays[f"input:{key}"] = Array(("sample",), column, {})
-    for name, v in values.items():
-        dims = (("year", OUTPUT_BY_NAME[name].dim, "sample") if v.ndim == 3
-                else ("year", "sample"))
-        arrays[name] = Array(dims, v, {"units": OUTPUT_BY_NAME[name].unit})
-    _write_atomic(path, lambda target: write_netcdf3(target, arrays, dict(identity or {})))
-
-
-def _read_block(path: Path, names: Sequence[str], years: slice = slice(None),
-                headers: dict[Path, dict] | None = None) -> list[np.ndarray]:
-    """Variables ``names`` of a block file (of yearly ones, the years in ``years``); a
-    damaged or foreign file is an :class:`EnsembleError` naming it. ``headers`` keeps each
-    file's parsed header for the next read."""
-    from .netcdf3 import NetCDFError, read_header, read_variable
-
-    headers = {} if headers is None else headers
-    try:
-        if path not in headers:
-            headers[path] = read_header(path)[0]
-        return [read_variable(path, name, headers[path], years) for name in names]
-    except (OSError, NetCDFError) as e:
-        raise EnsembleError(path, "", f"not a readable block file ({e}); delete it to run "
-                            "its block again") from None
-
+# --- streaming blocks to disk (the files: model.block_files) ------------------------------------
 
 @dataclass
 class Ensemble:
@@ -273,21 +204,21 @@ class Ensemble:
 
     def blocks(self) -> list[Path]:
         assert self.folder is not None
-        return [self.folder / _block_name(s)
+        return [self.folder / block_name(s)
                 for s in block_spans(self.design.samples, self.block_samples)]
 
     def output(self, name: str, years: slice = slice(None)) -> np.ndarray:
         """One output for all members, (year, [workload,] member), the years in ``years``."""
         if self.folder is None:
             return self.values[name][years]
-        parts = [_read_block(path, [name], years, self._headers)[0] for path in self.blocks()]
+        parts = [read_block(path, [name], years, self._headers)[0] for path in self.blocks()]
         return np.concatenate(parts, axis=-1)
 
     def usable_mask(self) -> np.ndarray:
         """True for each usable member (what the percentiles keep)."""
         if self.folder is None:
             return self.values[USABLE].astype(bool)
-        return np.concatenate([_read_block(path, [USABLE], headers=self._headers)[0]
+        return np.concatenate([read_block(path, [USABLE], headers=self._headers)[0]
                                for path in self.blocks()]).astype(bool)
 
     def usable_output(self, name: str, years: slice, mask: np.ndarray) -> np.ndarray:
@@ -299,7 +230,7 @@ class Ensemble:
         at = 0
         for path, (a, b) in zip(self.blocks(), block_spans(self.design.samples,
                                                            self.block_samples), strict=True):
-            part = _read_block(path, [name], years, self._headers)[0][..., mask[a:b]]
+            part = read_block(path, [name], years, self._headers)[0][..., mask[a:b]]
             if out is None:
                 out = np.empty((*part.shape[:-1], int(mask.sum())))
             out[..., at:at + part.shape[-1]] = part
@@ -332,6 +263,19 @@ def _check_manifest(folder: Path, record: Mapping[str, object], resume: bool) ->
                             "ensemble they belong to; choose another folder")
 
 
+def _prepare_folder(folder: Path, record: Mapping[str, object], resume: bool,
+                    spans: Sequence[tuple[int, int]], years: int) -> None:
+    """An ensemble's folder made ready: its manifest checked against ``record`` (see
+    :func:`_check_manifest`), every block already there checked to be this ensemble's, then the
+    manifest written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _check_manifest(folder, record, resume)
+    for span in spans:  # every kept block, first
+        if os.path.lexists(folder / block_name(span)):
+            check_block(folder / block_name(span), span, record, years)
+    write_atomic(folder / MANIFEST, lambda p: write_text(p, json.dumps(record, indent=1)))
+
+
 def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = None, *,
                  resume: bool = False, executor: Executor | None = None, backend: str = "auto",
                  block_samples: int = STREAM_BLOCK,
@@ -356,12 +300,8 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     usable: list[np.ndarray] = []
     tally = {"usable": 0, "uncalibrated": 0, "infeasible": 0, "done": 0}
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        _check_manifest(folder, record, resume)
-        for span in block_spans(design.samples, block_samples):  # every kept block, first
-            if os.path.lexists(folder / _block_name(span)):
-                check_block(folder / _block_name(span), span, record, len(years))
-        _write_atomic(folder / MANIFEST, lambda p: _write_text(p, json.dumps(record, indent=1)))
+        _prepare_folder(folder, record, resume, block_spans(design.samples, block_samples),
+                        len(years))
 
     def count(span: tuple[int, int], ok: np.ndarray, miss: np.ndarray) -> None:
         tally["usable"] += int(ok.sum())
@@ -374,8 +314,8 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
     def store(span, path, values, result) -> None:
         out, ok, miss = result
         if path is not None:
-            _write_block(path, span, years, out, ok, miss, values,
-                         block_identity(span, record))
+            write_block(path, span, years, out, ok, miss, values,
+                        block_identity(span, record))
         else:
             for name in outputs:
                 kept[name].append(out[name])
@@ -397,11 +337,11 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
             store(span, path, values, future.result())
 
         for span in block_spans(design.samples, block_samples):
-            path = folder / _block_name(span) if folder is not None else None
+            path = folder / block_name(span) if folder is not None else None
             if path is not None and os.path.lexists(path):
                 while pending:
                     finish_oldest()
-                count(span, *_read_block(path, ["usable", "calibration_error"]))
+                count(span, *read_block(path, ["usable", "calibration_error"]))
                 continue
             values = design.values(*span)  # while the engine runs the blocks before
             pending.append((span, path, values, runner.submit(
@@ -417,36 +357,6 @@ def run_ensemble(design: Design, outputs: Sequence[str], folder: Path | None = N
         ensemble.values = {name: np.concatenate(parts, axis=-1) for name, parts in kept.items()}
         ensemble.values[USABLE] = np.concatenate(usable)
     return ensemble
-
-
-def local_pool(backend: str = "auto", samples: int | None = None,
-               workers: int | None = None) -> Executor | None:
-    """Workers for the blocks of a run of ``samples`` members on this machine, already
-    started (so that threads started later, such as a progress bar's, are not forked): the
-    engine's own process pool for numpy, threads of this process for numba (its compiled
-    engine releases the GIL), single-threaded XLA workers for xla; None where one engine
-    block holds every member, or where the engine's pool would be unsafe (see
-    ``model.ensemble.default_executor``). ``backend`` as in ``model.ensemble.BACKENDS``."""
-    from .ensemble import default_executor
-
-    count = workers or os.cpu_count() or 1
-    blocks = count if samples is None else -(-samples // BLOCK_SAMPLES)
-    if blocks <= 1:
-        return None
-    from .ensemble import resolve_backend
-
-    backend = resolve_backend(backend)
-    if backend == "numba":
-        from .kernel import block_threads
-
-        return block_threads(blocks, count)
-    pool = xla_workers(count) if backend == "xla" else default_executor(blocks, count)
-    if pool is not None:
-        from .workers import signals_held
-
-        with signals_held():
-            list(pool.map(abs, range(count)))  # start every worker now
-    return pool
 
 
 # --- percentiles ----------------------------------------------------------------------------------
@@ -560,196 +470,3 @@ def uncertainty(scenario: Scenario | str | Path, samples: int, seed: int = 0,
                                ensemble.infeasible))
     ds.attrs["title"] = "projection: percentiles of an uncertainty ensemble"
     return ds
-
-
-# --- sweeps -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Axis:
-    """One swept parameter: key and its values (SI base units as given), with the text."""
-
-    key: str
-    values: np.ndarray
-    text: str
-
-
-def sweep_axis(scenario: Scenario, spec: str) -> Axis:
-    """Parse ``KEY=LOW:HIGH:N`` (LOW and HIGH with units, as in a scenario file)."""
-    from .units import UnitError, parse_quantity, to_base
-
-    if "=" not in spec:
-        raise EnsembleError("--param", spec, "expected KEY=LOW:HIGH:N, e.g. "
-                            "demand.adoption_growth=40%/yr:120%/yr:5")
-    key, _, grid = spec.partition("=")
-    key = key.strip()
-    if key not in scenario.entries:
-        raise EnsembleError("--param", key, f"unknown key{_suggest(key, all_keys())}")
-    parts = grid.split(":")
-    if len(parts) != 3:
-        raise EnsembleError("--param", spec, "expected KEY=LOW:HIGH:N with two colons")
-    p = parameter_for_key(key)
-    try:
-        count = int(parts[2])
-    except ValueError:
-        count = 0
-    if not 2 <= count <= budget.SAMPLES_MAX:  # a whole number: parsed by int() above
-        raise EnsembleError("--param", spec, f"N {parts[2].strip()[:40]!r}: expected a whole "
-                            f"number of grid points from 2 to {budget.SAMPLES_MAX:,}")
-    _check_grid_fits(scenario, key, count, 1)
-    ends = []
-    for text in parts[:2]:
-        try:
-            base = to_base(parse_quantity(text.strip()), p.unit)
-        except UnitError as exc:
-            raise EnsembleError("--param", key, f"{text.strip()!r} {exc}") from None
-        problem = check_bounds(p, base)
-        if problem:
-            raise EnsembleError("--param", key, f"{text.strip()!r} {problem}")
-        ends.append(base)
-    if not ends[0] < ends[1]:
-        raise EnsembleError("--param", key, f"expected LOW < HIGH, got {parts[0]!r} and "
-                            f"{parts[1]!r}")
-    entry = scenario.entries[key]
-    if not ends[0] <= entry.base_value <= ends[1]:
-        raise EnsembleError("--param", key, f"the range {parts[0]}..{parts[1]} excludes the "
-                            f"scenario's value {entry.text!r}; a sweep is read around the "
-                            "scenario's own run")
-    return Axis(key, np.linspace(ends[0], ends[1], count), grid)
-
-
-def _check_grid_fits(scenario: Scenario, key: str, runs: int, values: int) -> None:
-    need = budget.runs_needs(runs, len(scenario.years), values, 2)
-    budget.check_memory("--param", key, need, f"{runs:,} runs and their outputs",
-                        error=EnsembleError)
-
-
-def check_sweep_fits(scenario: Scenario, axes: Sequence[Axis],
-                     outputs: Sequence[str]) -> int:
-    """The number of runs of the grid, after refusing one whose runs and outputs cannot fit
-    in memory (``model.budget``)."""
-    runs = 1
-    for a in axes:
-        runs *= len(a.values)
-    _check_grid_fits(scenario, "+".join(a.key for a in axes), runs, values_per_year(outputs))
-    return runs
-
-
-def sweep(scenario: Scenario | str | Path, axes: Sequence[Axis | str],
-          outputs: Iterable[str] | None = None, *, executor: Executor | None = None,
-          backend: str = "auto"):
-    """Every combination of the swept values (one or two axes, each an :class:`Axis` or a
-    ``"KEY=LOW:HIGH:N"`` string): an ``xarray.Dataset`` with a dimension per swept key (values
-    in the key's scenario unit), then year[, workload]."""
-    scenario = as_scenario(scenario)
-    if isinstance(axes, str | Axis):
-        axes = [axes]
-    for a in axes:
-        if not isinstance(a, str | Axis):
-            raise EnsembleError("--param", repr(a)[:40], "expected KEY=LOW:HIGH:N, e.g. "
-                                "demand.adoption_growth=40%/yr:120%/yr:5")
-    grid_axes = [a if isinstance(a, Axis) else sweep_axis(scenario, a) for a in axes]
-    return _sweep(scenario, grid_axes, outputs, executor, backend)
-
-
-def _sweep(scenario: Scenario, axes: list[Axis], outputs: Iterable[str] | None,
-           executor: Executor | None, backend: str):
-    import xarray as xr
-
-    from .run import provenance as scenario_provenance
-    from .units import base_unit
-
-    if not 1 <= len(axes) <= 2:
-        raise EnsembleError("--param", "", "expected one or two --param options")
-    if len({a.key for a in axes}) != len(axes):
-        raise EnsembleError("--param", axes[0].key, "given twice; sweep two different keys")
-    chosen = check_outputs(outputs)
-    check_backend(backend)
-    check_sweep_fits(scenario, axes, chosen)
-    grids = np.meshgrid(*[a.values for a in axes], indexing="ij")
-    values = {a.key: g.ravel() for a, g in zip(axes, grids, strict=True)}
-    out, ok, miss = evaluate(scenario, values, chosen, executor=executor, backend=backend,
-                             calibrated_only=True)
-    shape = tuple(len(a.values) for a in axes)
-    coords: dict[str, object] = {"year": ("year", scenario.years, {"long_name": "Calendar year"})}
-    for a in axes:
-        p = parameter_for_key(a.key)
-        factor = conversion_factor(str(base_unit(p.unit)), p.unit)
-        shown = a.values * factor
-        if p.kind == "growth":
-            shown = shown * 100.0
-        unit = "%/yr" if p.kind == "growth" else p.unit
-        coords[a.key] = (a.key, shown, {"units": unit, "long_name": p.description})
-    data = {}
-    dims_grid = tuple(a.key for a in axes)
-    for name, v in out.items():
-        o = OUTPUT_BY_NAME[name]
-        v = v.reshape(*v.shape[:-1], *shape)
-        v = np.moveaxis(v, list(range(v.ndim - len(shape), v.ndim)), list(range(len(shape))))
-        dims = (*dims_grid, "year", o.dim)[: v.ndim]
-        data[name] = (dims, v, {"units": o.unit, "long_name": o.long_name,
-                                "quantity_type": o.kind})
-    coords.update(third_coords({d[0][-1] for d in data.values()
-                                if len(d[0]) == len(dims_grid) + 2}))
-    ds = xr.Dataset(data, coords=coords)
-    ds["usable"] = (dims_grid, ok.reshape(shape).astype(np.int8),
-                    {"long_name": "1 where the run is finite and calibrated"})
-    ds.attrs.update(scenario_provenance(scenario))
-    ds.attrs.update({"model": "projection", "swept": json.dumps({a.key: a.text for a in axes}),
-                     "title": "projection: parameter sweep",
-                     "runs_infeasible_start": int(np.isposinf(miss).sum()),
-                     "runs_missing_start_targets": int((np.isfinite(miss)
-                                                        & (miss > CALIBRATION_TOLERANCE)).sum())})
-    return ds
-
-
-
-# --- executors ------------------------------------------------------------------------------------
-
-SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-"""XLA's CPU client flags for one compute thread per process: on the 2-core reference machine
-two such worker processes ran 1.4-1.6 times faster than one process with two threads (XLA
-splits each RK4 step into ~140 small fusions whose thread hand-offs cost more than they
-save at a block of a few thousand samples)."""
-
-
-def _single_threaded_xla(parent: int, death_signal: bool) -> None:
-    from .workers import worker_init
-
-    # Ctrl-C reaches the whole process group: the command reports it once and stops the
-    # pool; a worker must not print a KeyboardInterrupt traceback of its own, nor outlive it
-    worker_init(parent, death_signal)
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " "
-                               + SINGLE_THREAD_XLA_FLAGS).strip()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from . import xla  # noqa: F401  (import and load the compilation cache once per worker)
-
-
-def xla_workers(workers: int | None = None) -> Executor:
-    """A pool of freshly started worker processes, each running XLA on one thread: the fast
-    way to run the ``xla`` backend on several cores. Close it (``with`` or ``shutdown``) when
-    done; workers load compiled programs from the per-machine cache after the first time."""
-    import multiprocessing
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
-
-    count = workers or os.cpu_count() or 1
-    # forking is quick and safe while this process has not started XLA's threads itself
-    forkable = "jax" not in sys.modules and "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if forkable else "spawn")
-    from .workers import init_arguments
-
-    # spawned workers may start later, from another thread: the watchdog, not the
-    # parent-death signal (tied to the starting thread), ends them with this process
-    return _started(ProcessPoolExecutor(max_workers=count, initializer=_single_threaded_xla,
-                                        initargs=(init_arguments()[0], False),
-                                        mp_context=context))
-
-
-def _started(pool: Executor) -> Executor:
-    """``pool`` with a worker process started now, while this thread holds SIGINT and SIGTERM
-    (``model.workers.signals_held``)."""
-    from .workers import signals_held
-
-    with signals_held():
-        pool.submit(int).result()
-    return pool

@@ -61,12 +61,44 @@ def registry() -> pint.UnitRegistry:
     pint = _import_pint()
 
     try:
-        ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=":auto:")
-    except Exception:  # no writable cache folder: parse the definitions every time
+        ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=_pint_cache_folder(pint))
+    except Exception:  # no usable cache folder: parse the definitions every time
         ureg = pint.UnitRegistry()
     for definition in DEFINITIONS:
         ureg.define(definition)
     return ureg
+
+
+def _cache_base() -> Path:
+    """The user's cache folder (``$XDG_CACHE_HOME``, or ``~/.cache``)."""
+    import os
+
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                 ".cache"))
+
+
+def _pint_cache_folder(pint) -> Path | None:
+    """pint's cache of parsed definitions, for this installation of pint alone.
+
+    pint names a cache entry after the content of the definition file it parsed, and keeps in
+    it the path the file was read from, where it reads the files that file imports. In the
+    folder every installation shares (pint's ``":auto:"``), an entry written by an
+    installation that has since been deleted (a virtual environment removed) makes every
+    other installation of the same pint fail to build a registry. A folder named after this
+    installation's own definitions never holds another's entry. None (no cache) when pint's
+    folder cannot be read."""
+    import hashlib
+
+    try:
+        folder = Path(pint.__file__).resolve().parent
+        identity = [str(folder), getattr(pint, "__version__", "")]
+        for name in ("default_en.txt", "constants_en.txt"):
+            stat = (folder / name).stat()
+            identity += [name, stat.st_size, stat.st_mtime_ns]
+    except (OSError, TypeError, ValueError):
+        return None
+    digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+    return _cache_base() / "projection" / f"pint-{digest}"
 
 
 def __getattr__(name: str) -> Any:
@@ -222,7 +254,6 @@ def _memo_file() -> Path | None:
     changed module, a new memo. None when there is no cache folder to use."""
     try:
         import hashlib
-        import os
         from importlib.util import find_spec
 
         spec = find_spec("pint")
@@ -234,9 +265,7 @@ def _memo_file() -> Path | None:
             stat = (pint_folder / name).stat()
             identity += [str(pint_folder / name), stat.st_size, stat.st_mtime_ns]
         digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                                ".cache")
-        return Path(base) / "projection" / f"units-{digest}.json"
+        return _cache_base() / "projection" / f"units-{digest}.json"
     except (OSError, ValueError, ImportError):
         return None
 

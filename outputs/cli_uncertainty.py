@@ -488,7 +488,8 @@ def sweep_command(
     quiet: Quiet = False,
 ) -> None:
     """Run a grid over one or two parameters; the swept parameters become dimensions."""
-    from projection.model.uncertainty import check_outputs, check_sweep_fits, sweep, sweep_axis
+    from projection.model.sweep import check_sweep_fits, sweep, sweep_axis
+    from projection.model.uncertainty import check_outputs
     from projection.outputs import uncertainty_files as files
 
     try:

@@ -129,24 +129,38 @@ def test_auto_backend_is_the_compiled_engine_when_numba_is_installed():
         resolve_backend("fortran")
 
 
-def test_engines_are_cached_per_machine_and_named_by_the_equations(tmp_path, monkeypatch):
+def test_engines_are_cached_per_machine_and_named_by_the_equations(tmp_path, kernel_cache):
     """A fresh process loads the compiled engine from the cache folder instead of compiling
-    it again."""
-    code = ("from projection.model import kernel, integrate;"
+    it again: a copy of the session's folder, once this process has the engine there (the
+    session compiles each engine once, into an empty folder of its own)."""
+    import inspect
+    import shutil
+
+    s = load_scenario(SCENARIOS / "baseline.toml")
+    p = integrate.calibrate(parameter_samples(s, size=1), 3)
+    kernel.compiled_run(p, 1, 3, True)  # compiled into the session's folder, or loaded
+    shapes = {k: np.shape(v)[:-1] for k, v in p.items()}
+    key = (tuple(sorted(shapes.items())), False)
+    name = f"engine_full_{kernel._cache_name(key)}.py"
+    assert inspect.getfile(kernel._engines[key].function.py_func) == str(kernel_cache / name)
+    assert (kernel_cache / name).is_file()
+    copy = tmp_path / "kernel"
+    shutil.copytree(kernel_cache, copy)
+    code = ("import inspect;"
+            "from projection.model import kernel, integrate;"
             "from projection.model.ensemble import parameter_samples;"
             "from projection.model.scenario import find_scenario, load_scenario;"
             "s = load_scenario(find_scenario('baseline'));"
             "p = integrate.calibrate(parameter_samples(s, size=1), 3);"
             "kernel.compiled_run(p, 1, 3, True);"
-            "f = next(iter(kernel._engines.values())).function;"
-            "print(len(f.stats.cache_hits), len(f.stats.cache_misses))")
-    run = [sys.executable, "-c", code]
-    env = {**__import__("os").environ, kernel.CACHE_VARIABLE: str(tmp_path)}
-    first = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
-    second = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
-    assert first.split() == ["0", "1"]  # compiled
-    assert second.split() == ["1", "0"]  # loaded
-    assert len(list(tmp_path.glob("engine_full_*.py"))) == 1
+            "f = kernel._engines[next(k for k in kernel._engines if not k[1])].function;"
+            "print(len(f.stats.cache_hits), len(f.stats.cache_misses), len(f.signatures),"
+            " inspect.getfile(f.py_func))")
+    env = {**__import__("os").environ, kernel.CACHE_VARIABLE: str(copy)}
+    loaded = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert loaded[:3] == ["1", "0", "1"]  # loaded, not compiled, one machine code
+    assert Path(loaded[3]) == copy / name  # the file named by the equations, in that folder
 
 
 # --- the tracer ---------------------------------------------------------------------------------

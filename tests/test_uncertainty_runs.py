@@ -15,13 +15,12 @@ from scipy import stats
 from projection.model.errors import RunError
 from projection.model.sampling import Distribution
 from projection.model.scenario import load_scenario
+from projection.model.sweep import sweep, sweep_axis
 from projection.model.uncertainty import (
     EnsembleError,
     design,
     ensemble_percentiles,
     run_ensemble,
-    sweep,
-    sweep_axis,
     uncertainty,
 )
 from projection.validation.sensitivity import sensitivity, sobol_indices

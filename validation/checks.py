@@ -1,21 +1,20 @@
-"""The check registry: every published figure the model is held to, and ``validate``'s table.
+"""The checks against published figures: what the model computes for each kind of check, and
+the run of the whole registry into ``validate``'s report.
 
-The checks are data (``validation/data/checks.toml``): each names a reference figure, what the
-model computes to compare with it and a tolerance with its reason, a reason that comes from the
-figure (its stated uncertainty, its rounding, its scope) and never from the model's result. One
-small function per kind computes the model's value; :func:`compare` decides whether the model is
-within the tolerance the same way for all. A check outside its tolerance is a *miss* when
-checks.toml explains why the model and the figure disagree (``miss = "..."``), and a *failure*
-otherwise: ``validate`` counts pass, miss and fail separately.
+The checks are data (``validation/data/checks.toml``, loaded by :mod:`.check_registry`): each
+names a reference figure, what the model computes to compare with it and a tolerance with its
+reason, a reason that comes from the figure (its stated uncertainty, its rounding, its scope)
+and never from the model's result. One small function per kind computes the model's value;
+:func:`compare` (:mod:`.check_report`) decides whether the model is within the tolerance the
+same way for all. A check outside its tolerance is a *miss* when checks.toml explains why the
+model and the figure disagree (``miss = "..."``), and a *failure* otherwise: ``validate``
+counts pass, miss and fail separately.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ import xarray as xr
 from projection.model.demand import FLOP_PER_PARAMETER_TOKEN, TEXT_WORKLOADS
 from projection.model.parameters import WORKLOADS
 from projection.model.run import run_scenario
-from projection.model.safe_io import load_toml
 from projection.model.scenario import (
     Scenario,
     load_scenario,
@@ -35,295 +33,31 @@ from projection.model.scenario import (
 from projection.model.units import parse_quantity, ureg
 
 from .calibration import FitResult, calibrate_scenario, display_unit, fitted_scenario, to_display
+from .check_registry import (  # noqa: F401  (re-exported: the registry's names, as before)
+    GROUPS,
+    KINDS,
+    REQUIRED,
+    default_checks_path,
+    load_checks,
+)
+from .check_report import (  # noqa: F401  (re-exported: results, comparison and table)
+    STATUSES,
+    CheckResult,
+    Report,
+    compare,
+    format_table,
+    percent,
+    report_json,
+)
 from .references import (
     Reference,
     ReferenceDataError,
     SeriesPoint,
     convert,
-    data_dir,
     fmt,
     load_references,
     load_series,
 )
-
-KINDS = (
-    "parameter", "request_total", "token_volume", "equivalent", "query_energy", "query_homes",
-    "output", "output_ratio", "excess",
-    "backcast_fit", "backcast_series", "backcast_output", "backcast_ratio",
-)
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "parameter": ("scenario", "key", "reference"),
-    "request_total": ("scenario", "workload", "reference"),
-    "token_volume": ("scenario", "reference"),
-    "equivalent": ("constant", "reference"),
-    "query_energy": ("energy", "reference"),
-    "query_homes": ("scenario", "energy", "reference"),
-    "output": ("scenario", "output", "year", "reference"),
-    "output_ratio": ("scenario", "output", "year", "base_year", "reference"),
-    "excess": ("scenario", "output", "year", "key", "reference"),
-    "backcast_fit": (),
-    "backcast_series": (),
-    "backcast_output": ("output", "year", "reference"),
-    "backcast_ratio": ("output", "year", "base_year", "reference"),
-}
-"""Fields each kind needs besides id, group, kind and reason."""
-
-GROUPS: dict[str, str] = {
-    "identity": "inputs read back and arithmetic restated (they test the code, not the model)",
-    "calibration": "figures the start state or the backcast is fitted to",
-    "evidence": "figures used nowhere in the inputs or the fit: other studies, held-out years, "
-                "measurements the physics is compared with",
-}
-"""The three groups every check belongs to, in the order ``validate`` prints them."""
-
-
-def default_checks_path() -> Path:
-    return data_dir() / "checks.toml"
-
-
-STATUSES = ("pass", "miss", "fail")
-"""pass: within the tolerance; miss: outside it, for a reason checks.toml states; fail: outside
-it with no stated reason."""
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One row of the table: the figure, the model's value, the difference and the status."""
-
-    id: str
-    group: str
-    title: str
-    reference_id: str
-    reference: str  # the figure as a person reads it
-    model: float
-    unit: str
-    difference: str
-    tolerance: str
-    within: bool  # the model lies within the tolerance
-    reason: str  # what the comparison tests
-    source: str  # short citation
-    citation: str  # full citation
-    confidence: str
-    tolerance_reason: str = ""  # why this tolerance, from the figure alone
-    explanation: str = ""  # why the model misses the figure (checks.toml ``miss``), if stated
-
-    @property
-    def status(self) -> str:
-        """"pass", "miss" (outside the tolerance, for a stated reason) or "fail"."""
-        if self.within:
-            return "pass"
-        return "miss" if self.explanation else "fail"
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
-
-    @property
-    def stale_explanation(self) -> bool:
-        """A stated reason for a miss on a check the model now passes: the reason is stale."""
-        return self.within and bool(self.explanation)
-
-    @property
-    def verdict(self) -> str:
-        """The status as the table prints it: "pass", "miss" or "FAIL"."""
-        return "FAIL" if self.status == "fail" else self.status
-
-    @property
-    def model_text(self) -> str:
-        unit = "" if self.unit == "dimensionless" else f" {self.unit}"
-        return f"{fmt(self.model)}{unit}"
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["model"] = self.model if math.isfinite(self.model) else None
-        d["model_text"] = self.model_text
-        d["status"] = self.status
-        d["stale_explanation"] = self.stale_explanation
-        return d
-
-
-@dataclass
-class Report:
-    """Everything ``validate`` shows."""
-
-    results: list[CheckResult]
-    notes: list[str] = field(default_factory=list)
-    fit: FitResult | None = None
-
-    @property
-    def ok(self) -> bool:
-        """No check fails (misses are stated and explained; ``validate`` exits 0)."""
-        return all(r.status != "fail" for r in self.results)
-
-    @staticmethod
-    def _count(results: list[CheckResult]) -> dict[str, int]:
-        return {**{s: sum(r.status == s for r in results) for s in STATUSES},
-                "total": len(results)}
-
-    @property
-    def status_counts(self) -> dict[str, int]:
-        """How many checks pass, miss (explained) and fail, and the total."""
-        return self._count(self.results)
-
-    @property
-    def group_counts(self) -> dict[str, dict[str, int]]:
-        """Pass, miss, fail and total counts per group (identity, calibration, evidence)."""
-        return {group: self._count([r for r in self.results if r.group == group])
-                for group in GROUPS}
-
-    @property
-    def counts(self) -> tuple[int, int]:
-        """(checks that pass, checks that do not: misses and failures)."""
-        good = sum(r.passed for r in self.results)
-        return good, len(self.results) - good
-
-
-# --- comparison -----------------------------------------------------------------------------------
-
-def percent(x: float) -> str:
-    return f"{x * 100:+.1f} %"
-
-
-def compare(model: float, ref: Reference, tolerance: float | None,
-            target: str | None = None, within_factor: float | None = None
-            ) -> tuple[bool, str, str]:
-    """(passed, difference, tolerance text) of a model value against a figure.
-
-    With ``within_factor`` f, the model passes between the figure's value / f and x f. With a
-    tolerance, the model is compared with the figure's value (or one end of its range,
-    ``target`` "low" or "high"): relative difference within the tolerance. Without one, a range
-    must contain the model and a bound must not be crossed.
-    """
-    if not math.isfinite(model):
-        return False, "no value", "-"
-    if within_factor is not None and ref.value is not None:
-        ratio = model / ref.value
-        passed = 1.0 / within_factor <= ratio <= within_factor
-        return passed, percent(ratio - 1.0), f"within a factor of {within_factor:g}"
-    if tolerance is not None:
-        goal = {"low": ref.low, "high": ref.high}.get(target or "", ref.value)
-        if goal is None:
-            goal = ref.central
-        difference = model / goal - 1.0
-        where = f" of the {target} end" if target in ("low", "high") else ""
-        return abs(difference) <= tolerance + 1e-12, percent(difference), \
-            f"within {tolerance * 100:g} %{where}"
-    if ref.is_range:
-        if model < ref.low:  # type: ignore[operator]
-            return False, f"{percent(model / ref.low - 1)} below", "in range"  # type: ignore[operator]
-        if model > ref.high:  # type: ignore[operator]
-            return False, f"{percent(model / ref.high - 1)} above", "in range"  # type: ignore[operator]
-        return True, "in range", "in range"
-    if ref.low is not None:
-        return model >= ref.low, percent(model / ref.low - 1), "above the bound"
-    if ref.high is not None:
-        return model <= ref.high, percent(model / ref.high - 1), "below the bound"
-    raise ReferenceDataError("reference_figures.csv", ref.id,
-                         "a value needs a tolerance in checks.toml")
-
-
-# --- loading the registry -----------------------------------------------------------------------
-
-def _tolerance(path: Path, check_id: str, text: Any) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = float(parse_quantity(text).to("dimensionless").magnitude)
-    except Exception:  # pint raises several unrelated types
-        raise ReferenceDataError(path, f"{check_id}.tolerance",
-                             f"got {text!r}, expected a percentage such as \"5 %\"") from None
-    if not 0 <= value < 10:
-        raise ReferenceDataError(path, f"{check_id}.tolerance", f"got {text!r}, expected 0-1000 %")
-    return value
-
-
-TEXT_FIELDS = ("scenario", "key", "reference", "energy", "constant", "workload", "output",
-               "title", "target", "miss", "tolerance_reason", "region")
-YEAR_FIELDS = ("year", "base_year")
-TARGETS = ("low", "high")
-"""``miss = "..."``: why the model is known to lie outside the tolerance (two published figures
-disagree and the model follows the other, or the model falls short of the evidence). The check
-is then counted as a miss, not a pass; a change that brings the model within the tolerance makes
-it a pass and flags the explanation as stale."""
-
-
-def _check_fields(path: Path, cid: str, check: dict[str, Any]) -> None:
-    """Each field of a check has the type and, where the set is known, a value it can take."""
-    from projection.model import regions
-    from projection.model.results import OUTPUT_BY_NAME
-    from projection.model.scenario import all_keys
-
-    for name in TEXT_FIELDS:
-        if name in check and not isinstance(check[name], str):
-            raise ReferenceDataError(path, f"{cid}.{name}",
-                                     f"got {check[name]!r}, expected a string")
-    for name in YEAR_FIELDS:
-        if name in check and (isinstance(check[name], bool) or not isinstance(check[name], int)):
-            raise ReferenceDataError(path, f"{cid}.{name}",
-                                     f"got {check[name]!r}, expected a year such as 2028")
-    known = {"workload": WORKLOADS, "output": tuple(OUTPUT_BY_NAME), "key": tuple(all_keys()),
-             "target": TARGETS, "region": regions.data().states}
-    for name, options in known.items():
-        if name in check and check[name] not in options:
-            close = difflib.get_close_matches(check[name], options, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ReferenceDataError(path, f"{cid}.{name}", f"got {check[name]!r}, not a known "
-                                     f"{name}{hint}")
-
-
-def load_checks(path: Path | str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The checks in order and the file's other tables ([backcast], [constants]), checked."""
-    path = Path(path) if path is not None else default_checks_path()
-    data, _ = load_toml(path, what="a check registry (.toml)", error=ReferenceDataError)
-    checks = data.get("check", [])
-    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
-        raise ReferenceDataError(path, "check", "expected [[check]] tables")
-    seen: set[str] = set()
-    for check in checks:
-        cid = check.get("id")
-        if not isinstance(cid, str) or not cid:
-            raise ReferenceDataError(path, "check", "a check has no id")
-        if cid in seen:
-            raise ReferenceDataError(path, cid, "appears twice")
-        seen.add(cid)
-        kind = check.get("kind")
-        if kind not in KINDS:
-            raise ReferenceDataError(path, f"{cid}.kind",
-                                 f"got {kind!r}, expected one of {', '.join(KINDS)}")
-        for name in ("group", "reason", *REQUIRED[kind]):
-            if name not in check:
-                raise ReferenceDataError(path, cid, f"missing {name!r}")
-        if not isinstance(check["group"], str) or check["group"] not in GROUPS:
-            raise ReferenceDataError(path, f"{cid}.group",
-                                     f"got {check['group']!r}, expected one of {', '.join(GROUPS)}")
-        if kind == "equivalent" and ("energy" in check) == ("workload" in check):
-            raise ReferenceDataError(path, cid, "give either energy (a reference) or workload")
-        if "expect" in check:
-            raise ReferenceDataError(path, f"{cid}.expect",
-                                     'replaced by miss = "why the model misses the figure"')
-        _check_fields(path, cid, check)
-        check["tolerance_value"] = _tolerance(path, cid, check.get("tolerance"))
-        if ("tolerance" in check or "within_factor" in check) \
-                and not check.get("tolerance_reason"):
-            raise ReferenceDataError(path, cid, "missing 'tolerance_reason' (why the tolerance "
-                                     "is what it is, from the figure: its uncertainty, rounding "
-                                     "or scope)")
-        if "within_factor" in check:
-            try:
-                factor = float(check["within_factor"])
-            except (TypeError, ValueError):
-                factor = float("nan")
-            if not factor > 1.0:
-                raise ReferenceDataError(
-                    path, f"{cid}.within_factor",
-                    f"got {check['within_factor']!r}, expected a number above 1")
-    if not isinstance(data.get("backcast", {}), dict):
-        raise ReferenceDataError(path, "backcast", "expected a [backcast] table")
-    for name in ("scenario", "series"):
-        if name not in data.get("backcast", {}):
-            raise ReferenceDataError(path, "backcast", f"missing {name!r}")
-    return checks, data
-
 
 # --- the model's side ---------------------------------------------------------------------------
 
@@ -625,81 +359,3 @@ def notes(ctx: Context) -> list[str]:
                 "start year (a result; see docs/methodology.md)."
             )
     return lines
-
-
-# --- presentation ---------------------------------------------------------------------------
-
-COLUMNS = ("check", "reference", "model", "difference", "result", "source")
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def format_table(report: Report) -> str:
-    """The human table, grouped, one row per check, with pass counts and notes at the end."""
-    ordered = sorted(report.results, key=lambda r: list(GROUPS).index(r.group))
-    rows = [(r.group, _clip(r.title, 62), r.reference, r.model_text, r.difference,
-             r.verdict, _clip(r.source, 60)) for r in ordered]
-    widths = [max(len(COLUMNS[i]), *(len(row[i + 1]) for row in rows)) for i in range(6)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [line.format(*COLUMNS), line.format(*("-" * w for w in widths))]
-    group = None
-    for row in rows:
-        if row[0] != group:
-            group = row[0]
-            out.append(f"[{group}: {GROUPS[group]}]")
-        out.append(line.format(*row[1:]).rstrip())
-    c = report.status_counts
-    out.append("")
-    out.append(f"{c['total']} checks: {c['pass']} pass, {c['miss']} miss (explained), "
-               f"{c['fail']} fail. Tolerances and their reasons: validation/data/checks.toml and "
-               "historical_series.csv; `--json` gives them per check.")
-    out.append("By group: " + "; ".join(
-        f"{group} {g['pass']} pass, {g['miss']} miss, {g['fail']} fail"
-        for group, g in report.group_counts.items()) + ".")
-    for r in report.results:
-        if r.status == "fail":
-            out.append(f"FAIL {r.id}: model {r.model_text}, reference {r.reference} "
-                       f"({r.tolerance}; {r.tolerance_reason}).")
-        elif r.status == "miss":
-            out.append(f"Miss {r.id}: model {r.model_text}, reference {r.reference}, "
-                       f"{r.difference}, tolerance {r.tolerance}: {r.explanation}.")
-        elif r.stale_explanation:
-            out.append(f"Stale explanation {r.id}: the model now passes a check that "
-                       "checks.toml says it misses; update its 'miss'.")
-    out.extend(report.notes)
-    return "\n".join(out)
-
-
-def report_json(report: Report) -> dict[str, Any]:
-    """The same report for machines."""
-    data: dict[str, Any] = {
-        "ok": report.ok,
-        "counts": report.status_counts,
-        "misses": [r.id for r in report.results if r.status == "miss"],
-        "failures": [r.id for r in report.results if r.status == "fail"],
-        "stale_explanations": [r.id for r in report.results if r.stale_explanation],
-        "group_counts": report.group_counts,
-        "groups": GROUPS,
-        "checks": [r.as_dict() for r in report.results],
-        "notes": report.notes,
-    }
-    if report.fit is not None:
-        fit = report.fit
-        data["backcast_fit"] = {
-            "scenario": str(fit.scenario.path),
-            "ok": fit.ok,
-            "problems": fit.problems,
-            "warnings": fit.warnings,
-            "parameters": {
-                fp.key: {
-                    "value": float(v), "unit": fp.unit,
-                    "sigma": None if fit.sigma is None else float(fit.sigma[i]),
-                }
-                for i, (fp, v) in enumerate(zip(fit.parameters, fit.values, strict=True))
-            },
-            "chi2": fit.chi2,
-            "dof": fit.dof,
-        }
-    return data
