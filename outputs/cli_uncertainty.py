@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,6 +109,10 @@ def _executor(dask: bool, scheduler: str | None, backend: str,
             yield pool
         return
     from distributed import Client, LocalCluster  # present: checked by _check_dask
+
+    # each block carries its samples' parameter columns (the states' among them) by design:
+    # Dask's hint that a task is large is not the user's business
+    warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="10s")
