@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import buildout, demand, hardware, impacts, integrate, schedules, siting, start
+from . import buildout, demand, hardware, impacts, integrate, schedules, siting, start, supply
 from . import dynamics as numpy_dynamics
 
 jax.config.update("jax_enable_x64", True)
@@ -61,6 +61,7 @@ def _rebind(module: types.ModuleType, names: Mapping[str, object]) -> types.Modu
 
 _sectors = {m.__name__.rsplit(".", 1)[1]: _rebind(m, {})
             for m in (demand, hardware, buildout, impacts, schedules, siting)}
+_sectors["supply"] = _rebind(supply, _sectors)
 _start = _rebind(start, _sectors)
 _dynamics = _rebind(numpy_dynamics, {**_sectors, "initial_state": _start.initial_state})
 _integrate = _rebind(integrate, {"rates": _dynamics.rates,
