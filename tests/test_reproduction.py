@@ -30,8 +30,10 @@ def test_shipped_scenario_reproduces_stored_result(name, shipped_results):
 
 
 def test_stored_files_are_small():
+    """A bound that catches a runaway file: the national outputs and the nine outputs of 51
+    states over the stored years are about 57 KB."""
     for name in SHIPPED:
-        assert reproduction.stored_path(name).stat().st_size < 50_000
+        assert reproduction.stored_path(name).stat().st_size < 100_000
 
 
 def test_comparison_detects_a_change_and_regenerate_restores(tmp_path, capsys):
