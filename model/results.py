@@ -347,7 +347,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output("state_data_centres", STOCK, "data_centre", "Number of operating data centres in "
            "the state (the fleet's average size)",
            state_centres, "dimensionless", dim="region"),
-    Output("state_peak_demand", DERIVED, POWER_CAPACITY, "Peak data-centre demand in the state: "
+    Output("state_peak_demand", DERIVED, POWER_CAPACITY, "Peak data-centre demand the state's "
+           "centres are planned for (not a coincident system peak): "
            "average power over the planning load factor", state_peak, "W", dim="region"),
     Output("state_emissions", FLOW, "Mt", "CO2 emissions of the state's data-centre "
            "electricity, location-based (the state's generation mix)",

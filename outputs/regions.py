@@ -46,8 +46,9 @@ REGIONAL: tuple[Regional, ...] = (
     Regional(SHARE, "  share of electricity used there", "%", "share_of_us_electricity",
              additive=False),
     Regional("state_capacity", "Operating capacity (1 Jan)", "GW", "operating_capacity"),
-    Regional("state_data_centres", "Data centres (1 Jan)", "number", "data_centres"),
-    Regional("state_peak_demand", "Peak demand", "GW", None),
+    Regional("state_data_centres", "Data centres (1 Jan, US average size)", "number",
+             "data_centres"),
+    Regional("state_peak_demand", "Peak at the planning load factor", "GW", None),
     Regional("state_emissions", "Carbon, location-based", "Mt CO2", "emissions"),
     Regional("state_emissions_market_based", "Carbon, market-based", "Mt CO2",
              "emissions_market_based"),
@@ -228,8 +229,10 @@ def water_stress(selection: Selection) -> str | None:
     geo = geography()
     given = [(s, *geo.WATER_STRESS.get(s, (None, None))) for s in selection.states]
     known = [(s, score, label) for s, score, label in given if label]
-    if not known:
-        return None
+    if not known:  # say so: silence would read as "not stressed"
+        return ("Water stress (WRI Aqueduct): not available for "
+                + ("this state" if selection.kind == "state" else "these states")
+                + " (no state figure found; docs/regions-data.md)")
     if selection.kind == "state":
         _, score, label = known[0]
         number = f" ({score:.1f} on its scale of 0 to 5)" if score is not None else ""

@@ -45,7 +45,8 @@ def test_run_region_in_a_pipe_prints_the_state_table_and_writes_every_state(va_r
     lines = done.stdout.splitlines()
     assert lines[1].startswith("Virginia (VA), grid region ")
     for label in ("Data-centre electricity", "share of the state's electricity",
-                  "Operating capacity (1 Jan)", "Data centres (1 Jan)", "Peak demand",
+                  "Operating capacity (1 Jan)", "Data centres (1 Jan, US average size)",
+                  "Peak at the planning load factor",
                   "Carbon, location-based", "Carbon, market-based", "Water consumed on site",
                   "at power plants"):
         assert any(label in line for line in lines), label

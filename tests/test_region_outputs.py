@@ -146,7 +146,8 @@ def test_the_region_table_has_every_figure_with_its_unit_for_the_headline_years(
     lines = table.splitlines()
     assert lines[0].split() == ["unit", "2024", "2030"]
     for label, unit in (("Data-centre electricity", "TWh"), ("share of the state's electricity",
-                        "%"), ("Operating capacity (1 Jan)", "GW"), ("Peak demand", "GW"),
+                        "%"), ("Operating capacity (1 Jan)", "GW"),
+                        ("Peak at the planning load factor", "GW"),
                         ("Carbon, location-based", "Mt CO2"), ("Carbon, market-based", "Mt CO2"),
                         ("Water consumed on site", "billion L"), ("at power plants",
                                                                    "billion L")):
