@@ -28,6 +28,16 @@ def _by_state(b: Briefing, output: str, year: int) -> dict[str, float]:
                                                     strict=True)}
 
 
+def not_in_sources() -> frozenset[str]:
+    """States with no data-centre load in EPRI's 2023 table and no published pipeline: the
+    model gives them none, which the map shows as not known rather than as a measured zero."""
+    from projection.model import regions
+
+    d = regions.data()
+    return frozenset(s for i, s in enumerate(d.states)
+                     if d.dc_share_2023[i] == 0 and d.pipeline_share[i] == 0)
+
+
 def map_chart(b: Briefing, source: str) -> Chart:
     """The lead scenario's shares by state in the headline year, as a tile-grid map."""
     geo = geography()
@@ -35,8 +45,15 @@ def map_chart(b: Briefing, source: str) -> Chart:
     title = b.scenario(b.lead).title
     named = title if len(title) <= LEGEND_TITLE else title[:LEGEND_TITLE - 1].rstrip() + "\u2026"
     shares = _by_state(b, SHARE, year)
+    # a state with no load in EPRI's table and no published pipeline is not known, not zero
+    unknown = [s for s in shares if s in not_in_sources()]
+    shares.update({s: float("nan") for s in unknown})
     ranked = sorted(shares, key=lambda s: -shares[s] if np.isfinite(shares[s]) else np.inf)
-    listed = "; ".join(f"{geo.STATE_NAMES[s]} {shares[s]:.1f} %" for s in ranked)
+    listed = "; ".join(f"{geo.STATE_NAMES[s]} {shares[s]:.1f} %" for s in ranked
+                       if np.isfinite(shares[s]))
+    if unknown:
+        listed += ("; not known (absent from EPRI's 2023 table, no published pipeline): "
+                   + ", ".join(geo.STATE_NAMES[s] for s in sorted(unknown)))
     alt = (f"Tile map of the 50 US states and the District of Columbia, one square a state "
            f"placed roughly where it lies, coloured by the share of the state's electricity "
            f"that data centres use in {year} in the {title} scenario (darker: a larger "
