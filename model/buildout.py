@@ -38,25 +38,11 @@ def capacity_retirements(operating_capacity, facility_lifetime):
     return operating_capacity / facility_lifetime
 
 
-def construction_starts(desired, operating_capacity, pipeline, retirements, adjustment_time,
-                        interconnection_limit):
-    """Capacity started, W/s: replace retirements and close the gap, within the grid's limit."""
-    wanted = wanted_starts(desired, operating_capacity, pipeline, retirements, adjustment_time)
-    return np.minimum(wanted, interconnection_limit)
-
-
 def wanted_starts(desired, operating_capacity, pipeline, retirements, adjustment_time):
     """Capacity developers would start, W/s, without a grid limit: replace retirements and
     close the gap between desired and existing or building capacity."""
     wanted = retirements + (desired - operating_capacity - pipeline) / adjustment_time
     return np.maximum(wanted, 0.0 * wanted)
-
-
-def onsite_starts(wanted, interconnection_limit, onsite_generation_share):
-    """Capacity started with its own on-site (behind-the-meter) generation, W/s: the scenario's
-    share of the starts the grid cannot connect."""
-    beyond = wanted - interconnection_limit
-    return onsite_generation_share * np.maximum(beyond, 0.0 * beyond)
 
 
 def construction_completions(pipeline, construction_time):
